@@ -1,0 +1,1 @@
+"""infinicode's agent: model, prompts, scoring, feedback, orchestrator, fine-tuning and the CLI."""

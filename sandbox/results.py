@@ -1,0 +1,93 @@
+"""Plain records that go into and come out of the sandbox.
+
+A `Job` is what to run (a candidate program and its tests); a `RunResult` is the verdict.
+Both turn into plain dicts (`to_dict`) so they can be written to JSONL as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+# Order matters: it is the order in which statuses are "better" for ranking (best first).
+STATUSES = ("passed", "failed", "error", "timeout", "memory_exceeded", "crashed", "syntax_error")
+Status = Literal["passed", "failed", "error", "syntax_error", "timeout", "memory_exceeded", "crashed"]
+TestKind = Literal["pytest", "asserts", "humaneval", "io"]
+
+
+@dataclass
+class Tests:
+    """The tests a candidate must pass, in one of four forms.
+
+    - ``pytest``: ``source`` holds ``def test_*():`` functions; it imports the candidate as ``solution``
+      (``import solution`` / ``from solution import f``).
+    - ``asserts``: ``asserts`` is a list of assert statements (MBPP style) that see the candidate's names;
+      ``setup`` holds import lines run before them (MBPP's ``test_imports``).
+    - ``humaneval``: ``source`` defines ``check(candidate)``; ``entry_point`` names the function to check.
+    - ``io``: call ``entry_point(*args)`` for each entry of ``inputs``; compare with ``expected``
+      (floats within ``atol`` when it is non-zero). With ``expected=None`` the outputs are only recorded
+      (``RunResult.outputs``), which is how expected outputs are computed from a reference solution.
+    """
+
+    kind: TestKind
+    source: str = ""
+    asserts: list[str] = field(default_factory=list)
+    setup: str = ""
+    entry_point: str | None = None
+    inputs: list[list[Any]] | None = None
+    expected: list[Any] | None = None
+    atol: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Job:
+    program: str
+    tests: Tests
+    timeout_s: float = 10.0
+    memory_mb: int = 512
+
+    def to_dict(self) -> dict:
+        return {"program": self.program, "tests": self.tests.to_dict(),
+                "timeout_s": self.timeout_s, "memory_mb": self.memory_mb}
+
+
+@dataclass
+class TestOutcome:
+    name: str
+    outcome: Literal["passed", "failed", "error", "timeout", "not_run"]
+    message: str = ""
+    expected: str | None = None  # repr of the expected value, where an `==` assertion shows one
+    actual: str | None = None  # repr of the value the candidate produced
+    traceback: str = ""  # trimmed: frames of the candidate's solution.py and of the test only
+
+
+@dataclass
+class RunResult:
+    status: Status
+    passed: int
+    total: int
+    tests: list[TestOutcome]
+    stdout: str = ""
+    stderr: str = ""
+    duration_s: float = 0.0
+    message: str = ""  # one line on the run as a whole: syntax error position, timeout, crash reason
+    syntax_error: dict | None = None  # {"line": int, "col": int, "msg": str}
+    outputs: list[Any] | None = None  # io tests with expected=None: what the candidate returned
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["tests"] = [asdict(t) for t in self.tests]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunResult":
+        d = dict(d)
+        d["tests"] = [TestOutcome(**t) for t in d.get("tests", [])]
+        return cls(**d)
