@@ -107,11 +107,11 @@ class Worker:
             raise ProtocolError("a reply without this run's secret reached the host (forgery attempt?)")
         return reply
 
-    def run(self, job: Job) -> tuple[RunResult, bool]:
+    def run(self, job: Job, grace_s: float = HOST_GRACE_S) -> tuple[RunResult, bool]:
         """Run one job; returns the result and whether this container must be replaced."""
         self.runs += 1
         try:
-            reply = self.call({"op": "run", "job": _job_message(job)}, timeout=job.timeout_s + HOST_GRACE_S)
+            reply = self.call({"op": "run", "job": _job_message(job)}, timeout=job.timeout_s + grace_s)
             raw = reply["result"]
             suspicious = bool(raw.pop("suspicious", False))
             if raw.get("outputs") is not None:
@@ -169,7 +169,7 @@ class Sandbox:
 
     def __init__(self, workers: int | None = None, memory_mb: int = 512, cpus: float = 1.0, pids: int = 64,
                  tmpfs_mb: int = 64, recycle_after: int = 200, image: str | None = None, build: bool = True,
-                 log=lambda msg: None):
+                 host_grace_s: float = HOST_GRACE_S, log=lambda msg: None):
         self.client = connect()
         remove_leftovers(self.client)
         if image is None:
@@ -182,9 +182,10 @@ class Sandbox:
         self.image = image
         self.workers = workers or max(1, os.cpu_count() or 1)
         self.memory_mb, self.cpus, self.pids, self.tmpfs_mb = memory_mb, cpus, pids, tmpfs_mb
-        self.recycle_after = recycle_after
+        self.recycle_after, self.host_grace_s = recycle_after, host_grace_s
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: set[Worker] = set()
+        self.created: list[str] = []  # ids of every container this sandbox started (for audits and tests)
         self._lock = threading.Lock()
         self._closed = False
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="sandbox")
@@ -199,6 +200,7 @@ class Sandbox:
         worker = Worker(self.client, self.image, memory_mb, self.cpus, self.pids, self.tmpfs_mb)
         with self._lock:
             self._all.add(worker)
+            self.created.append(worker.container.id)
         return worker
 
     def _retire(self, worker: Worker) -> None:
@@ -212,7 +214,7 @@ class Sandbox:
             if job.memory_mb > worker.memory_mb:  # this job needs a bigger container
                 self._retire(worker)
                 worker = self._new_worker(max(job.memory_mb, self.memory_mb))
-            result, suspicious = worker.run(job)
+            result, suspicious = worker.run(job, self.host_grace_s)
             if suspicious or worker.runs >= self.recycle_after:
                 self._retire(worker)
                 worker = self._new_worker(self.memory_mb)
@@ -235,7 +237,12 @@ class Sandbox:
     def run(self, jobs: list[Job]) -> list[RunResult]:
         """Run jobs in parallel on the warm containers; results come back in the order of `jobs`."""
         futures = [self.submit(job) for job in jobs]
-        return [f.result() for f in futures]
+        try:
+            return [f.result() for f in futures]
+        except KeyboardInterrupt:
+            # Ctrl-C: remove the containers now; interpreter exit would first wait for the busy worker threads.
+            self.close()
+            raise
 
     def close(self) -> None:
         """Stop everything and remove every container of this sandbox (also called at exit and on Ctrl-C)."""

@@ -29,6 +29,8 @@ class Tests:
       (``RunResult.outputs``), which is how expected outputs are computed from a reference solution.
     """
 
+    __test__ = False  # not a pytest test class, despite the name
+
     kind: TestKind
     source: str = ""
     asserts: list[str] = field(default_factory=list)
@@ -56,6 +58,8 @@ class Job:
 
 @dataclass
 class TestOutcome:
+    __test__ = False
+
     name: str
     outcome: Literal["passed", "failed", "error", "timeout", "not_run"]
     message: str = ""

@@ -48,8 +48,12 @@ JUDGE_FILE = "<tests>"
 # Values crossing the pipe: tagged JSON, exact builtin types only. Shared by candidate, judge and host.
 
 
-class Handle:
-    """A value the candidate produced that is not plain data; it stays in the candidate process."""
+# Standard-library containers that tests compare by content: they cross as plain data and are rebuilt by the
+# judge with its own classes, so nothing of the candidate's (no method it may have patched) is ever called.
+_DICT_LIKE = {collections.Counter: "Counter", collections.OrderedDict: "OrderedDict",
+              collections.defaultdict: "defaultdict"}
+_REBUILD = {"Counter": collections.Counter, "OrderedDict": collections.OrderedDict,
+            "defaultdict": lambda items: collections.defaultdict(None, items), "deque": collections.deque}
 
 
 def encode_value(obj, handles=None, depth=0):
@@ -71,6 +75,10 @@ def encode_value(obj, handles=None, depth=0):
         return {"b": base64.b64encode(obj).decode()}
     if t is complex:
         return {"c": [obj.real.hex(), obj.imag.hex()]}
+    if t in _DICT_LIKE:
+        return {"T": [_DICT_LIKE[t], encode_value(dict(dict.items(obj)), handles, depth + 1)]}
+    if t is collections.deque:
+        return {"T": ["deque", encode_value(list(collections.deque.__iter__(obj)), handles, depth + 1)]}
     if isinstance(obj, RemoteValue):  # judge side: a handle going back to the candidate
         return {"h": obj._ic_id}
     if handles is None:
@@ -107,6 +115,8 @@ def decode_value(data, make_handle=None, depth=0):
         return base64.b64decode(val)
     if tag == "c":
         return complex(float.fromhex(val[0]), float.fromhex(val[1]))
+    if tag == "T" and type(val) is list and len(val) == 2 and val[0] in _REBUILD:
+        return _REBUILD[val[0]](decode_value(val[1], make_handle, depth + 1))
     if tag == "h" and make_handle is not None:
         return make_handle(int(val), str(data.get("type", "object"))[:100], str(data.get("repr", ""))[:MAX_REPR])
     raise ValueError(f"unknown value tag {tag!r}")
@@ -821,6 +831,20 @@ def kill_everything():
     return found
 
 
+def _clean_tmp():
+    """The next candidate in this container must not see what this one left in /tmp."""
+    import shutil
+
+    for entry in os.scandir("/tmp"):
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
 def _memory_failcnt():
     for path in ("/sys/fs/cgroup/memory/memory.failcnt", "/sys/fs/cgroup/memory.events"):
         try:
@@ -874,6 +898,7 @@ def handle_job(job, conn):
         exit_status = 0
     conn.drain()
     lingering = kill_everything()
+    _clean_tmp()
     oom_after = _memory_failcnt()
     if status == "crashed" and oom_before is not None and oom_after is not None and oom_after > oom_before:
         status, message = "memory_exceeded", f"the program exceeded its memory limit of {job['memory_mb']} MB"

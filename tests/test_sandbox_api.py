@@ -1,0 +1,123 @@
+"""The sandbox API on ordinary programs: the three test forms, io tests, verdict details, ordering."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from sandbox import Job, Tests
+
+ADD = "def add(a, b):\n    return a + b\n"
+
+
+def test_pytest_style_tests_import_the_candidate_as_solution(sandbox):
+    tests = Tests("pytest", source="import solution\nfrom solution import add\n\n"
+                                   "def test_ints():\n    assert add(2, 3) == 5\n\n"
+                                   "def test_module():\n    assert solution.add('a', 'b') == 'ab'\n\n"
+                                   "def test_wrong():\n    assert add(1, 1) == 3\n\n"
+                                   "def helper():\n    raise RuntimeError('not a test')\n")
+    [r] = sandbox.run([Job(ADD, tests)])
+    assert r.status == "failed" and (r.passed, r.total) == (2, 3)
+    wrong = r.tests[2]
+    assert wrong.name == "test_wrong" and wrong.outcome == "failed"
+    assert (wrong.actual, wrong.expected) == ("2", "3") and "add(1, 1) == 3" in wrong.message
+
+
+def test_pytest_raises_sees_the_candidates_exception_type(sandbox):
+    program = "def div(a, b):\n    return a // b\n"
+    tests = Tests("pytest", source="import pytest\nfrom solution import div\n\n"
+                                   "def test_zero():\n    with pytest.raises(ZeroDivisionError):\n        div(1, 0)\n")
+    [r] = sandbox.run([Job(program, tests)])
+    assert r.ok, r.tests
+
+
+def test_assert_list_with_setup_imports(sandbox):
+    program = "import math\ndef area(r):\n    return math.pi * r * r\n"
+    tests = Tests("asserts", asserts=["assert math.isclose(area(1), 3.14159, rel_tol=1e-3)", "assert area(0) == 0"],
+                  setup="import math")
+    [r] = sandbox.run([Job(program, tests)])
+    assert r.ok and r.total == 2
+
+
+def test_candidate_exception_gives_error_with_its_own_traceback(sandbox):
+    program = "def f(x):\n    y = x + 1\n    return [][y]\n"
+    [r] = sandbox.run([Job(program, Tests("asserts", asserts=["assert f(1) == 2"]))])
+    assert r.status == "error"
+    t = r.tests[0]
+    assert t.outcome == "error" and t.message.startswith("IndexError")
+    assert 'File "solution.py", line 3, in f' in t.traceback and "runner.py" not in t.traceback
+
+
+def test_syntax_error_has_a_position(sandbox):
+    [r] = sandbox.run([Job("def f(:\n    pass\n", Tests("asserts", asserts=["assert f()"]))])
+    assert r.status == "syntax_error" and r.syntax_error["line"] == 1 and r.syntax_error["col"] >= 1
+    assert r.total == 0
+
+
+def test_humaneval_check_records_every_assertion(sandbox):
+    check = ("def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 5\n"
+             "    for i in range(5):\n        assert candidate(i) == i + 1\n")
+    [r] = sandbox.run([Job("def inc(x):\n    return x + 1\n", Tests("humaneval", source=check, entry_point="inc"))])
+    assert r.status == "failed" and (r.passed, r.total) == (2, 3)
+    assert r.tests[1].actual == "3" and r.tests[1].expected == "5"
+
+
+def test_missing_entry_point_is_an_error(sandbox):
+    check = "def check(candidate):\n    assert candidate(1) == 2\n"
+    [r] = sandbox.run([Job("def other(x):\n    return x\n", Tests("humaneval", source=check, entry_point="inc"))])
+    assert r.status == "error" and "inc" in r.tests[0].message
+
+
+def test_io_tests_record_outputs_and_compare_with_tolerance(sandbox):
+    program = "def half(x):\n    return (x / 2, [x])\n"
+    record = Tests("io", entry_point="half", inputs=[[1], [3]], expected=None)
+    [r] = sandbox.run([Job(program, record)])
+    assert r.ok and r.outputs == [(0.5, [1]), (1.5, [3])]
+    assert type(r.outputs[0]) is tuple  # types survive the trip through JSON
+    close = Tests("io", entry_point="half", inputs=[[1]], expected=[(0.5 + 1e-9, [1])])
+    exact = Tests("io", entry_point="half", inputs=[[1]], expected=[(0.6, [1])])
+    ok, bad = sandbox.run([Job(program, close), Job(program, exact)])
+    assert ok.ok and bad.status == "failed"
+
+
+def test_stdout_and_stderr_are_captured(sandbox):
+    program = "import sys\nprint('hello')\ndef f():\n    print('warn', file=sys.stderr)\n    return 1\n"
+    [r] = sandbox.run([Job(program, Tests("asserts", asserts=["assert f() == 1"]))])
+    assert r.ok and r.stdout == "hello\n" and r.stderr == "warn\n"
+
+
+def test_results_come_back_in_the_order_asked(sandbox):
+    jobs = [Job(f"def f():\n    import time\n    time.sleep({0.2 if i % 3 == 0 else 0})\n    return {i}\n",
+                Tests("asserts", asserts=[f"assert f() == {i}"])) for i in range(12)]
+    results = sandbox.run(jobs)
+    assert all(r.ok for r in results)
+    futures = [sandbox.submit(j) for j in jobs[:3]]
+    assert all(f.result().ok for f in futures)
+
+
+def test_counter_results_compare_by_content(sandbox):
+    program = "from collections import Counter\ndef count(xs):\n    return Counter(xs)\n"
+    [r] = sandbox.run([Job(program, Tests("asserts", asserts=["assert count('aab') == {'a': 2, 'b': 1}"]))])
+    assert r.ok
+
+
+def test_no_tests_is_never_a_pass(sandbox):
+    [r] = sandbox.run([Job(ADD, Tests("pytest", source="x = 1\n"))])
+    assert r.status == "error" and r.message == "no tests ran"
+
+
+def test_exec_cli_json_and_exit_codes(tmp_path):
+    (tmp_path / "solution.py").write_text(ADD)
+    (tmp_path / "tests.py").write_text("from solution import add\n\ndef test_add():\n    assert add(2, 2) == 4\n")
+    (tmp_path / "bad.py").write_text("from solution import add\n\ndef test_add():\n    assert add(2, 2) == 5\n")
+    cmd = [sys.executable, "-m", "agent.cli", "exec", str(tmp_path / "solution.py")]
+    ok = subprocess.run(cmd + [str(tmp_path / "tests.py"), "--json"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(ok.stdout)
+    assert {"status", "passed", "total", "tests", "stdout", "stderr", "duration_s"} <= set(data)
+    assert data["status"] == "passed" and data["tests"][0]["name"] == "test_add"
+    bad = subprocess.run(cmd + [str(tmp_path / "bad.py"), "--json"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and json.loads(bad.stdout)["status"] == "failed"
+    missing = subprocess.run(cmd + [str(tmp_path / "nope.py")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
