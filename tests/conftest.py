@@ -29,3 +29,6 @@ def sandbox():
 
     with Sandbox() as sb:
         yield sb
+
+
+from tests.model_fixtures import embedded_model, tiny_model_dir  # noqa: E402,F401  (re-exported fixtures)
