@@ -191,8 +191,9 @@ class Sandbox:
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="sandbox")
         atexit.register(self.close)
         # Start the containers side by side: the first jobs should not wait for them one by one.
-        for worker in ThreadPoolExecutor(self.workers).map(lambda _: self._new_worker(self.memory_mb), range(self.workers)):
-            self._idle.put(worker)
+        with ThreadPoolExecutor(self.workers) as starter:
+            for worker in starter.map(lambda _: self._new_worker(self.memory_mb), range(self.workers)):
+                self._idle.put(worker)
 
     def _new_worker(self, memory_mb: int) -> Worker:
         if self._closed:
