@@ -15,11 +15,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 
 VERBS = ("sandbox", "model", "solve", "bench", "finetune")
 for _verb in VERBS:
-    try:
-        importlib.import_module(f"agent.cli_{_verb}").register(app)
-    except ModuleNotFoundError as _exc:  # TEMPORARY while the verbs are being written
-        if _exc.name != f"agent.cli_{_verb}":
-            raise
+    importlib.import_module(f"agent.cli_{_verb}").register(app)
 
 
 def main() -> None:
@@ -27,13 +23,10 @@ def main() -> None:
     from sandbox.errors import SandboxError
 
     try:
-        app()
+        app()  # click prints usage errors itself (exit 2) and turns Ctrl-C into "Aborted!" (exit 1)
     except (UserError, SandboxError) as exc:
         print(f"infinicode: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("infinicode: interrupted", file=sys.stderr)
-        sys.exit(130)
 
 
 if __name__ == "__main__":
