@@ -1,0 +1,513 @@
+"""The generate-evaluate-refine loop.
+
+Round 0 samples `samples` candidates from the task prompt. Each later round spends the same number of samples
+on refinement prompts for the `top_k` best failing candidates so far (mode "refine"), or on the task prompt
+again (mode "resample", the baseline without feedback). The loop stops at the first candidate that passes
+every test, or when the rounds, the generated-token budget or the time budget are spent.
+
+Sampling overlaps with execution: candidates are sampled in chunks and each one goes to the sandbox
+(`Sandbox.submit`, a future) as soon as it exists, so the sandbox judges chunk k while the model writes
+chunk k+1. A candidate whose code is the same as one already run (ignoring comments, docstrings and
+formatting) is recorded as a duplicate and not run again.
+
+The run folder holds `trajectory.jsonl` (one record per candidate, flushed as it is written),
+`run.json` (settings and outcome; rewritten after every round), `solution.py` and `report.md`.
+Running again with the same folder and the same settings resumes: recorded candidates are not sampled or run
+again, and a finished run is returned as it is.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import json
+import os
+import time
+import tokenize
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from agent.errors import UserError
+from agent.feedback import build_refinement, outcome_line
+from agent.prompts import assemble_program, task_prompt
+from agent.scoring import Score, score_candidate
+from agent.spec import Task
+from sandbox.results import Job, RunResult
+
+MODES = ("refine", "resample")
+TRAJECTORY = "trajectory.jsonl"
+RUN_JSON = "run.json"
+SOLUTION = "solution.py"
+REPORT = "report.md"
+
+
+@dataclass
+class SolveResult:
+    solved: bool
+    solution: str | None  # the best candidate's code (the passing one when solved)
+    rounds: list[dict]
+    tokens: int  # generated tokens over the whole run (resumed sessions included)
+    wall_s: float
+    out_dir: Path
+    best_score: dict | None = None
+    candidates_run: int = 0
+    stop_reason: str = ""  # solved | rounds | tokens | time
+
+
+@dataclass
+class _Candidate:
+    """One sampled candidate; `result` is None until the sandbox answers (or for duplicates)."""
+
+    round: int
+    index: int
+    parent: list[int] | None
+    seed: int
+    messages: list[dict]
+    text: str
+    code: str
+    prompt_tokens: int
+    completion_tokens: int
+    duplicate_of: list[int] | None = None
+    cancelled: bool = False
+    result: dict | None = None
+    score: dict | None = None
+    feedback: dict | None = None  # how the refinement prompt was fitted (kept / dropped evidence)
+
+    @property
+    def id(self) -> tuple[int, int]:
+        return self.round, self.index
+
+    @property
+    def ran(self) -> bool:
+        return self.result is not None
+
+    def score_obj(self) -> Score:
+        return Score.from_dict(self.score)
+
+    def to_record(self) -> dict:
+        return {"round": self.round, "index": self.index, "parent": self.parent, "seed": self.seed,
+                "messages": self.messages, "text": self.text, "code": self.code,
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "duplicate_of": self.duplicate_of, "cancelled": self.cancelled, "result": self.result,
+                "score": self.score, "feedback": self.feedback}
+
+    @classmethod
+    def from_record(cls, d: dict) -> "_Candidate":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+def normalize_code(code: str) -> str:
+    """Canonical text for duplicate detection: no comments, no docstrings, one formatting.
+
+    Code that parses is unparsed from its AST (docstrings removed); code that does not parse keeps its tokens
+    without comments and blank lines, so two broken candidates that differ only there still match.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return _normalize_tokens(code)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    try:
+        return ast.unparse(tree)
+    except (ValueError, RecursionError):
+        return _normalize_tokens(code)
+
+
+def _normalize_tokens(code: str) -> str:
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING}
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type in skip:
+                continue
+            out.append(tok.string if tok.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE)
+                       else {tokenize.INDENT: "<in>", tokenize.DEDENT: "<de>", tokenize.NEWLINE: "\n"}[tok.type])
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        lines = [line.split("#", 1)[0].rstrip() for line in code.split("\n")]
+        return "\n".join(line for line in lines if line.strip())
+    return " ".join(out)
+
+
+def derive_seed(seed: int, round_no: int, first_index: int) -> int:
+    """A sampling seed per chunk that does not depend on how many chunks ran before (resume gets the same)."""
+    digest = hashlib.sha256(f"{seed}/{round_no}/{first_index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def task_fingerprint(task: Task) -> str:
+    return hashlib.sha256(json.dumps(task.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _model_info(generator) -> tuple[str, str | None]:
+    info_fn = getattr(generator, "info", None)
+    info = info_fn() if callable(info_fn) else {}
+    model = info.get("model") or info.get("name") or getattr(generator, "name", None) or type(generator).__name__
+    adapter = info.get("adapter")
+    return str(model), (str(adapter) if adapter else None)
+
+
+def _render(generator, messages: list[dict]) -> str:
+    render = getattr(generator, "render", None)
+    if callable(render):
+        return render(messages)
+    return "\n\n".join(f"{m['role']}: {m['content']}" for m in messages)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _load_trajectory(path: Path) -> list[_Candidate]:
+    """Records of an earlier session; a torn last line (killed mid-write) is cut off the file."""
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    good_end = raw.rfind(b"\n") + 1
+    if good_end < len(raw):
+        with open(path, "r+b") as fh:
+            fh.truncate(good_end)
+    out = []
+    for line in raw[:good_end].decode("utf-8").splitlines():
+        if line.strip():
+            out.append(_Candidate.from_record(json.loads(line)))
+    return out
+
+
+class _Run:
+    """State of one solve: candidates, budgets, files. `solve_task` drives it round by round."""
+
+    def __init__(self, task: Task, generator, sandbox, out_dir: Path, settings: dict, on_event):
+        self.task, self.generator, self.sandbox, self.out_dir = task, generator, sandbox, out_dir
+        self.settings = settings
+        self.on_event = on_event or (lambda event: None)
+        self.candidates: dict[tuple[int, int], _Candidate] = {}
+        self.seen: dict[str, tuple[int, int]] = {}  # normalized code -> first candidate with it
+        self.tokens = 0
+        self.prompt_tokens = 0
+        self.previous_wall_s = 0.0
+        self.started = time.monotonic()
+        self.stop_reason = ""
+        self.round0_messages = task_prompt(task)
+        self.trajectory = None
+        self.stop_early = True
+
+    # ---- bookkeeping -------------------------------------------------------------------------------
+    def wall_s(self) -> float:
+        return self.previous_wall_s + (time.monotonic() - self.started)
+
+    def add(self, cand: _Candidate, write: bool) -> None:
+        self.candidates[cand.id] = cand
+        if cand.duplicate_of is None and not cand.cancelled:
+            self.seen.setdefault(normalize_code(cand.code), cand.id)
+        if write:
+            self.trajectory.write(json.dumps(cand.to_record(), default=str) + "\n")
+            self.trajectory.flush()
+
+    def ran(self, before_round: int | None = None) -> list[_Candidate]:
+        """Executed candidates (of rounds before `before_round`, if given), in (round, index) order."""
+        return [c for _, c in sorted(self.candidates.items()) if c.ran and c.duplicate_of is None
+                and (before_round is None or c.round < before_round)]
+
+    def best(self) -> _Candidate | None:
+        ran = self.ran()
+        return min(ran, key=lambda c: c.score_obj().rank_key()) if ran else None  # min is first on ties
+
+    def solved(self) -> bool:
+        return any(c.score_obj().solved for c in self.ran())
+
+    def out_of_budget(self) -> str:
+        if self.settings["max_tokens"] is not None and self.tokens >= self.settings["max_tokens"]:
+            return "tokens"
+        if self.settings["time_s"] is not None and self.wall_s() >= self.settings["time_s"]:
+            return "time"
+        return ""
+
+    # ---- planning ----------------------------------------------------------------------------------
+    def plan(self, round_no: int) -> list[tuple[list[int] | None, list[dict], list[int], dict | None]]:
+        """(parent id, messages, candidate indices, feedback info) for each prompt of the round."""
+        n = self.settings["samples"]
+        if round_no == 0 or self.settings["mode"] == "resample":
+            return [(None, self.round0_messages, list(range(n)), None)]
+        # only earlier rounds: a resumed run must plan a round exactly as the first session did
+        failing = [c for c in self.ran(before_round=round_no) if not c.score_obj().solved]
+        failing.sort(key=lambda c: c.score_obj().rank_key())
+        parents = failing[: max(1, min(self.settings["top_k"], n))]
+        if not parents:
+            return [(None, self.round0_messages, list(range(n)), None)]
+        plans, start = [], 0
+        for slot, parent in enumerate(parents):
+            count = n // len(parents) + (1 if slot < n % len(parents) else 0)
+            prompt = build_refinement(self.task, parent.code, parent.result, self.generator,
+                                      max_new_tokens=self.settings["max_new_tokens"])
+            feedback = {"kept": prompt.kept, "dropped": prompt.dropped, "prompt_tokens": prompt.prompt_tokens,
+                        "code_cut": prompt.code_cut}
+            plans.append((list(parent.id), prompt.messages, list(range(start, start + count)), feedback))
+            start += count
+        return plans
+
+    # ---- one round ---------------------------------------------------------------------------------
+    def run_round(self, round_no: int) -> None:
+        plans = self.plan(round_no)
+        self.on_event({"type": "round_start", "round": round_no, "prompts": len(plans),
+                       "parents": [p[0] for p in plans]})
+        pending: dict[Future, _Candidate] = {}
+        chunk_size = self.settings["chunk_size"]
+        # pass@k needs every round-0 candidate judged: then round 0 does not stop at the first pass
+        self.stop_early = not (round_no == 0 and self.settings["full_first_round"])
+        for parent, messages, indices, feedback in plans:
+            for at in range(0, len(indices), chunk_size):
+                chunk = indices[at: at + chunk_size]
+                if all((round_no, i) in self.candidates for i in chunk):
+                    continue  # done in an earlier session
+                self.collect(pending, block=False)
+                if self.solved() and self.stop_early:
+                    break
+                reason = self.out_of_budget()
+                if reason:
+                    self.stop_reason = reason
+                    break
+                seed = derive_seed(self.settings["seed"], round_no, chunk[0])
+                samples = self.generator.sample(
+                    messages, n=len(chunk), temperature=self.settings["temperature"], top_p=self.settings["top_p"],
+                    max_new_tokens=self.settings["max_new_tokens"], seed=seed, entry_point=self.task.entry_point)
+                for index, sample in zip(chunk, samples):
+                    self.tokens += int(sample.completion_tokens)
+                    self.prompt_tokens += int(sample.prompt_tokens)
+                    if (round_no, index) in self.candidates:
+                        continue  # a resumed partial chunk: this one was already recorded
+                    cand = _Candidate(round=round_no, index=index, parent=parent, seed=seed, messages=messages,
+                                      text=sample.text, code=sample.code, prompt_tokens=int(sample.prompt_tokens),
+                                      completion_tokens=int(sample.completion_tokens), feedback=feedback)
+                    original = self.seen.get(normalize_code(cand.code))
+                    if original is not None:
+                        cand.duplicate_of = list(original)
+                        self.add(cand, write=True)
+                        self.event_candidate(cand)
+                        continue
+                    self.seen[normalize_code(cand.code)] = cand.id
+                    job = Job(program=assemble_program(self.task, cand.code), tests=self.task.tests,
+                              timeout_s=self.task.timeout_s, memory_mb=self.task.memory_mb)
+                    pending[self.sandbox.submit(job)] = cand
+                self.on_event({"type": "sampled", "round": round_no, "count": len(chunk), "tokens": self.tokens})
+            if (self.solved() and self.stop_early) or self.stop_reason:
+                break
+        self.collect(pending, block=True)
+
+    def collect(self, pending: dict[Future, _Candidate], block: bool) -> None:
+        """Record finished sandbox runs; with block, wait for all. Once one passes, the rest are abandoned."""
+        while pending:
+            if self.solved() and self.stop_early:
+                self.abandon(pending)
+                return
+            done = [f for f in pending if f.done()]
+            if not done:
+                if not block:
+                    return
+                done = list(wait(list(pending), return_when=FIRST_COMPLETED).done)
+            for fut in done:
+                self.record_result(pending.pop(fut), fut)
+
+    def record_result(self, cand: _Candidate, fut: Future) -> None:
+        if fut.cancelled():
+            cand.cancelled = True
+            self.add(cand, write=True)
+            return
+        result: RunResult = fut.result()
+        cand.result = result.to_dict()
+        cand.score = score_candidate(cand.code, result, self.task.reference).to_dict()
+        self.add(cand, write=True)
+        self.event_candidate(cand)
+
+    def abandon(self, pending: dict[Future, _Candidate]) -> None:
+        """A solution exists: results already in are recorded, the rest are cancelled (runs already started
+        finish in the sandbox on their own; their candidates are recorded as cancelled)."""
+        for fut, cand in list(pending.items()):
+            if fut.done() and not fut.cancelled():
+                self.record_result(cand, fut)
+            else:
+                fut.cancel()
+                cand.cancelled = True
+                self.add(cand, write=True)
+        pending.clear()
+
+    def event_candidate(self, cand: _Candidate) -> None:
+        best = self.best()
+        self.on_event({
+            "type": "candidate", "round": cand.round, "index": cand.index, "duplicate": cand.duplicate_of is not None,
+            "status": cand.result["status"] if cand.result else "duplicate",
+            "passed": cand.result["passed"] if cand.result else None,
+            "total": cand.result["total"] if cand.result else None,
+            "candidates_run": len(self.ran()), "tokens": self.tokens,
+            "best": best.score_obj().summary() if best else None,
+            "best_fraction": best.score_obj().fraction if best else 0.0,
+        })
+
+    # ---- summaries and files -------------------------------------------------------------------------
+    def round_summaries(self) -> list[dict]:
+        rounds = sorted({c.round for c in self.candidates.values()})
+        out = []
+        best_so_far = 0.0
+        for r in rounds:
+            cands = [c for c in self.candidates.values() if c.round == r]
+            ran = [c for c in cands if c.ran and c.duplicate_of is None]
+            fractions = [c.score_obj().fraction for c in ran]
+            best_so_far = max([best_so_far] + fractions)
+            solved = sum(1 for c in ran if c.score_obj().solved)
+            out.append({"round": r, "sampled": len(cands), "run": len(ran),
+                        "duplicates": sum(1 for c in cands if c.duplicate_of is not None),
+                        "passed": solved, "best_score": max(fractions, default=0.0),
+                        "best_so_far": best_so_far, "solved": solved > 0})
+        return out
+
+    def run_json(self, status: str) -> dict:
+        best = self.best()
+        model, adapter = self.settings["model"], self.settings["adapter"]
+        return {
+            "task_id": self.task.task_id, "task_name": self.task.name, "status": status,
+            "solved": self.solved(), "solution": best.code if best else None,
+            "best": {"round": best.round, "index": best.index, "score": best.score} if best else None,
+            "stop_reason": self.stop_reason,
+            "round0_messages": self.round0_messages, "round0_prompt": _render(self.generator, self.round0_messages),
+            "model": model, "adapter": adapter, "settings": self.settings,
+            "tokens": self.tokens, "prompt_tokens": self.prompt_tokens, "wall_s": round(self.wall_s(), 3),
+            "candidates_sampled": len(self.candidates), "candidates_run": len(self.ran()),
+            "rounds": self.round_summaries(),
+        }
+
+    def save(self, status: str) -> dict:
+        data = self.run_json(status)
+        _write_json(self.out_dir / RUN_JSON, data)
+        if status == "done":
+            best = self.best()
+            if best is not None:
+                (self.out_dir / SOLUTION).write_text(best.code.rstrip() + "\n", encoding="utf-8")
+            (self.out_dir / REPORT).write_text(self.report(data), encoding="utf-8")
+        return data
+
+    def report(self, data: dict) -> str:
+        s = self.settings
+        best = self.best()
+        lines = [f"# {self.task.name}: {'solved' if data['solved'] else 'not solved'}", "",
+                 f"- task: `{self.task.task_id}`",
+                 f"- model: `{data['model']}`" + (f", adapter `{data['adapter']}`" if data["adapter"] else ""),
+                 f"- mode: {s['mode']}; {s['samples']} samples per round, up to {s['rounds']} rounds, "
+                 f"top-k {s['top_k']}, temperature {s['temperature']}, seed {s['seed']}",
+                 f"- candidates: {data['candidates_sampled']} sampled, {data['candidates_run']} run",
+                 f"- generated tokens: {data['tokens']}; wall time: {data['wall_s']:.1f} s",
+                 f"- stopped by: {data['stop_reason']}", "", "## Rounds", "",
+                 "| round | sampled | run | duplicates | passing | best tests passed |",
+                 "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in data["rounds"]:
+            lines.append(f"| {r['round']} | {r['sampled']} | {r['run']} | {r['duplicates']} | {r['passed']} | "
+                         f"{r['best_score']:.0%} |")
+        if best is not None:
+            score = best.score_obj()
+            lines += ["", f"## Best candidate (round {best.round}, #{best.index}): {score.summary()}", "",
+                      "```python", best.code.rstrip(), "```"]
+            if not score.solved:
+                lines += ["", outcome_line(RunResult.from_dict(best.result), self.task)]
+        return "\n".join(lines) + "\n"
+
+
+def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int | None = None,
+               rounds: int | None = None, top_k: int = 2, mode: str = "refine", temperature: float = 0.8,
+               seed: int = 0, on_event: Callable[[dict], None] | None = None, *, max_new_tokens: int = 384,
+               top_p: float = 0.95, chunk_size: int = 4, max_tokens: int | None = None,
+               time_s: float | None = None, full_first_round: bool = False) -> SolveResult:
+    """Solve `task` with `generator` judged by `sandbox`, writing the run folder `out_dir` (see module doc).
+
+    samples, rounds, max_tokens and time_s default to the task's budget. With full_first_round every round-0
+    candidate is sampled and judged even after one passes (for pass@k); the run still ends after round 0 then.
+    Resumes a run already in out_dir when its settings match; raises UserError when they do not.
+    """
+    if mode not in MODES:
+        raise UserError(f"mode {mode!r} is unknown; use one of {', '.join(MODES)}")
+    samples = samples if samples is not None else task.budget.samples
+    rounds = rounds if rounds is not None else task.budget.rounds
+    for name, value in (("samples", samples), ("rounds", rounds), ("top_k", top_k), ("chunk_size", chunk_size),
+                        ("max_new_tokens", max_new_tokens)):
+        if value < 1:
+            raise UserError(f"{name} must be at least 1, got {value}")
+    model, adapter = _model_info(generator)
+    settings = {
+        "mode": mode, "samples": samples, "rounds": rounds, "top_k": top_k, "temperature": temperature,
+        "top_p": top_p, "seed": seed, "max_new_tokens": max_new_tokens, "chunk_size": chunk_size,
+        "full_first_round": full_first_round,
+        "max_tokens": max_tokens if max_tokens is not None else task.budget.max_tokens,
+        "time_s": time_s if time_s is not None else task.budget.time_s,
+        "model": model, "adapter": adapter, "task": task_fingerprint(task),
+    }
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = _Run(task, generator, sandbox, out_dir, settings, on_event)
+
+    previous = None
+    if (out_dir / RUN_JSON).exists():
+        previous = json.loads((out_dir / RUN_JSON).read_text(encoding="utf-8"))
+        old = previous.get("settings", {})
+        changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+        if changed:
+            raise UserError(f"{out_dir} holds a run with other settings ({', '.join(changed)} differ); "
+                            "resume with the same settings or choose another output folder")
+        run.previous_wall_s = float(previous.get("wall_s", 0.0))
+    elif (out_dir / TRAJECTORY).exists():
+        raise UserError(f"{out_dir} holds a trajectory but no run.json; choose another output folder")
+
+    for cand in _load_trajectory(out_dir / TRAJECTORY):
+        run.add(cand, write=False)
+        run.tokens += cand.completion_tokens  # tokens of chunks re-sampled on resume are counted again
+        run.prompt_tokens += cand.prompt_tokens
+    if previous is not None:
+        run.tokens = max(run.tokens, int(previous.get("tokens", 0)))
+        run.prompt_tokens = max(run.prompt_tokens, int(previous.get("prompt_tokens", 0)))
+
+    if previous is not None and previous.get("status") == "done":
+        run.stop_reason = previous.get("stop_reason", "")
+        return _result(run, previous)
+
+    run.on_event({"type": "start", "task": task.name, "settings": settings, "resumed": len(run.candidates),
+                  "rounds": rounds})
+    run.trajectory = open(out_dir / TRAJECTORY, "a", encoding="utf-8")
+    try:
+        run.save("running")
+        for round_no in range(rounds):
+            if run.solved():
+                break
+            reason = run.out_of_budget()
+            if reason:
+                run.stop_reason = reason
+                break
+            run.run_round(round_no)
+            summaries = run.round_summaries()
+            run.on_event({"type": "round_end", "round": round_no,
+                          "summary": summaries[-1] if summaries else None, "tokens": run.tokens})
+            run.save("running")
+            if run.stop_reason:
+                break
+        if run.solved():
+            run.stop_reason = "solved"
+        elif not run.stop_reason:
+            run.stop_reason = "rounds"
+        data = run.save("done")
+    finally:
+        run.trajectory.close()
+    run.on_event({"type": "done", "solved": data["solved"], "stop_reason": run.stop_reason,
+                  "best": data["best"], "tokens": run.tokens, "wall_s": data["wall_s"]})
+    return _result(run, data)
+
+
+def _result(run: _Run, data: dict) -> SolveResult:
+    return SolveResult(solved=bool(data["solved"]), solution=data["solution"], rounds=data["rounds"],
+                       tokens=int(data["tokens"]), wall_s=float(data["wall_s"]), out_dir=run.out_dir,
+                       best_score=(data.get("best") or {}).get("score"), candidates_run=data["candidates_run"],
+                       stop_reason=data.get("stop_reason", ""))

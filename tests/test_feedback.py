@@ -1,0 +1,167 @@
+"""Refinement prompts from real sandbox verdicts, and how they are cut to fit a model's context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.feedback import build_refinement
+from agent.spec import load_spec
+from sandbox import Job, RunResult
+from sandbox import TestOutcome as Outcome
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+class WordCounter:
+    """A generator's token accounting without a model: one token per whitespace-separated word."""
+
+    def __init__(self, context_length: int):
+        self.context_length = context_length
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+@pytest.fixture(scope="module")
+def run_length():
+    return load_spec(EXAMPLES / "run_length.toml")
+
+
+def _run(sandbox, task, code, **limits):
+    job = Job(code, task.tests, timeout_s=limits.get("timeout_s", task.timeout_s),
+              memory_mb=limits.get("memory_mb", task.memory_mb))
+    return sandbox.run([job])[0]
+
+
+def _user(prompt) -> str:
+    assert [m["role"] for m in prompt.messages] == ["system", "user"]
+    return prompt.messages[1]["content"]
+
+
+def test_wrong_answer_shows_code_failing_tests_and_values(sandbox, run_length):
+    code = "def encode(s):\n    return ''.join(c + '1' for c in s)\n"
+    result = _run(sandbox, run_length, code)
+    assert result.status == "failed"
+    prompt = build_refinement(run_length, code, result, WordCounter(4096))
+    text = _user(prompt)
+    assert code.strip() in text
+    assert run_length.description.splitlines()[0] in text and run_length.signature in text
+    failing = [t.name for t in result.tests if t.outcome != "passed"]
+    assert f"Failing tests: {', '.join(failing)}" in text
+    assert "Test test_example failed" in text
+    assert "expected: 'a3b1c2'" in text and "got:      'a1a1a1b1c1c1'" in text
+    assert "Test test_long_run failed" in text and "'z12'" in text  # the other failures too
+    assert text.rstrip().endswith("```python code block.")
+    assert prompt.kept[0] == "first_failure" and prompt.dropped == []
+
+
+def test_syntax_error_shows_line_col_and_the_line(sandbox, run_length):
+    code = "def encode(s)\n    return s\n"
+    result = _run(sandbox, run_length, code)
+    assert result.status == "syntax_error"
+    text = _user(build_refinement(run_length, code, result, WordCounter(4096)))
+    assert "It is not valid Python." in text
+    assert "Syntax error at 1:14: expected ':'" in text
+    assert "    1 | def encode(s)\n      |              ^" in text
+
+
+def test_crash_shows_traceback_tail_and_stdout(sandbox, run_length):
+    code = "def encode(s):\n    print('looking at', s)\n    return s[0] + 1\n"
+    result = _run(sandbox, run_length, code)
+    text = _user(build_refinement(run_length, code, result, WordCounter(4096)))
+    assert "Traceback (last lines):" in text and 'File "solution.py", line 3, in encode' in text
+    assert "TypeError" in text
+    assert "It printed:" in text and "looking at aaabcc" in text
+
+
+def test_timeout_note(sandbox, run_length):
+    code = "def encode(s):\n    while True:\n        pass\n"
+    result = _run(sandbox, run_length, code, timeout_s=1)
+    assert result.status == "timeout"
+    text = _user(build_refinement(run_length, code, result, WordCounter(4096)))
+    assert "longer than the 10 s limit" in text and "infinite loop" in text
+
+
+def test_memory_note(sandbox, run_length):
+    code = "def encode(s):\n    hog = [0] * (10 ** 9)\n    return s\n"
+    result = _run(sandbox, run_length, code, memory_mb=64)
+    assert result.status == "memory_exceeded"
+    text = _user(build_refinement(run_length, code, result, WordCounter(4096)))
+    assert f"more than the {run_length.memory_mb} MB memory limit" in text
+
+
+def _busy_result() -> RunResult:
+    """A verdict with every kind of evidence, each of a known size."""
+    failures = [Outcome(name=f"test_case_{i}", outcome="failed", message=f"assert encode(x{i}) == y{i}",
+                            expected=repr(f"value {i} " * 5), actual=repr(f"other {i} " * 5),
+                            traceback="\n".join(f'  File "solution.py", line {k}, in encode' for k in range(30)))
+                for i in range(6)]
+    return RunResult(status="failed", passed=1, total=7,
+                     tests=[Outcome(name="test_ok", outcome="passed")] + failures,
+                     stdout="\n".join(f"debug line {k} with some words" for k in range(40)))
+
+
+BROKEN = "def encode(s)\n" + "".join(f"    step_{k} = {k}\n" for k in range(10)) + "    return s\n"
+
+
+def test_cutting_keeps_the_most_useful_evidence_first(run_length):
+    result = _busy_result()
+    full = build_refinement(run_length, BROKEN, result, WordCounter(100_000), max_new_tokens=100)
+    assert full.kept[:3] == ["first_failure", "syntax", "traceback"]
+    assert full.kept[-1] == "stdout" and full.dropped == []
+
+    sizes = []
+    for context in (full.prompt_tokens + 100, 700, 550, 500, 470):
+        prompt = build_refinement(run_length, BROKEN, result, WordCounter(context), max_new_tokens=100)
+        room = context - 100 - 16
+        assert prompt.prompt_tokens <= room, (context, prompt.prompt_tokens)
+        text = _user(prompt)
+        assert BROKEN.strip() in text and "Failing tests: test_case_0" in text
+        # whatever is dropped, nothing ranked below it survives unless it is shorter: the first failure and
+        # its values go last
+        assert "first_failure" in prompt.kept and "expected: " in text
+        sizes.append((context, prompt.kept, prompt.dropped))
+    kept_small = sizes[-1][1]
+    assert "stdout" not in kept_small and "stdout" in sizes[-1][2]
+    assert set(kept_small) <= set(sizes[0][1])
+    assert len(sizes[-1][1]) < len(sizes[0][1])
+
+
+def test_cut_order_follows_priority(run_length):
+    """Shrinking the room drops evidence from the bottom of the priority list up; the first failure stays."""
+    result = _busy_result()
+    priority = ["first_failure", "syntax", "traceback"] + [f"failure_{i}" for i in range(1, 6)] + ["stdout"]
+    first_cut = None
+    for context in range(1200, 319, -20):  # down to the room for the essentials and the first failure
+        prompt = build_refinement(run_length, BROKEN, result, WordCounter(context), max_new_tokens=100)
+        ranks = [priority.index(k) for k in prompt.kept]
+        assert ranks == sorted(ranks)  # kept evidence is reported in priority order
+        assert "first_failure" in prompt.kept and "expected: " in _user(prompt)
+        if first_cut is None and prompt.dropped:
+            first_cut = prompt.dropped
+    assert first_cut == ["stdout"]  # the first thing to go is the least useful
+    assert prompt.kept in (["first_failure"], ["first_failure", "syntax"])  # at the smallest room
+
+
+def test_code_is_cut_when_even_the_code_does_not_fit(run_length):
+    long_code = "def encode(s):\n" + "".join(f"    x_{k} = s * {k}  # a comment that is long\n"
+                                              for k in range(200)) + "    return s\n"
+    result = _busy_result()
+    prompt = build_refinement(run_length, long_code, result, WordCounter(800), max_new_tokens=100)
+    text = _user(prompt)
+    assert prompt.code_cut and "lines cut ..." in text
+    assert "def encode(s):" in text and prompt.prompt_tokens <= 800 - 100 - 16
+
+
+def test_misnamed_function_gets_a_naming_note(sandbox, run_length):
+    code = "def run_length_encode(s):\n    return s\n"
+    result = _run(sandbox, run_length, code)
+    assert result.status == "error"
+    text = _user(build_refinement(run_length, code, result, WordCounter(4096)))
+    assert "Your code does not define `encode`: the function must be named exactly `encode`." in text
+    assert "cannot import name 'encode'" in text
+    fine = "def encode(s):\n    return s\n"
+    assert "does not define" not in _user(build_refinement(run_length, fine, _run(sandbox, run_length, fine),
+                                                           WordCounter(4096)))
