@@ -1,0 +1,323 @@
+"""Expert iteration: solve training tasks, fine-tune on the accepted solutions, measure held-out pass@1, repeat.
+
+Round 0 is the base model. Round r >= 1 trains adapter r on the solutions accepted so far, then evaluates it:
+
+    round 0:  base      -> evaluate -> solve train tasks
+    round 1:  adapter 1 (trained on round 0's solutions) -> evaluate -> solve train tasks
+    ...
+    round R:  adapter R -> evaluate
+
+By default each adapter starts again from the base on every solution accepted so far (ReST-EM: the data grows,
+the model does not drift); with `continue_adapter` it continues the previous adapter on the newest round's
+solutions only (training again on old data would overfit it).
+
+Evaluation is pass@1 at fixed sampling settings: n candidates per task from the round-0 prompt, all of them run
+(no early stop, no refinement), pass@1 = mean over tasks of c / n; the same seeds every round, so the rows
+differ only by the model. Everything lands in the output folder, which is resumed when run again:
+
+    out/improve.json   settings and per-round results      out/results.md   the table
+    out/round-R/eval/<task>.json   out/round-R/train/tasks/<task>/ (solve_task run folders)   out/round-R/adapter/
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from agent.errors import UserError
+from agent.finetune import ADAPTER_METADATA, NoTrainingData, TrainSettings, build_dataset, check_contamination, \
+    read_adapter_metadata, train_adapter
+
+IMPROVE_JSON = "improve.json"
+RESULTS_MD = "results.md"
+
+
+@dataclass
+class ImproveSettings:
+    train: str  # SUITE[:SPLIT] or a folder of spec files
+    eval: str
+    rounds: int = 1  # fine-tuning rounds after the base round
+    samples: int = 4  # candidates per task: per solve round when solving, n of pass@1 when evaluating
+    solve_rounds: int = 2  # refinement rounds when solving training tasks
+    limit_train: int | None = None
+    limit_eval: int | None = None
+    continue_adapter: bool = False
+    model: str | None = None
+    quantization: str = "nf4"
+    data: str | None = None
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_new_tokens: int = 384
+    seed: int = 0
+    force_eval_tasks: bool = False
+    train_settings: TrainSettings = field(default_factory=TrainSettings)
+
+
+def parse_suite_arg(arg: str, default_split: str) -> tuple[str, str]:
+    """"mbpp:train" -> ("mbpp", "train"); "humaneval" -> ("humaneval", default); a folder path stays whole."""
+    if Path(arg).expanduser().is_dir() or ":" not in arg:
+        return arg, default_split
+    suite, split = arg.rsplit(":", 1)
+    if not suite or not split:
+        raise UserError(f"{arg!r} is not SUITE[:SPLIT]; write e.g. mbpp:train or humaneval")
+    return suite, split
+
+
+def load_tasks(arg: str, default_split: str, limit: int | None, data: str | None) -> tuple[list, str]:
+    """(tasks, where their data came from) for a --train / --eval argument."""
+    from benchmarks.suites import load_suite, select_tasks
+
+    suite, split = parse_suite_arg(arg, default_split)
+    if split != default_split and suite in ("humaneval", "mbppplus"):
+        raise UserError(f"{suite} has no splits (got {arg!r}); write just {suite}")
+    loaded = load_suite(suite, data, split=split if suite == "mbpp" else default_split)
+    tasks = select_tasks(loaded.tasks, limit=limit)
+    if not tasks:
+        raise UserError(f"{arg} holds no tasks")
+    return tasks, loaded.source
+
+
+def with_expected_outputs(tasks: list, source: str, sandbox) -> list:
+    """MBPP+ tasks get their expected outputs from the canonical solutions (cached); tasks without any are left
+    out, as `bench` does."""
+    if not any(t.tests.kind == "io" and t.tests.expected is None for t in tasks):
+        return tasks
+    from benchmarks.suites import attach_expected, expected_cache_file
+
+    usable, _notes = attach_expected(tasks, sandbox, expected_cache_file(source))
+    return usable
+
+
+def _safe(task_id: str) -> str:
+    return task_id.replace("/", "_").replace(":", "_")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Evaluation: pass@1 with every candidate run
+# ---------------------------------------------------------------------------------------------------------------
+
+def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: int, temperature: float,
+                       top_p: float, max_new_tokens: int, seed: int, progress=None) -> dict:
+    """n candidates per task from its round-0 prompt, all run; one JSON per task in out_dir (reused on resume).
+    Returns {"pass@1", "tasks", "counts": {task_id: [n, c]}}."""
+    from agent.orchestrator import derive_seed
+    from agent.prompts import assemble_program, task_prompt
+    from sandbox import Job
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, list[int]] = {}
+    bar = progress.add_task("evaluate", total=len(tasks), info="") if progress else None
+    pending: list[tuple[object, Path, list, list[Future]]] = []
+
+    def finish(task, path, cands, futures):
+        for cand, fut in zip(cands, futures):
+            result = fut.result()
+            cand.update(status=result.status, passed=result.passed, total=result.total, message=result.message)
+        c = sum(1 for cand in cands if cand["status"] == "passed")
+        record = {"task_id": task.task_id, "n": len(cands), "c": c, **sampling, "candidates": cands}
+        path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        counts[task.task_id] = [len(cands), c]
+        if progress:
+            done = list(counts.values())
+            progress.update(bar, advance=1, info=f"pass@1 {sum(c / n for n, c in done) / len(done):.3f}")
+
+    sampling = {"samples": samples, "temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens,
+                "seed": seed}
+    for task in tasks:
+        path = out_dir / f"{_safe(task.task_id)}.json"
+        if path.exists():
+            old = json.loads(path.read_text(encoding="utf-8"))
+            if all(old.get(k) == v for k, v in sampling.items()):
+                counts[task.task_id] = [old["n"], old["c"]]
+                if progress:
+                    progress.update(bar, advance=1)
+                continue
+        drawn = generator.sample(task_prompt(task), n=samples, temperature=temperature, top_p=top_p,
+                                 max_new_tokens=max_new_tokens, seed=derive_seed(seed, 0, 0),
+                                 entry_point=task.entry_point)
+        cands = [{"text": s.text, "code": s.code, "completion_tokens": s.completion_tokens} for s in drawn]
+        futures = [sandbox.submit(Job(program=assemble_program(task, s.code), tests=task.tests,
+                                      timeout_s=task.timeout_s, memory_mb=task.memory_mb)) for s in drawn]
+        pending.append((task, path, cands, futures))
+        while pending and all(f.done() for f in pending[0][3]):  # the sandbox runs while the model samples
+            finish(*pending.pop(0))
+    for item in pending:
+        finish(*item)
+    ordered = {t.task_id: counts[t.task_id] for t in tasks}
+    return {"pass@1": sum(c / n for n, c in ordered.values()) / len(ordered), "tasks": len(ordered),
+            "counts": ordered}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Solving training tasks
+# ---------------------------------------------------------------------------------------------------------------
+
+def solve_train_tasks(tasks: list, generator, sandbox, out_dir: Path, settings: ImproveSettings,
+                      progress=None) -> dict:
+    """The full agent (sample, run, refine) on each training task; run folders under out_dir/tasks/."""
+    from agent.orchestrator import solve_task
+
+    bar = progress.add_task("solve train", total=len(tasks), info="") if progress else None
+    solved = 0
+    for i, task in enumerate(tasks, 1):
+        res = solve_task(task, generator, sandbox, out_dir / "tasks" / _safe(task.task_id), samples=settings.samples,
+                         rounds=settings.solve_rounds, mode="refine", temperature=settings.temperature,
+                         top_p=settings.top_p, seed=settings.seed, max_new_tokens=settings.max_new_tokens)
+        solved += int(res.solved)
+        if progress:
+            progress.update(bar, advance=1, info=f"solved {solved}/{i}")
+    return {"solved": solved, "tasks": len(tasks)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------------------------------------------
+
+def _settings_dict(settings: ImproveSettings) -> dict:
+    return json.loads(json.dumps(asdict(settings)))
+
+
+def run_improve(settings: ImproveSettings, out: str | Path | None = None, console=None) -> dict:
+    """Run (or resume) the expert-iteration loop; prints the table and returns the saved results."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = console or Console(stderr=True)
+    out = Path(out) if out else Path("runs") / f"improve-{time.strftime('%Y%m%d-%H%M%S')}"
+    train_tasks, train_source = load_tasks(settings.train, "train", settings.limit_train, settings.data)
+    eval_tasks, eval_source = load_tasks(settings.eval, "test", settings.limit_eval, settings.data)
+    overlap = sorted({t.task_id for t in train_tasks} & {t.task_id for t in eval_tasks})
+    if overlap:
+        raise UserError(f"{len(overlap)} task(s) are both in --train and --eval ({', '.join(overlap[:5])}"
+                        f"{', ...' if len(overlap) > 5 else ''}); evaluate on tasks the model does not train on")
+    # refuse evaluation-split training tasks before spending hours solving them
+    check_contamination((t.task_id for t in train_tasks), settings.force_eval_tasks)
+
+    state_path = out / IMPROVE_JSON
+    old = json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else None
+    if old is not None and old.get("settings") != _settings_dict(settings):
+        raise UserError(f"{out} holds an improve run with other settings; resume with the same options or "
+                        f"choose another --out")
+
+    from agent.model import CodeModel
+    from sandbox import Sandbox
+
+    with Sandbox() as sandbox:
+        train_tasks = with_expected_outputs(train_tasks, train_source, sandbox)
+        eval_tasks = with_expected_outputs(eval_tasks, eval_source, sandbox)
+        state = {"settings": _settings_dict(settings), "train_tasks": [t.task_id for t in train_tasks],
+                 "eval_tasks": [t.task_id for t in eval_tasks], "rounds": old.get("rounds", []) if old else []}
+        if old is not None and old.get("eval_tasks") != state["eval_tasks"]:
+            raise UserError(f"{out} holds an improve run on other evaluation tasks; choose another --out")
+        out.mkdir(parents=True, exist_ok=True)
+        console.print(f"[bold]infinicode improve[/bold]: {len(train_tasks)} training tasks ({settings.train}), "
+                      f"{len(eval_tasks)} evaluation tasks ({settings.eval}), {settings.rounds} round(s) -> {out}")
+        adapter: Path | None = None
+        for r in range(settings.rounds + 1):
+            rdir = out / f"round-{r}"
+            row = next((x for x in state["rounds"] if x["round"] == r and x.get("done")), None)
+            if row is not None:  # finished in an earlier session
+                adapter = Path(row["adapter"]) if row.get("adapter") else None
+                continue
+            t0 = time.time()
+            row = {"round": r, "adapter": None, "examples": 0, "trained_tasks": 0, "train_steps": 0,
+                   "train_loss": None}
+            if r > 0:
+                trained = _train_round(settings, out, r, adapter, console)
+                if trained is None:
+                    console.print(f"[yellow]round {r}[/yellow]: no accepted solutions to train on; stopping")
+                    break
+                adapter, meta = trained
+                row.update(adapter=str(adapter), examples=meta["dataset"]["examples"],
+                           trained_tasks=len(meta["dataset"]["task_ids"]), train_steps=meta["steps"],
+                           train_loss=[meta["loss_per_step"][0]["loss"], meta["loss_per_step"][-1]["loss"]])
+            console.print(f"[bold]round {r}[/bold]: model {settings.model or '(embedded default)'}"
+                          + (f" + adapter {adapter}" if adapter else " (base)"))
+            generator = CodeModel.from_pretrained(model=settings.model, adapter=str(adapter) if adapter else None,
+                                                  quantization=settings.quantization)
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as progress:
+                ev = evaluate_pass_at_1(eval_tasks, generator, sandbox, rdir / "eval", settings.samples,
+                                        settings.temperature, settings.top_p, settings.max_new_tokens,
+                                        settings.seed, progress)
+                row.update(eval_pass_at_1=ev["pass@1"], eval_counts=ev["counts"])
+                if r < settings.rounds:
+                    tr = solve_train_tasks(train_tasks, generator, sandbox, rdir / "train", settings, progress)
+                    row.update(train_solved=tr["solved"], train_tasks=tr["tasks"])
+            del generator
+            gc.collect()
+            row.update(wall_s=round(time.time() - t0, 1), done=True)
+            state["rounds"] = [x for x in state["rounds"] if x["round"] != r] + [row]
+            _save(out, state)
+            console.print(f"round {r}: eval pass@1 {row['eval_pass_at_1']:.3f}"
+                          + (f", train solved {row['train_solved']}/{row['train_tasks']}" if "train_solved" in row
+                             else ""))
+    state["wall_s"] = round(sum(x.get("wall_s", 0.0) for x in state["rounds"]), 1)  # over all sessions
+    _save(out, state)
+    print(format_table(state), flush=True)  # the result goes to stdout; progress went to stderr
+    console.print(f"saved {out / RESULTS_MD} and {out / IMPROVE_JSON}")
+    return state
+
+
+def _train_round(settings: ImproveSettings, out: Path, r: int, previous: Path | None, console):
+    """Adapter r, trained on the accepted training solutions; None when there are none."""
+    adapter_dir = out / f"round-{r}" / "adapter"
+    meta = read_adapter_metadata(adapter_dir)
+    if meta is not None:
+        return adapter_dir, meta
+    if settings.continue_adapter:
+        sources = [out / f"round-{r - 1}" / "train"]
+    else:
+        sources = [out / f"round-{k}" / "train" for k in range(r)]
+    sources = [s for s in sources if s.exists()]
+    if not sources:
+        return None
+    try:
+        dataset = build_dataset(sources, force_eval_tasks=settings.force_eval_tasks)
+    except NoTrainingData:
+        return None
+    ts = TrainSettings(**{**asdict(settings.train_settings), "model": settings.model,
+                          "quantization": settings.quantization,
+                          "init_adapter": str(previous) if settings.continue_adapter and previous else None})
+    console.print(f"[bold]round {r}[/bold]: fine-tuning on {dataset.summary()}")
+    result = train_adapter(dataset, adapter_dir, ts)
+    if not (adapter_dir / ADAPTER_METADATA).exists():
+        raise UserError(f"training wrote no adapter to {adapter_dir}")
+    return adapter_dir, result.metadata
+
+
+def format_table(state: dict) -> str:
+    """Markdown table: pass@1 per round against the base (round 0) at the same sampling settings."""
+    s = state["settings"]
+    rows = sorted((x for x in state["rounds"] if x.get("done")), key=lambda x: x["round"])
+    base = rows[0]["eval_pass_at_1"] if rows and rows[0]["round"] == 0 else None
+    lines = [f"pass@1 on {s['eval']} ({len(state['eval_tasks'])} tasks, n={s['samples']}, "
+             f"temperature {s['temperature']}, seed {s['seed']}); training on {s['train']} "
+             f"({len(state['train_tasks'])} tasks); "
+             + ("each round continues the last adapter" if s["continue_adapter"] else "each round restarts from base"),
+             "",
+             "| round | model | trained on (examples / tasks) | loss first -> last | train solved (next data) "
+             "| eval pass@1 | vs base | wall s |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for x in rows:
+        model = "base" if x["round"] == 0 else f"adapter {x['round']}"
+        trained = f"{x['examples']} / {x['trained_tasks']}" if x["round"] else "-"
+        loss = f"{x['train_loss'][0]:.3f} -> {x['train_loss'][1]:.3f}" if x.get("train_loss") else "-"
+        solved = f"{x['train_solved']}/{x['train_tasks']}" if "train_solved" in x else "-"
+        delta = f"{x['eval_pass_at_1'] - base:+.3f}" if base is not None else "-"
+        lines.append(f"| {x['round']} | {model} | {trained} | {loss} | {solved} | {x['eval_pass_at_1']:.3f} | "
+                     f"{delta} | {x['wall_s']:.0f} |")
+    if "wall_s" in state:
+        lines += ["", f"total wall time {state['wall_s']:.0f} s (solving, fine-tuning and evaluating)"]
+    return "\n".join(lines)
+
+
+def _save(out: Path, state: dict) -> None:
+    tmp = out / (IMPROVE_JSON + ".tmp")
+    tmp.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(out / IMPROVE_JSON)
+    (out / RESULTS_MD).write_text(format_table(state) + "\n", encoding="utf-8")
