@@ -46,12 +46,15 @@ class Worker:
         self._buffer = b""
         limit = f"{memory_mb + JUDGE_MEMORY_MB}m"
         self.container = client.containers.create(
-            image, command=["python3", "-I", "/opt/infinicode/runner.py"],
+            # -s -P: no user site-packages, no script folder on sys.path (-I would also drop PYTHONHASHSEED).
+            image, command=["python3", "-s", "-P", "/opt/infinicode/runner.py"],
             stdin_open=True, init=True, network_mode="none", mem_limit=limit, memswap_limit=limit,
             pids_limit=pids, nano_cpus=int(cpus * 1e9), read_only=True,
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={tmpfs_mb}m,mode=1777"}, user="65534:65534",
             cap_drop=["ALL"], security_opt=["no-new-privileges"], working_dir="/tmp",
-            environment={"INFINICODE_SANDBOX": "1", "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1",
+            # A fixed hash seed: set and dict-of-str order is the same in every container, so an expected
+            # output computed in one container compares with a candidate's run in another.
+            environment={"INFINICODE_SANDBOX": "1", "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
                          "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
             labels={LABEL: "1", "infinicode.owner": owner_tag()},
             log_config=docker.types.LogConfig(type="none"))

@@ -1,0 +1,110 @@
+"""The README's results table: the model on HumanEval and the MBPP test split, refinement against resampling.
+
+    python -m benchmarks.measure_table --limit 20 --samples 4 --rounds 3
+
+For each suite it runs `infinicode bench SUITE --baseline resample` (same sample budget per round, no feedback)
+into `<out>/<suite>`, then prints one markdown table. The runs resume, so an interrupted measurement continues
+where it stopped; run it again with the same options to print the table from the finished runs.
+
+Columns: pass@1 of one round-0 sample (unbiased, n = samples per task), the share of tasks solved after round 0
+(the best of the first `samples` candidates, judged by the tests), after all rounds of refinement, and after
+the same number of rounds of plain resampling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+SUITE_NAMES = {"humaneval": "HumanEval", "mbpp": "MBPP (sanitized, test split)"}
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+class LazyModel:
+    """Loads the model on first use, so printing the table from finished runs needs no model."""
+
+    def __init__(self, load):
+        self._load = load
+        self._model = None
+
+    def __getattr__(self, name):
+        if self._model is None:
+            self._model = self._load()
+        return getattr(self._model, name)
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| suite | tasks | samples x rounds | pass@1 (round 0) | solved after round 0 | after refinement "
+             "| resampling, same budget | tokens (refine / resample) | wall s (refine / resample) |",
+             "| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        res, base = r["results"], r["results"]["baseline"]
+        curve, base_curve = res["pass1_by_round"], base["pass1_by_round"]
+        lines.append(
+            f"| {SUITE_NAMES.get(res['suite'], res['suite'])} | {res['tasks']} | "
+            f"{res['settings'].get('samples')} x {res['settings'].get('rounds')} | {_pct(res['pass_at'].get('1'))} | "
+            f"{_pct(curve[0] if curve else None)} | {_pct(curve[-1] if curve else None)} | "
+            f"{_pct(base_curve[-1] if base_curve else None)} | {res['tokens']} / {base['tokens']} | "
+            f"{res['wall_s']:.0f} / {base['wall_s']:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+
+    from agent.errors import UserError
+    from benchmarks.run_bench import BenchConfig, run_bench
+    from sandbox.errors import SandboxError
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suites", default="humaneval,mbpp", help="comma-separated: humaneval, mbpp")
+    parser.add_argument("--limit", type=int, default=None, help="first N tasks of each suite (default: all)")
+    parser.add_argument("--samples", type=int, default=4, help="candidates per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the loop")
+    parser.add_argument("--max-new-tokens", type=int, default=384)
+    parser.add_argument("--model", default=None, help="default: the embedded SmolLM2-135M-Instruct")
+    parser.add_argument("--adapter", default=None)
+    parser.add_argument("--quantization", default="nf4")
+    parser.add_argument("--data", default=None, help="folder with the datasets (default: as `infinicode bench`)")
+    parser.add_argument("--out", default="runs/table", help="output folder; one sub-folder per suite")
+    args = parser.parse_args(argv)
+
+    console = Console(stderr=True)
+    rows = []
+    started = time.monotonic()
+    try:
+        from sandbox import Sandbox
+
+        def load():
+            from agent.model import CodeModel
+
+            console.print(f"loading model {args.model or '(embedded default)'} ({args.quantization}) ...")
+            return CodeModel.from_pretrained(model=args.model, adapter=args.adapter, quantization=args.quantization)
+
+        generator = LazyModel(load)
+        with Sandbox() as sandbox:
+            for suite in [s.strip() for s in args.suites.split(",") if s.strip()]:
+                if suite not in SUITE_NAMES:
+                    raise UserError(f"--suites: {suite!r} is not one of {', '.join(SUITE_NAMES)}")
+                config = BenchConfig(suite=suite, data=args.data, samples=args.samples, rounds=args.rounds,
+                                     limit=args.limit, model=args.model, adapter=args.adapter,
+                                     quantization=args.quantization, baseline="resample",
+                                     max_new_tokens=args.max_new_tokens, out=str(Path(args.out) / suite))
+                rows.append({"results": run_bench(config, generator=generator, sandbox=sandbox, console=console)})
+    except (UserError, SandboxError) as exc:
+        print(f"measure_table: error: {exc}", file=sys.stderr)
+        return 2
+    print(table(rows))
+    model = rows[0]["results"].get("model") if rows else None
+    print(f"\nmodel: {model}; measured by `python -m benchmarks.measure_table {' '.join(argv or sys.argv[1:])}` "
+          f"in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

