@@ -114,7 +114,7 @@ HOSTILE = {
                          "    return 0\n", {"timeout"}, 2),
     "deep_recursion": ("def answer(n=0):\n    return answer(n + 1)\n", {"error"}, 5),
     "stack_overflow": ("import sys\nsys.setrecursionlimit(10**9)\ndef answer(n=0):\n    return answer(n + 1)\n",
-                       {"crashed", "error", "memory_exceeded"}, 10),
+                       {"crashed", "error", "memory_exceeded", "timeout"}, 10),
     "exit_zero_at_import": ("os._exit(0)\n", {"crashed", "error"}, 5),
     "sys_exit_at_import": ("import sys\nsys.exit(0)\n", {"error"}, 5),
     "exit_zero_in_test": ("def answer():\n    os._exit(0)\n", {"crashed", "error"}, 5),

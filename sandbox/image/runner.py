@@ -669,14 +669,19 @@ def _run_pytest_style(source):
             outcomes.append({"name": name, "outcome": "error", "message": "test functions with arguments "
                              "(fixtures, parametrize) are not supported"})
             continue
-        try:
-            fn()
-            outcomes.append({"name": name, "outcome": "passed", "message": ""})
-        except (Deadline, CandidateGone):
-            raise
-        except BaseException as exc:
-            outcomes.append(outcome_for_exception(exc, name))
+        outcomes.append(_outcome_of(name, fn))
     return outcomes
+
+
+def _outcome_of(name, test):
+    """Run one test; any exception but the job-ending ones becomes its outcome."""
+    try:
+        test()
+        return {"name": name, "outcome": "passed", "message": ""}
+    except (Deadline, CandidateGone):
+        raise
+    except BaseException as exc:
+        return outcome_for_exception(exc, name)
 
 
 def _run_asserts(statements, setup, names):
@@ -685,16 +690,12 @@ def _run_asserts(statements, setup, names):
         exec(compile(setup, JUDGE_FILE, "exec", dont_inherit=True), ns)
     outcomes = []
     for stmt in statements:
-        name = " ".join(stmt.split())
-        try:
+        def run_statement(stmt=stmt):
             code, asserts = compile_tests(stmt)
             ns["__ic_assert"] = AssertRecorder(asserts, soft=False)
             exec(code, ns)
-            outcomes.append({"name": name, "outcome": "passed", "message": ""})
-        except (Deadline, CandidateGone):
-            raise
-        except BaseException as exc:
-            outcomes.append(outcome_for_exception(exc, name))
+
+        outcomes.append(_outcome_of(" ".join(stmt.split()), run_statement))
     return outcomes
 
 
