@@ -150,26 +150,28 @@ def parse_quietly(code: str) -> ast.Module:
         return ast.parse(code)
 
 
-def function_header(code: str, name: str) -> str | None:
-    """`def name(args) -> ret` (no colon, as spec files write it) of the function `name` in `code`, or None."""
+def _find_function(code: str, name: str):
     try:
         tree = parse_quietly(code)
     except SyntaxError:
         return None
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            bare = type(node)(name=node.name, args=node.args, body=[ast.Pass()], decorator_list=[],
-                              returns=node.returns, type_comment=None, type_params=getattr(node, "type_params", []))
-            text = ast.unparse(ast.fix_missing_locations(bare))
-            return text.rsplit("\n", 1)[0].rstrip(":")
-    return None
+    return next((node for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name), None)
+
+
+def function_header(code: str, name: str) -> str | None:
+    """`def name(args) -> ret` (no colon, as spec files write it) of the function `name` in `code`, or None."""
+    node = _find_function(code, name)
+    if node is None:
+        return None
+    bare = type(node)(name=node.name, args=node.args, body=[ast.Pass()], decorator_list=[],
+                      returns=node.returns, type_comment=None, type_params=getattr(node, "type_params", []))
+    return ast.unparse(ast.fix_missing_locations(bare)).rsplit("\n", 1)[0].rstrip(":")
 
 
 def function_docstring(code: str, name: str) -> str | None:
-    try:
-        tree = parse_quietly(code)
-    except SyntaxError:
-        return None
+    node = _find_function(code, name)
+    return None if node is None else ast.get_docstring(node)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
             return ast.get_docstring(node)
