@@ -4,13 +4,13 @@ resuming, the outputs, and the CLI's --json line."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from agent.model import Sample
 from agent.errors import UserError
 from benchmarks.run_bench import BenchConfig, run_bench
 
@@ -133,12 +133,6 @@ def test_cli_rejects_bad_options_in_one_line(tmp_path):
 # ---------------------------------------------------------------- model mode with a scripted generator
 
 
-@dataclass
-class Sample:
-    text: str
-    code: str
-    prompt_tokens: int
-    completion_tokens: int
 
 
 HAS_CLOSE_RIGHT = '''from typing import List

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from agent.model import Sample
 from agent.errors import UserError
 from agent.orchestrator import normalize_code, solve_task
 from agent.prompts import task_prompt
@@ -23,12 +23,6 @@ FIX = "def add(a, b):\n    return a + b\n"
 WRONG_REFORMATTED = 'def add(a,b):\n    """Add."""\n    # subtract, on purpose\n    return a-b\n'
 
 
-@dataclass
-class Sample:
-    text: str
-    code: str
-    prompt_tokens: int
-    completion_tokens: int
 
 
 class ScriptedGenerator:
