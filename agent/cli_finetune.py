@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
+
+# Options both verbs take, declared once.
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Base model: HF id, local folder or .gguf file "
+                                                 "(default: the embedded SmolLM2-135M-Instruct).")]
+QuantizationOpt = Annotated[str, typer.Option("--quantization", help="nf4 (QLoRA) | bf16 | fp32.")]
+EpochsOpt = Annotated[int, typer.Option("--epochs", min=1, help="Passes over the training data.")]
+LrOpt = Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate (warmup, then cosine).")]
+RankOpt = Annotated[int, typer.Option("--rank", min=1, help="LoRA rank (alpha = 2 x rank).")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Examples per micro-batch.")]
+GradAccumOpt = Annotated[int, typer.Option("--grad-accum", min=1, help="Micro-batches per optimizer step.")]
+MaxStepsOpt = Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Stop training after this many "
+                                                    "optimizer steps.")]
+ForceEvalOpt = Annotated[bool, typer.Option("--force-eval-tasks", help="Train on HumanEval / MBPP test tasks "
+                                            "anyway (recorded in the metadata).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -15,16 +29,14 @@ def register(app: typer.Typer) -> None:
         runs: List[Path] = typer.Argument(..., help="Run folders or benchmark output folders (searched for "
                                           "run.json files of solved tasks)."),
         out: Path = typer.Option(..., "--out", help="Adapter folder to write (peft format + metadata + loss.png)."),
-        model: Optional[str] = typer.Option(None, "--model", help="Base model: HF id, local folder or .gguf file "
-                                            "(default: the embedded SmolLM2-135M-Instruct)."),
-        quantization: str = typer.Option("nf4", "--quantization", help="nf4 (QLoRA) | bf16 | fp32."),
-        epochs: int = typer.Option(3, "--epochs", min=1, help="Passes over the data."),
-        lr: float = typer.Option(2e-4, "--lr", min=0.0, help="Peak learning rate (warmup, then cosine)."),
-        rank: int = typer.Option(16, "--rank", min=1, help="LoRA rank (alpha = 2 x rank)."),
-        batch_size: int = typer.Option(4, "--batch-size", min=1, help="Examples per micro-batch."),
-        grad_accum: int = typer.Option(4, "--grad-accum", min=1, help="Micro-batches per optimizer step."),
-        max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many "
-                                                "optimizer steps."),
+        model: ModelOpt = None,
+        quantization: QuantizationOpt = "nf4",
+        epochs: EpochsOpt = 3,
+        lr: LrOpt = 2e-4,
+        rank: RankOpt = 16,
+        batch_size: BatchSizeOpt = 4,
+        grad_accum: GradAccumOpt = 4,
+        max_steps: MaxStepsOpt = None,
         max_length: int = typer.Option(1024, "--max-length", min=32, help="Tokens per example (the prompt is cut "
                                        "from the left)."),
         target_modules: str = typer.Option("all-linear", "--target-modules", help="Comma-separated module names "
@@ -34,8 +46,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed for LoRA init, data order and dropout."),
         all_passing: bool = typer.Option(False, "--all-passing", help="Also train on every other passing "
                                          "candidate of each solved run (trajectory.jsonl)."),
-        force_eval_tasks: bool = typer.Option(False, "--force-eval-tasks", help="Train on HumanEval / MBPP test "
-                                              "tasks anyway (recorded in the metadata)."),
+        force_eval_tasks: ForceEvalOpt = False,
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished adapter in --out."),
     ) -> None:
         """Fine-tune a LoRA adapter (QLoRA on the 4-bit base) on the solutions the agent got accepted."""
@@ -66,21 +77,19 @@ def register(app: typer.Typer) -> None:
                                               "base on all data so far, ReST-EM style)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/improve-<time>); an "
                                            "existing one is resumed."),
-        model: Optional[str] = typer.Option(None, "--model", help="Base model (default: the embedded one)."),
-        quantization: str = typer.Option("nf4", "--quantization", help="nf4 | bf16 | fp32."),
+        model: ModelOpt = None,
+        quantization: QuantizationOpt = "nf4",
         data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the suites' data files."),
         temperature: float = typer.Option(0.8, "--temperature", min=0.0, help="Sampling temperature."),
         max_new_tokens: int = typer.Option(384, "--max-new-tokens", min=1, help="Tokens per candidate."),
         seed: int = typer.Option(0, "--seed", help="Sampling and training seed."),
-        epochs: int = typer.Option(3, "--epochs", min=1, help="Fine-tuning epochs per round."),
-        lr: float = typer.Option(2e-4, "--lr", min=0.0, help="Fine-tuning peak learning rate."),
-        rank: int = typer.Option(16, "--rank", min=1, help="LoRA rank."),
-        batch_size: int = typer.Option(4, "--batch-size", min=1, help="Examples per micro-batch."),
-        grad_accum: int = typer.Option(4, "--grad-accum", min=1, help="Micro-batches per optimizer step."),
-        max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Cap on optimizer steps "
-                                                "per round."),
-        force_eval_tasks: bool = typer.Option(False, "--force-eval-tasks", help="Allow training on evaluation-"
-                                              "split tasks."),
+        epochs: EpochsOpt = 3,
+        lr: LrOpt = 2e-4,
+        rank: RankOpt = 16,
+        batch_size: BatchSizeOpt = 4,
+        grad_accum: GradAccumOpt = 4,
+        max_steps: MaxStepsOpt = None,
+        force_eval_tasks: ForceEvalOpt = False,
     ) -> None:
         """Expert iteration: solve training tasks, fine-tune on what passed, measure pass@1 on held-out tasks."""
         from agent.errors import UserError

@@ -400,8 +400,8 @@ class _Run:
         lines = [f"# {self.task.name}: {'solved' if data['solved'] else 'not solved'}", "",
                  f"- task: `{self.task.task_id}`",
                  f"- model: `{data['model']}`" + (f", adapter `{data['adapter']}`" if data["adapter"] else ""),
-                 f"- mode: {s['mode']}; {s['samples']} samples per round, up to {s['rounds']} rounds, "
-                 f"top-k {s['top_k']}, temperature {s['temperature']}, seed {s['seed']}",
+                 f"- mode: {s['mode']}; {s['samples']} samples per round, up to {s['rounds']} rounds "
+                 f"(refining the {s['top_k']} best failing candidates), temperature {s['temperature']}, seed {s['seed']}",
                  f"- candidates: {data['candidates_sampled']} sampled, {data['candidates_run']} run",
                  f"- generated tokens: {data['tokens']}; wall time: {data['wall_s']:.1f} s",
                  f"- stopped by: {data['stop_reason']}", "", "## Rounds", "",

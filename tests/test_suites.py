@@ -13,6 +13,7 @@ from benchmarks import suites
 from benchmarks.suites import (
     find_data, function_header, load_suite, mbpp_entry_point, restore_input_types, select_tasks,
 )
+from tests.spec_text import add_spec
 
 
 @pytest.fixture(scope="module")
@@ -181,27 +182,13 @@ def test_select_tasks(humaneval):
         select_tasks(tasks, "HumanEval/999")
 
 
-SPEC = '''
-name = "{name}"
-description = "Return the sum of a and b."
-entry_point = "add"
-signature = "def add(a: int, b: int) -> int"
-reference = """
-def add(a, b):
-    return a + b
-"""
-[tests]
-asserts = ["assert add(1, 2) == 3"]
-'''
-
-
 def test_spec_folder_suite(tmp_path):
     for name in ("b-task", "a-task"):
-        (tmp_path / f"{name}.toml").write_text(SPEC.format(name=name))
+        (tmp_path / f"{name}.toml").write_text(add_spec(name))
     (tmp_path / "notes.txt").write_text("not a spec")
     loaded = load_suite(str(tmp_path))
     assert [t.task_id for t in loaded.tasks] == ["a-task", "b-task"]
-    assert loaded.tasks[0].tests.asserts == ["assert add(1, 2) == 3"]
+    assert loaded.tasks[0].tests.asserts == ["assert add(1, 2) == 3", "assert add(0, 0) == 0"]
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(UserError, match="no spec files"):
