@@ -8,6 +8,10 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from agent.finetune import TrainSettings  # stdlib-only at import: cheap for every CLI call
+
+TRAIN = TrainSettings()  # the training defaults live in one place; both verbs show them
+
 # Options both verbs take, declared once.
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Base model: HF id, local folder or .gguf file "
                                                  "(default: the embedded SmolLM2-135M-Instruct).")]
@@ -31,18 +35,18 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="Adapter folder to write (peft format + metadata + loss.png)."),
         model: ModelOpt = None,
         quantization: QuantizationOpt = "nf4",
-        epochs: EpochsOpt = 3,
-        lr: LrOpt = 2e-4,
-        rank: RankOpt = 16,
-        batch_size: BatchSizeOpt = 4,
-        grad_accum: GradAccumOpt = 4,
+        epochs: EpochsOpt = TRAIN.epochs,
+        lr: LrOpt = TRAIN.lr,
+        rank: RankOpt = TRAIN.rank,
+        batch_size: BatchSizeOpt = TRAIN.batch_size,
+        grad_accum: GradAccumOpt = TRAIN.grad_accum,
         max_steps: MaxStepsOpt = None,
-        max_length: int = typer.Option(1024, "--max-length", min=32, help="Tokens per example (the prompt is cut "
-                                       "from the left)."),
-        target_modules: str = typer.Option("all-linear", "--target-modules", help="Comma-separated module names "
-                                           "to adapt, or all-linear."),
-        checkpoint_every: int = typer.Option(50, "--checkpoint-every", min=0, help="Optimizer steps between "
-                                             "resumable checkpoints (0: none)."),
+        max_length: int = typer.Option(TRAIN.max_length, "--max-length", min=32, help="Tokens per example (the "
+                                       "prompt is cut from the left)."),
+        target_modules: str = typer.Option(TRAIN.target_modules, "--target-modules", help="Comma-separated module "
+                                           "names to adapt, or all-linear."),
+        checkpoint_every: int = typer.Option(TRAIN.checkpoint_every, "--checkpoint-every", min=0, help="Optimizer "
+                                             "steps between resumable checkpoints (0: none)."),
         seed: int = typer.Option(0, "--seed", help="Seed for LoRA init, data order and dropout."),
         all_passing: bool = typer.Option(False, "--all-passing", help="Also train on every other passing "
                                          "candidate of each solved run (trajectory.jsonl)."),
@@ -83,11 +87,11 @@ def register(app: typer.Typer) -> None:
         temperature: float = typer.Option(0.8, "--temperature", min=0.0, help="Sampling temperature."),
         max_new_tokens: int = typer.Option(384, "--max-new-tokens", min=1, help="Tokens per candidate."),
         seed: int = typer.Option(0, "--seed", help="Sampling and training seed."),
-        epochs: EpochsOpt = 3,
-        lr: LrOpt = 2e-4,
-        rank: RankOpt = 16,
-        batch_size: BatchSizeOpt = 4,
-        grad_accum: GradAccumOpt = 4,
+        epochs: EpochsOpt = TRAIN.epochs,
+        lr: LrOpt = TRAIN.lr,
+        rank: RankOpt = TRAIN.rank,
+        batch_size: BatchSizeOpt = TRAIN.batch_size,
+        grad_accum: GradAccumOpt = TRAIN.grad_accum,
         max_steps: MaxStepsOpt = None,
         force_eval_tasks: ForceEvalOpt = False,
     ) -> None:
