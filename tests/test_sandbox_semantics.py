@@ -1,0 +1,2046 @@
+"""Honest programs judged with Python's semantics (issue 10).
+
+Each row is an ordinary task as users write it: realistic tests, a correct program that must get "passed", and a
+buggy one that must get "failed" with a failure that shows what differed. The tests run in the judge (real pytest
+for the pytest form); the programs run as the sandboxed candidate.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import NamedTuple
+
+import pytest
+
+from sandbox import Job, Sandbox, Tests
+
+
+class Case(NamedTuple):
+    name: str
+    tests: dict  # keyword arguments of Tests, built when the case runs
+    correct: str
+    buggy: str
+    differs: str  # a failing outcome of the buggy run shows this (in its message, expected or actual)
+
+
+def src(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def pytest_module(source: str) -> dict:
+    return {"kind": "pytest", "source": src(source)}
+
+
+def bug(program: str, old: str, new: str) -> str:
+    """The buggy version: one visible edit of the correct program."""
+    assert program.count(old) == 1, f"bug edit {old!r} must match exactly once"
+    return program.replace(old, new)
+
+
+# ---- classes, identity, attributes ---------------------------------------------------------------------------
+
+LRU = src('''
+    from collections import OrderedDict
+
+
+    class LRUCache:
+        def __init__(self, capacity):
+            self.capacity = capacity
+            self._data = OrderedDict()
+
+        def get(self, key):
+            if key not in self._data:
+                return -1
+            self._data.move_to_end(key)
+            return self._data[key]
+
+        def put(self, key, value):
+            self._data[key] = value
+            self._data.move_to_end(key)
+            if len(self._data) > self.capacity:
+                self._data.popitem(last=False)
+''')
+
+REGISTRY = src('''
+    class Connection:
+        def __init__(self, name):
+            self.name = name
+
+
+    class Registry:
+        def __init__(self):
+            self._items = {}
+            self.created = 0
+
+        def get(self, name):
+            if name not in self._items:
+                self._items[name] = Connection(name)
+                self.created += 1
+            return self._items[name]
+''')
+
+RECTANGLE = src('''
+    class Rectangle:
+        def __init__(self, width, height):
+            self.width = width
+            self.height = height
+
+        @property
+        def width(self):
+            return self._width
+
+        @width.setter
+        def width(self, value):
+            if value < 0:
+                raise ValueError("width must be >= 0")
+            self._width = value
+
+        @property
+        def area(self):
+            return self.width * self.height
+''')
+
+STACK = src('''
+    class Stack:
+        def __init__(self):
+            self._items = []
+
+        def push(self, item):
+            self._items.append(item)
+
+        def pop(self):
+            if not self._items:
+                raise IndexError("pop from empty stack")
+            return self._items.pop()
+
+        def peek(self):
+            return self._items[-1]
+
+        def __len__(self):
+            return len(self._items)
+''')
+
+PLAYLIST = src('''
+    class Playlist:
+        def __init__(self, songs):
+            self._songs = list(songs)
+
+        def __len__(self):
+            return len(self._songs)
+
+        def __iter__(self):
+            return iter(self._songs)
+
+        def __getitem__(self, index):
+            return self._songs[index]
+
+        def __contains__(self, song):
+            return song in self._songs
+''')
+
+COUNTDOWN = src('''
+    class Countdown:
+        def __init__(self, start):
+            self.current = start
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if self.current <= 0:
+                raise StopIteration
+            self.current -= 1
+            return self.current + 1
+''')
+
+CARD = src('''
+    class Card:
+        def __init__(self, rank, suit):
+            self.rank = rank
+            self.suit = suit
+
+        def __str__(self):
+            return f"{self.rank}{self.suit}"
+
+        def __repr__(self):
+            return f"Card({self.rank!r}, {self.suit!r})"
+
+        def __format__(self, spec):
+            return format(str(self), spec)
+''')
+
+RESOURCE = src('''
+    class Resource:
+        def __init__(self, name, log):
+            self.name = name
+            self.log = log
+
+        def __enter__(self):
+            self.log(f"open {self.name}")
+            return self
+
+        def __exit__(self, exc_type, exc, tb):
+            self.log(f"close {self.name}")
+            return False
+''')
+
+VECTOR = src('''
+    import math
+
+
+    class Vector:
+        def __init__(self, *components):
+            self.components = tuple(components)
+
+        def __add__(self, other):
+            return Vector(*(a + b for a, b in zip(self.components, other.components)))
+
+        def __mul__(self, k):
+            return Vector(*(a * k for a in self.components))
+
+        __rmul__ = __mul__
+
+        def __matmul__(self, other):
+            return sum(a * b for a, b in zip(self.components, other.components))
+
+        def __abs__(self):
+            return math.sqrt(sum(a * a for a in self.components))
+
+        def __len__(self):
+            return len(self.components)
+
+        def __getitem__(self, i):
+            return self.components[i]
+
+        def as_tuple(self):
+            return self.components
+''')
+
+TEMPERATURE = src('''
+    class Temperature:
+        def __init__(self, celsius):
+            self.celsius = celsius
+
+        @classmethod
+        def from_fahrenheit(cls, f):
+            return cls((f - 32) * 5 / 9)
+
+        @staticmethod
+        def c_to_f(c):
+            return c * 9 / 5 + 32
+''')
+
+SHAPES = src('''
+    import math
+    from abc import ABC, abstractmethod
+
+
+    class Shape(ABC):
+        @abstractmethod
+        def area(self):
+            ...
+
+
+    class Circle(Shape):
+        def __init__(self, r):
+            self.r = r
+
+        def area(self):
+            return math.pi * self.r ** 2
+
+
+    class Square(Shape):
+        def __init__(self, side):
+            self.side = side
+
+        def area(self):
+            return self.side * self.side
+
+
+    def make_shape(kind, size):
+        return {"circle": Circle, "square": Square}[kind](size)
+
+
+    def total_area(shapes):
+        return sum(s.area() for s in shapes)
+''')
+
+EMPLOYEES = src('''
+    class Employee:
+        def __init__(self, name, salary):
+            self.name = name
+            self.salary = salary
+
+
+    def staff():
+        return [Employee("ann", 300), Employee("bob", 100), Employee("cy", 200)]
+
+
+    def raise_all(people, percent):
+        for p in people:
+            p.salary = p.salary * (100 + percent) // 100
+''')
+
+CLASS_CASES = [
+    Case("lru_cache_class", pytest_module('''
+        from solution import LRUCache
+
+
+        def test_is_an_instance_of_the_class():
+            cache = LRUCache(2)
+            assert isinstance(cache, LRUCache)
+            assert type(cache) is LRUCache
+            assert cache.capacity == 2
+
+
+        def test_evicts_the_least_recently_used():
+            cache = LRUCache(2)
+            cache.put(1, "one")
+            cache.put(2, "two")
+            assert cache.get(1) == "one"
+            cache.put(3, "three")
+            assert cache.get(2) == -1
+            assert cache.get(1) == "one"
+            assert cache.get(3) == "three"
+
+
+        def test_missing_key():
+            assert LRUCache(1).get("nope") == -1
+        '''), LRU, bug(LRU, "        self._data.move_to_end(key)\n        return self._data[key]",
+                       "        return self._data[key]"), "'two' == -1"),
+    Case("identity_across_calls", pytest_module('''
+        from solution import Connection, Registry
+
+
+        def test_same_object_for_the_same_name():
+            registry = Registry()
+            first = registry.get("db")
+            assert isinstance(first, Connection) and first.name == "db"
+            assert registry.get("db") is first
+            assert registry.get("cache") is not first
+
+
+        def test_created_once():
+            registry = Registry()
+            registry.get("db")
+            registry.get("db")
+            assert registry.created == 1
+        '''), REGISTRY, bug(REGISTRY, "        if name not in self._items:\n", "        if True:\n"), "2 == 1"),
+    Case("attributes_and_properties", pytest_module('''
+        import pytest
+
+        from solution import Rectangle
+
+
+        def test_attributes():
+            r = Rectangle(3, 4)
+            assert r.width == 3 and r.height == 4
+
+
+        def test_property_follows_the_attributes():
+            r = Rectangle(3, 4)
+            assert r.area == 12
+            r.width = 5
+            assert r.area == 20
+            r.height = 1
+            assert r.area == 5
+
+
+        def test_setter_validates():
+            r = Rectangle(1, 1)
+            with pytest.raises(ValueError, match="width"):
+                r.width = -1
+            assert r.width == 1
+        '''), RECTANGLE, bug(RECTANGLE, "        self.height = height\n",
+                             "        self.height = height\n        self.frozen_area = width * height\n").replace(
+        "        return self.width * self.height", "        return self.frozen_area"), "12 == 20"),
+    Case("test_class_with_setup_method", pytest_module('''
+        import pytest
+
+        from solution import Stack
+
+
+        class TestStack:
+            def setup_method(self):
+                self.stack = Stack()
+
+            def test_push_pop(self):
+                self.stack.push(1)
+                self.stack.push(2)
+                assert self.stack.pop() == 2
+                assert len(self.stack) == 1
+
+            def test_empty_pop_raises(self):
+                with pytest.raises(IndexError, match="empty"):
+                    self.stack.pop()
+
+            def test_peek_keeps_the_item(self):
+                self.stack.push("x")
+                assert self.stack.peek() == "x"
+                assert len(self.stack) == 1
+        '''), STACK, bug(STACK, "        return self._items[-1]", "        return self._items.pop()"), "0 == 1"),
+    Case("sequence_protocol_class", pytest_module('''
+        from solution import Playlist
+
+
+        def test_protocol():
+            p = Playlist(["a", "b", "c"])
+            assert len(p) == 3
+            assert list(p) == ["a", "b", "c"]
+            assert p[0] == "a" and p[-1] == "c"
+            assert p[1:] == ["b", "c"]
+            assert "b" in p and "z" not in p
+            assert [s.upper() for s in p] == ["A", "B", "C"]
+            assert not Playlist([])
+        '''), PLAYLIST, bug(PLAYLIST, "return iter(self._songs)", "return reversed(self._songs)"), "['c', 'b', 'a']"),
+    Case("iterator_class", pytest_module('''
+        from solution import Countdown
+
+
+        def test_for_loop():
+            seen = []
+            for n in Countdown(3):
+                seen.append(n)
+            assert seen == [3, 2, 1]
+
+
+        def test_next_and_exhaustion():
+            c = Countdown(1)
+            assert iter(c) is c
+            assert next(c) == 1
+            assert next(c, "done") == "done"
+            assert list(Countdown(0)) == []
+        '''), COUNTDOWN, bug(COUNTDOWN, "if self.current <= 0:", "if self.current < 0:"), "[3, 2, 1, 0]"),
+    Case("str_repr_format", pytest_module('''
+        from solution import Card
+
+
+        def test_str_and_repr():
+            card = Card("A", "S")
+            assert str(card) == "AS"
+            assert repr(card) == "Card('A', 'S')"
+            assert f"[{card:>4}]" == "[  AS]"
+            assert f"{card}" == "AS"
+        '''), CARD, bug(CARD, 'return f"{self.rank}{self.suit}"', 'return f"{self.suit}{self.rank}"'), "'SA'"),
+    Case("context_manager", pytest_module('''
+        import pytest
+
+        from solution import Resource
+
+
+        def test_enter_and_exit():
+            events = []
+            with Resource("db", events.append) as r:
+                assert r.name == "db"
+                events.append("body")
+            assert events == ["open db", "body", "close db"]
+
+
+        def test_exit_runs_and_does_not_swallow():
+            events = []
+            with pytest.raises(KeyError):
+                with Resource("x", events.append):
+                    raise KeyError("k")
+            assert events == ["open x", "close x"]
+        '''), RESOURCE, bug(RESOURCE, "        return False", "        return True"), "DID NOT RAISE"),
+    Case("operator_overloading", pytest_module('''
+        from solution import Vector
+
+
+        def test_add_and_scale():
+            assert (Vector(1, 2) + Vector(3, 4)).as_tuple() == (4, 6)
+            assert (Vector(1, 2) * 3).as_tuple() == (3, 6)
+            assert (2 * Vector(1, 2)).as_tuple() == (2, 4)
+
+
+        def test_plain_results():
+            assert Vector(1, 2) @ Vector(3, 4) == 11
+            assert abs(Vector(3, 4)) == 5.0
+            assert len(Vector(1, 2, 3)) == 3
+            assert Vector(1, 2)[1] == 2
+        '''), VECTOR, bug(VECTOR, "return math.sqrt(sum(a * a for a in self.components))",
+                          "return sum(a * a for a in self.components)"), "25 == 5.0"),
+    Case("classmethod_staticmethod", pytest_module('''
+        import pytest
+
+        from solution import Temperature
+
+
+        def test_classmethod_constructor():
+            t = Temperature.from_fahrenheit(212)
+            assert isinstance(t, Temperature)
+            assert t.celsius == pytest.approx(100)
+
+
+        def test_staticmethod():
+            assert Temperature.c_to_f(0) == 32
+            assert Temperature(0).c_to_f(100) == 212
+        '''), TEMPERATURE, bug(TEMPERATURE, "(f - 32) * 5 / 9", "f - 32 * 5 / 9"), "194.2"),
+    Case("inheritance_isinstance_base", pytest_module('''
+        import math
+
+        import pytest
+
+        from solution import Circle, Shape, Square, make_shape, total_area
+
+
+        def test_class_hierarchy():
+            c = make_shape("circle", 1)
+            assert isinstance(c, Shape) and isinstance(c, Circle)
+            assert issubclass(Square, Shape)
+            assert not isinstance(make_shape("square", 2), Circle)
+            assert type(make_shape("square", 2)) is Square
+
+
+        def test_polymorphic_area():
+            assert total_area([make_shape("square", 2), make_shape("circle", 1)]) == pytest.approx(4 + math.pi)
+
+
+        def test_abstract_base():
+            with pytest.raises(TypeError):
+                Shape()
+        '''), SHAPES, bug(SHAPES, "return self.side * self.side", "return self.side * 4"), "11.14159"),
+    Case("objects_sorted_and_mutated_by_the_test", pytest_module('''
+        from solution import raise_all, staff
+
+
+        def test_sorted_by_attribute():
+            people = sorted(staff(), key=lambda e: e.salary)
+            assert [e.name for e in people] == ["bob", "cy", "ann"]
+
+
+        def test_mutates_the_objects():
+            people = staff()
+            raise_all(people, 10)
+            assert [e.salary for e in people] == [330, 110, 220]
+        '''), EMPLOYEES, bug(EMPLOYEES, "    for p in people:\n", "    for p in people[:1]:\n"),
+        "[330, 100, 200]"),
+]
+
+# ---- arguments mutated in place ------------------------------------------------------------------------------
+
+ROTATE = src('''
+    def rotate(matrix):
+        matrix[:] = [list(row) for row in zip(*matrix[::-1])]
+''')
+
+SORT_IN_PLACE = src('''
+    def sort_in_place(items, key, reverse=False):
+        items.sort(key=key, reverse=reverse)
+''')
+
+INVERT = src('''
+    def invert_in_place(d):
+        items = list(d.items())
+        d.clear()
+        d.update((v, k) for k, v in items)
+''')
+
+SORT_DICT = src('''
+    def sort_dict_by_value(d):
+        items = sorted(d.items(), key=lambda kv: kv[1])
+        d.clear()
+        d.update(items)
+''')
+
+ADD_EDGE = src('''
+    def add_edge(graph, u, v):
+        graph.setdefault(u, []).append(v)
+''')
+
+MUTATION_CASES = [
+    Case("rotate_matrix_in_place", pytest_module('''
+        from solution import rotate
+
+
+        def test_two_by_two():
+            m = [[1, 2], [3, 4]]
+            alias = m
+            assert rotate(m) is None
+            assert m == [[3, 1], [4, 2]]
+            assert alias is m
+
+
+        def test_three_by_three():
+            m = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+            rotate(m)
+            assert m == [[7, 4, 1], [8, 5, 2], [9, 6, 3]]
+        '''), ROTATE, bug(ROTATE, "zip(*matrix[::-1])]", "zip(*matrix)][::-1]"), "[[2, 4], [1, 3]]"),
+    Case("sort_in_place_with_key_callables", pytest_module('''
+        from solution import sort_in_place
+
+
+        def test_people_by_age_with_a_lambda():
+            people = [("ann", 31), ("bob", 25), ("cy", 40)]
+            assert sort_in_place(people, key=lambda p: p[1]) is None
+            assert people == [("bob", 25), ("ann", 31), ("cy", 40)]
+
+
+        def test_key_len():
+            words = ["ccc", "a", "bb"]
+            sort_in_place(words, key=len)
+            assert words == ["a", "bb", "ccc"]
+
+
+        def test_reverse():
+            numbers = [3, -1, 2]
+            sort_in_place(numbers, key=abs, reverse=True)
+            assert numbers == [3, 2, -1]
+        '''), SORT_IN_PLACE, bug(SORT_IN_PLACE, "items.sort(key=key, reverse=reverse)", "items.sort(key=key)"),
+        "[-1, 2, 3]"),
+    Case("invert_dict_in_place", pytest_module('''
+        from solution import invert_in_place
+
+
+        def test_inverts_the_same_dict():
+            d = {"a": 1, "b": 2}
+            same = d
+            invert_in_place(d)
+            assert d is same
+            assert d == {1: "a", 2: "b"}
+        '''), INVERT, src('''
+        def invert_in_place(d):
+            return {v: k for k, v in d.items()}
+        '''), "{'a': 1, 'b': 2}"),
+    Case("reorder_dict_in_place", pytest_module('''
+        from solution import sort_dict_by_value
+
+
+        def test_reorders_keys_in_place():
+            scores = {"ann": 3, "bob": 1, "cy": 2}
+            sort_dict_by_value(scores)
+            assert list(scores) == ["bob", "cy", "ann"]
+            assert scores == {"ann": 3, "bob": 1, "cy": 2}
+        '''), SORT_DICT, src('''
+        def sort_dict_by_value(d):
+            return dict(sorted(d.items(), key=lambda kv: kv[1]))
+        '''), "['ann', 'bob', 'cy']"),
+    Case("nested_lists_mutated_in_place", pytest_module('''
+        from solution import add_edge
+
+
+        def test_appends_to_the_inner_list():
+            graph = {"a": ["b"]}
+            inner = graph["a"]
+            add_edge(graph, "a", "c")
+            add_edge(graph, "c", "a")
+            assert inner == ["b", "c"]
+            assert graph == {"a": ["b", "c"], "c": ["a"]}
+        '''), ADD_EDGE, bug(ADD_EDGE, "graph.setdefault(u, []).append(v)", "graph[u] = graph.get(u, []) + [v]"),
+        "['b'] == ['b', 'c']"),
+    Case("bytes_and_bytearray_in_place", pytest_module('''
+        from solution import to_upper_in_place, xor_bytes
+
+
+        def test_bytes_result():
+            out = xor_bytes(b"\\x0f\\xf0", b"\\xff\\xff")
+            assert out == b"\\xf0\\x0f"
+            assert type(out) is bytes
+
+
+        def test_bytearray_mutated():
+            buf = bytearray(b"hello")
+            to_upper_in_place(buf)
+            assert buf == bytearray(b"HELLO")
+        '''), src('''
+        def xor_bytes(a, b):
+            return bytes(x ^ y for x, y in zip(a, b))
+
+
+        def to_upper_in_place(buf):
+            buf[:] = buf.upper()
+        '''), src('''
+        def xor_bytes(a, b):
+            return bytes(x ^ y for x, y in zip(a, b))
+
+
+        def to_upper_in_place(buf):
+            return buf.upper()
+        '''), "bytearray(b'hello')"),
+]
+
+# ---- callables, callbacks and iterators handed to the candidate ----------------------------------------------
+
+WALK = src('''
+    def walk(tree, visit):
+        for name, sub in tree.items():
+            if visit(name) is False:
+                continue
+            walk(sub, visit)
+''')
+
+THERMOSTAT = src('''
+    class Thermostat:
+        def __init__(self, temperature):
+            self.temperature = temperature
+            self._observers = []
+
+        def subscribe(self, observer):
+            self._observers.append(observer)
+
+        def set(self, temperature):
+            old, self.temperature = self.temperature, temperature
+            if old != temperature:
+                for observer in self._observers:
+                    observer.notify(old, temperature)
+''')
+
+PRIMES = src('''
+    import itertools
+
+
+    def primes():
+        for n in itertools.count(2):
+            if all(n % d for d in range(2, int(n ** 0.5) + 1)):
+                yield n
+
+
+    def fib():
+        a, b = 0, 1
+        while True:
+            yield a
+            a, b = b, a + b
+''')
+
+LAZY = src('''
+    def running_total(numbers):
+        total = 0
+        for n in numbers:
+            total += n
+            yield total
+
+
+    def first_over(numbers, threshold):
+        for n in numbers:
+            if n > threshold:
+                return n
+        return None
+''')
+
+CALLBACK_CASES = [
+    Case("callback_collects_events", pytest_module('''
+        from solution import walk
+
+
+        def test_bound_method_of_a_test_list():
+            events = []
+            walk({"a": {"b": {}, "c": {}}}, events.append)
+            assert events == ["a", "b", "c"]
+
+
+        def test_return_value_of_the_callback_is_used():
+            seen = []
+
+            def visit(name):
+                seen.append(name)
+                return name != "b"
+
+            walk({"a": {"b": {"x": {}}, "c": {}}}, visit)
+            assert seen == ["a", "b", "c"]
+        '''), WALK, bug(WALK, "        if visit(name) is False:\n            continue\n",
+                        "        visit(name)\n"), "'x'"),
+    Case("test_object_methods_called_by_candidate", pytest_module('''
+        from solution import Thermostat
+
+
+        class Recorder:
+            def __init__(self):
+                self.readings = []
+
+            def notify(self, old, new):
+                self.readings.append((old, new))
+
+
+        def test_observer_notified_on_change_only():
+            recorder = Recorder()
+            t = Thermostat(20)
+            t.subscribe(recorder)
+            t.set(22)
+            t.set(22)
+            t.set(19)
+            assert recorder.readings == [(20, 22), (22, 19)]
+        '''), THERMOSTAT, bug(THERMOSTAT, "        if old != temperature:\n", "        if True:\n"),
+        "(22, 22)"),
+    Case("infinite_generators_with_islice", pytest_module('''
+        import types
+        from itertools import islice
+
+        from solution import fib, primes
+
+
+        def test_first_primes():
+            assert list(islice(primes(), 10)) == [2, 3, 5, 7, 11, 13, 17, 19, 23, 29]
+
+
+        def test_next_by_next():
+            g = fib()
+            assert next(g) == 0
+            assert next(g) == 1
+            assert [next(g) for _ in range(5)] == [1, 2, 3, 5, 8]
+
+
+        def test_is_a_generator():
+            assert isinstance(primes(), types.GeneratorType)
+        '''), PRIMES, bug(PRIMES, "itertools.count(2)", "itertools.count(1)"), "[1, 2, 3, 5"),
+    Case("generators_passed_and_read_lazily", pytest_module('''
+        import itertools
+
+        from solution import first_over, running_total
+
+
+        def numbers():
+            yield from [1, 2, 3]
+
+
+        def test_consumes_a_generator():
+            assert list(running_total(numbers())) == [1, 3, 6]
+
+
+        def test_endless_input():
+            assert first_over(itertools.count(1), 10) == 11
+
+
+        def test_stops_reading_early():
+            pulled = []
+
+            def source():
+                for i in range(100):
+                    pulled.append(i)
+                    yield i
+
+            assert first_over(source(), 3) == 4
+            assert pulled == [0, 1, 2, 3, 4]
+        '''), LAZY, bug(LAZY, "if n > threshold:", "if n >= threshold:"), "10 == 11"),
+    Case("humaneval_check_with_callback", {"kind": "humaneval", "entry_point": "map_with", "source": src('''
+        def check(candidate):
+            calls = []
+            result = candidate([3, 1, 2], lambda x: calls.append(x) or x * 10)
+            assert result == [30, 10, 20]
+            assert calls == [3, 1, 2]
+            assert candidate([], str) == []
+        ''')}, src('''
+        def map_with(items, f):
+            return [f(x) for x in items]
+        '''), src('''
+        def map_with(items, f):
+            return [f(x) for x in sorted(items)]
+        '''), "[10, 20, 30]"),
+]
+
+# ---- dataclasses, namedtuples, enums -------------------------------------------------------------------------
+
+POINT = src('''
+    from dataclasses import dataclass
+
+
+    @dataclass(frozen=True)
+    class Point:
+        x: float
+        y: float
+
+
+    def midpoint(a, b):
+        return Point((a.x + b.x) / 2, (a.y + b.y) / 2)
+''')
+
+ITEM = src('''
+    from dataclasses import dataclass, field
+
+
+    @dataclass
+    class Item:
+        name: str
+        qty: int = 0
+        tags: list = field(default_factory=list)
+
+
+    def restock(item, amount):
+        item.qty += amount
+
+
+    def inventory():
+        return [Item("apple", 3), Item("pear", 0, ["fruit"])]
+''')
+
+VERSION = src('''
+    from dataclasses import dataclass
+
+
+    @dataclass(order=True, frozen=True)
+    class Version:
+        major: int
+        minor: int
+        patch: int
+
+
+    def parse_version(text):
+        major, minor, patch = (int(part) for part in text.split("."))
+        return Version(major, minor, patch)
+''')
+
+RANGE_NT = src('''
+    from collections import namedtuple
+
+    Range = namedtuple("Range", "lo hi")
+
+
+    def min_max(values):
+        return Range(min(values), max(values))
+''')
+
+COLOR = src('''
+    import enum
+
+
+    class Color(enum.Enum):
+        RED = 1
+        GREEN = 2
+        BLUE = 3
+
+
+    def parse_color(text):
+        return Color[text.upper()]
+''')
+
+PRIORITY = src('''
+    import enum
+
+
+    class Priority(enum.IntEnum):
+        LOW = 1
+        MEDIUM = 2
+        HIGH = 3
+
+
+    def most_urgent(levels):
+        return max(levels)
+''')
+
+DATA_CASES = [
+    Case("frozen_dataclass_eq_hash", pytest_module('''
+        import dataclasses
+
+        import pytest
+
+        from solution import Point, midpoint
+
+
+        def test_midpoint():
+            assert midpoint(Point(0, 0), Point(2, 4)) == Point(1, 2)
+            assert Point(1, 2) != Point(2, 1)
+
+
+        def test_frozen():
+            p = Point(1, 2)
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                p.x = 5
+
+
+        def test_hashable():
+            assert len({Point(1, 2), Point(1, 2)}) == 1
+        '''), POINT, bug(POINT, "(a.y + b.y) / 2)", "(a.y + b.x) / 2)"), "Point(x=1.0, y=1.0)"),
+    Case("mutable_dataclass_eq_repr", pytest_module('''
+        from solution import Item, inventory, restock
+
+
+        def test_restock_mutates_the_item():
+            item = Item("apple", 3)
+            restock(item, 5)
+            assert item.qty == 8
+            assert item == Item("apple", 8)
+
+
+        def test_equality_is_by_fields():
+            assert Item("pear", 1) != Item("pear", 2)
+            assert inventory() == [Item("apple", 3), Item("pear", 0, ["fruit"])]
+            assert repr(Item("fig")) == "Item(name='fig', qty=0, tags=[])"
+
+
+        def test_the_test_changes_fields():
+            item = Item("kiwi")
+            item.qty = 2
+            item.tags.append("green")
+            assert item == Item("kiwi", 2, ["green"])
+        '''), ITEM, bug(ITEM, "item.qty += amount", "item.qty = amount"), "5 == 8"),
+    Case("dataclass_order_true", pytest_module('''
+        from solution import Version, parse_version
+
+
+        def test_parse():
+            v = parse_version("1.2.3")
+            assert (v.major, v.minor, v.patch) == (1, 2, 3)
+            assert v == Version(1, 2, 3)
+
+
+        def test_ordering():
+            assert parse_version("1.10.0") > parse_version("1.9.9")
+            assert sorted(parse_version(s) for s in ["2.0.0", "1.0.0", "1.5.0"]) == [
+                Version(1, 0, 0), Version(1, 5, 0), Version(2, 0, 0)]
+            assert max(parse_version("0.1.0"), Version(0, 0, 9)) == Version(0, 1, 0)
+        '''), VERSION, bug(VERSION, "return Version(major, minor, patch)", "return Version(major, minor, 0)"),
+        "(1, 2, 0)"),
+    Case("namedtuple_compared_with_tuples", pytest_module('''
+        from solution import Range, min_max
+
+
+        def test_namedtuple():
+            r = min_max([3, 1, 2])
+            assert r == (1, 3)
+            assert r.lo == 1 and r.hi == 3
+            assert isinstance(r, tuple) and isinstance(r, Range)
+            lo, hi = r
+            assert (lo, hi) == (1, 3)
+            assert r == Range(1, 3)
+        '''), RANGE_NT, bug(RANGE_NT, "Range(min(values), max(values))", "Range(max(values), min(values))"),
+        "Range(lo=3, hi=1)"),
+    Case("enum_members_is_and_eq", pytest_module('''
+        from solution import Color, parse_color
+
+
+        def test_identity():
+            assert parse_color("red") is Color.RED
+            assert parse_color("GREEN") is Color.GREEN
+
+
+        def test_eq_and_fields():
+            c = parse_color("blue")
+            assert c == Color.BLUE
+            assert c != Color.RED
+            assert c.name == "BLUE" and c.value == 3
+            assert isinstance(c, Color)
+            assert list(Color) == [Color.RED, Color.GREEN, Color.BLUE]
+            assert Color(2) is Color.GREEN
+        '''), COLOR, bug(COLOR, "return Color[text.upper()]",
+                         "return {'red': Color.RED, 'green': Color.GREEN, 'blue': Color.GREEN}[text.lower()]"),
+        "Color.GREEN"),
+    Case("intenum", pytest_module('''
+        from solution import Priority, most_urgent
+
+
+        def test_intenum_behaves_as_int():
+            assert Priority.HIGH == 3
+            assert Priority.LOW < Priority.HIGH
+            assert most_urgent([Priority.LOW, Priority.HIGH, Priority.MEDIUM]) is Priority.HIGH
+            assert most_urgent([1, 2]) == 2
+            assert sorted([Priority.HIGH, Priority.LOW]) == [1, 3]
+        '''), PRIORITY, bug(PRIORITY, "return max(levels)", "return min(levels)"), "Priority.LOW"),
+]
+
+# ---- exceptions ---------------------------------------------------------------------------------------------
+
+ACCOUNT = src('''
+    class InsufficientFunds(ValueError):
+        def __init__(self, balance, amount):
+            super().__init__(f"balance {balance}, requested {amount}")
+            self.shortfall = amount - balance
+
+
+    class Account:
+        def __init__(self, balance):
+            self.balance = balance
+
+        def withdraw(self, amount):
+            if amount > self.balance:
+                raise InsufficientFunds(self.balance, amount)
+            self.balance -= amount
+''')
+
+PORT = src('''
+    class PortError(ValueError):
+        pass
+
+
+    def parse_port(text):
+        try:
+            port = int(text)
+        except ValueError:
+            raise PortError(f"not a number: {text}") from None
+        if not 0 < port < 65536:
+            raise PortError(f"out of range: {port}")
+        return port
+''')
+
+SAFE_DIV = src('''
+    class MathError(ArithmeticError):
+        pass
+
+
+    def safe_div(a, b):
+        if b == 0:
+            raise MathError("division by zero")
+        return a / b
+''')
+
+EXCEPTION_CASES = [
+    Case("custom_exception_class_and_attributes", pytest_module('''
+        import pytest
+
+        from solution import Account, InsufficientFunds
+
+
+        def test_raises_their_error_with_match():
+            with pytest.raises(InsufficientFunds, match=r"balance 10, requested 25"):
+                Account(10).withdraw(25)
+
+
+        def test_caught_by_the_builtin_base():
+            with pytest.raises(ValueError):
+                Account(10).withdraw(25)
+
+
+        def test_exception_attributes():
+            with pytest.raises(InsufficientFunds) as info:
+                Account(10).withdraw(25)
+            assert info.value.shortfall == 15
+            assert isinstance(info.value, InsufficientFunds)
+            assert info.type is InsufficientFunds
+
+
+        def test_ok():
+            account = Account(10)
+            account.withdraw(4)
+            assert account.balance == 6
+        '''), ACCOUNT, bug(ACCOUNT, "self.shortfall = amount - balance", "self.shortfall = balance - amount"), "-15"),
+    Case("exception_message_match", pytest_module('''
+        import pytest
+
+        from solution import PortError, parse_port
+
+
+        def test_out_of_range():
+            with pytest.raises(PortError, match="out of range: 70000"):
+                parse_port("70000")
+
+
+        def test_not_a_number_is_a_value_error():
+            with pytest.raises(ValueError, match="not a number"):
+                parse_port("abc")
+
+
+        def test_good():
+            assert parse_port("8080") == 8080
+        '''), PORT, bug(PORT, 'f"out of range: {port}"', '"port out of range"'), "port out of range"),
+    Case("exception_caught_in_the_test", pytest_module('''
+        import pytest
+
+        from solution import MathError, safe_div
+
+
+        def test_try_except():
+            try:
+                safe_div(1, 0)
+            except MathError as e:
+                assert isinstance(e, ArithmeticError)
+                assert e.args == ("division by zero",)
+                assert str(e) == "division by zero"
+            else:
+                pytest.fail("no error raised")
+            assert safe_div(1, 4) == 0.25
+        '''), SAFE_DIV, bug(SAFE_DIV, 'MathError("division by zero")', 'MathError("cannot divide")'),
+        "cannot divide"),
+]
+
+# ---- pytest features: parametrize, fixtures, marks, capture, monkeypatch, approx ------------------------------
+
+FIZZBUZZ = src('''
+    def fizzbuzz(n):
+        if n % 15 == 0:
+            return "FizzBuzz"
+        if n % 3 == 0:
+            return "Fizz"
+        if n % 5 == 0:
+            return "Buzz"
+        return str(n)
+''')
+
+INVENTORY = src('''
+    class Inventory:
+        def __init__(self):
+            self._counts = {}
+
+        def add(self, name, n):
+            self._counts[name] = self._counts.get(name, 0) + n
+
+        def remove(self, name, n):
+            self._counts[name] -= n
+
+        def count(self, name):
+            return self._counts.get(name, 0)
+
+        def total(self):
+            return sum(self._counts.values())
+''')
+
+WORD_FILE = src('''
+    from collections import Counter
+
+
+    def count_words_in_file(path):
+        with open(path) as f:
+            return dict(Counter(f.read().split()))
+''')
+
+SAVE_CSV = src('''
+    import os
+
+
+    def save_csv(path, rows):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("name,value\\n")
+            for name, value in rows:
+                f.write(f"{name},{value}\\n")
+''')
+
+FIND_CONFIG = src('''
+    from pathlib import Path
+
+
+    def find_config(start):
+        for folder in [Path(start), *Path(start).parents]:
+            candidate = folder / "setup.cfg"
+            if candidate.exists():
+                return candidate
+        return None
+''')
+
+GREET = src('''
+    import sys
+
+
+    def greet(name):
+        print(f"Hello, {name}!")
+
+
+    def report(value):
+        if value < 0:
+            print(f"warning: negative value {value}", file=sys.stderr)
+''')
+
+SHOUT = src('''
+    import os
+    import sys
+
+
+    def shout(text):
+        print(text.upper())
+        sys.stdout.flush()
+
+
+    def beep():
+        os.write(1, b"BEEP\\n")
+        os.write(2, b"beep on stderr\\n")
+''')
+
+GREETING = src('''
+    WORDS = {"en": "Hello", "fr": "Bonjour"}
+
+
+    def greeting_for(name, settings):
+        return f"{WORDS[settings.language]}, {name}"
+
+
+    def greet_with(table, language, name):
+        return f"{table[language]}, {name}"
+''')
+
+STATS = src('''
+    import math
+
+
+    def mean_and_std(values):
+        mean = sum(values) / len(values)
+        return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+
+
+    def normalize(weights):
+        if isinstance(weights, dict):
+            total = sum(weights.values())
+            return {k: v / total for k, v in weights.items()}
+        total = sum(weights)
+        return [w / total for w in weights]
+''')
+
+PYTEST_FEATURE_CASES = [
+    Case("parametrize_and_marks", pytest_module('''
+        import pytest
+
+        from solution import fizzbuzz
+
+
+        @pytest.mark.parametrize("n, expected", [(1, "1"), (3, "Fizz"), (5, "Buzz"), (15, "FizzBuzz"), (98, "98")])
+        def test_fizzbuzz(n, expected):
+            assert fizzbuzz(n) == expected
+
+
+        @pytest.mark.parametrize("n", range(1, 30, 7))
+        def test_returns_a_string(n):
+            assert isinstance(fizzbuzz(n), str)
+
+
+        @pytest.mark.skip(reason="documents a case that is not checked here")
+        def test_skipped():
+            assert fizzbuzz(0) == "0"
+        '''), FIZZBUZZ, bug(FIZZBUZZ, '    if n % 15 == 0:\n        return "FizzBuzz"\n', ""),
+        "'Fizz' == 'FizzBuzz'"),
+    Case("own_fixtures", pytest_module('''
+        import pytest
+
+        from solution import Inventory
+
+
+        @pytest.fixture
+        def stocked():
+            inventory = Inventory()
+            inventory.add("apple", 3)
+            inventory.add("pear", 2)
+            yield inventory
+            assert inventory.total() >= 0  # teardown runs after the test
+
+
+        @pytest.fixture(params=[1, 2])
+        def amount(request):
+            return request.param
+
+
+        def test_total(stocked):
+            assert stocked.total() == 5
+
+
+        def test_remove(stocked, amount):
+            stocked.remove("apple", amount)
+            expected = 3 - amount
+            assert stocked.count("apple") == expected
+        '''), INVENTORY, bug(INVENTORY, "self._counts[name] -= n", "self._counts[name] -= 1"), "2 == 1"),
+    Case("tmp_path_file_read_by_candidate", pytest_module('''
+        from solution import count_words_in_file
+
+
+        def test_counts(tmp_path):
+            p = tmp_path / "text.txt"
+            p.write_text("the cat the hat\\nthe end\\n")
+            assert count_words_in_file(p) == {"the": 3, "cat": 1, "hat": 1, "end": 1}
+
+
+        def test_str_path(tmp_path):
+            p = tmp_path / "empty.txt"
+            p.write_text("")
+            assert count_words_in_file(str(p)) == {}
+        '''), WORD_FILE, bug(WORD_FILE, "f.read().split()", 'f.read().split(" ")'), "'the': 2"),
+    Case("file_written_by_candidate", pytest_module('''
+        from solution import save_csv
+
+
+        def test_writes_csv(tmp_path):
+            out = tmp_path / "out.csv"
+            save_csv(out, [("a", 1), ("b", 2)])
+            assert out.read_text() == "name,value\\na,1\\nb,2\\n"
+
+
+        def test_creates_parent_folders(tmp_path):
+            out = tmp_path / "sub" / "dir" / "x.csv"
+            save_csv(str(out), [])
+            assert out.exists()
+            assert out.read_text() == "name,value\\n"
+        '''), SAVE_CSV, bug(SAVE_CSV, 'f.write("name,value\\n")', 'f.write("name;value\\n")'), "name;value"),
+    Case("pathlib_path_returned", pytest_module('''
+        from pathlib import Path
+
+        from solution import find_config
+
+
+        def test_finds_the_nearest_config(tmp_path):
+            (tmp_path / "setup.cfg").write_text("[x]\\n")
+            deep = tmp_path / "a" / "b"
+            deep.mkdir(parents=True)
+            found = find_config(deep)
+            assert isinstance(found, Path)
+            assert found == tmp_path / "setup.cfg"
+            assert found.read_text() == "[x]\\n"
+        '''), FIND_CONFIG, bug(FIND_CONFIG, "[Path(start), *Path(start).parents]", "[Path(start)]"), "None"),
+    Case("capsys_sees_candidate_prints", pytest_module('''
+        from solution import greet, report
+
+
+        def test_prints_greeting(capsys):
+            greet("Ada")
+            out, err = capsys.readouterr()
+            assert out == "Hello, Ada!\\n"
+            assert err == ""
+
+
+        def test_warning_on_stderr(capsys):
+            report(-1)
+            captured = capsys.readouterr()
+            assert captured.err == "warning: negative value -1\\n"
+            assert captured.out == ""
+        '''), GREET, bug(GREET, 'f"Hello, {name}!"', 'f"Hello {name}!"'), "Hello Ada"),
+    Case("capfd_sees_candidate_output", pytest_module('''
+        from solution import beep, shout
+
+
+        def test_print(capfd):
+            shout("hi")
+            out, err = capfd.readouterr()
+            assert out == "HI\\n"
+
+
+        def test_raw_file_descriptors(capfd):
+            beep()
+            out, err = capfd.readouterr()
+            assert out == "BEEP\\n"
+            assert err == "beep on stderr\\n"
+        '''), SHOUT, bug(SHOUT, "print(text.upper())", "print(text)"), "'hi"),
+    Case("monkeypatch_of_the_tests_own_objects", pytest_module('''
+        import types
+
+        from solution import greet_with, greeting_for
+
+        settings = types.SimpleNamespace(language="en")
+
+
+        def test_default():
+            assert greeting_for("Bo", settings) == "Hello, Bo"
+
+
+        def test_patched_attribute(monkeypatch):
+            monkeypatch.setattr(settings, "language", "fr")
+            assert greeting_for("Bo", settings) == "Bonjour, Bo"
+
+
+        def test_patched_item(monkeypatch):
+            table = {"en": "Hello"}
+            monkeypatch.setitem(table, "de", "Hallo")
+            assert greet_with(table, "de", "Bo") == "Hallo, Bo"
+
+
+        def test_undone_after_the_test():
+            assert settings.language == "en"
+        '''), GREETING, bug(GREETING, "WORDS[settings.language]", "WORDS['en']"), "'Hello, Bo'"),
+    Case("pytest_approx", pytest_module('''
+        from pytest import approx
+
+        from solution import mean_and_std, normalize
+
+
+        def test_stats():
+            mean, std = mean_and_std([1, 2, 3, 4])
+            assert mean == approx(2.5)
+            assert std == approx(1.118033988, rel=1e-6)
+
+
+        def test_normalize():
+            assert normalize([1, 1, 2]) == approx([0.25, 0.25, 0.5])
+            assert normalize({"a": 1, "b": 3}) == approx({"a": 0.25, "b": 0.75})
+        '''), STATS, bug(STATS, "/ len(values))", "/ (len(values) - 1))"), "1.29099"),
+]
+
+# ---- values that cross by value -----------------------------------------------------------------------------
+
+MOVING_AVERAGE = src('''
+    import numpy as np
+
+
+    def moving_average(values, window):
+        return np.convolve(values, np.ones(window), "valid") / window
+''')
+
+ROWS = src('''
+    import numpy as np
+
+
+    def normalize_rows(m):
+        return m / m.sum(axis=1, keepdims=True)
+
+
+    def argmax_rows(m):
+        return m.argmax(axis=1)
+''')
+
+NP_SCALARS = src('''
+    def total(arr):
+        return arr.sum()
+
+
+    def peak(arr):
+        return arr.max()
+''')
+
+DATES = src('''
+    import datetime as dt
+
+
+    def parse_date(text):
+        return dt.date.fromisoformat(text)
+
+
+    def add_business_days(day, n):
+        while n > 0:
+            day += dt.timedelta(days=1)
+            if day.weekday() < 5:
+                n -= 1
+        return day
+''')
+
+DATETIMES = src('''
+    def shift(moment, delta):
+        return moment + delta
+
+
+    def duration(start, end):
+        return end - start
+''')
+
+SPLIT_BILL = src('''
+    from decimal import ROUND_DOWN, Decimal
+
+
+    def split_bill(total, n):
+        base = (total / n).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        cents = int((total - base * n) / Decimal("0.01"))
+        return [base + Decimal("0.01") if i < cents else base for i in range(n)]
+''')
+
+FRACTIONS = src('''
+    import math
+    from fractions import Fraction
+
+
+    def harmonic(n):
+        return sum(Fraction(1, k) for k in range(1, n + 1))
+
+
+    def egyptian(fraction):
+        parts = []
+        while fraction > 0:
+            unit = Fraction(1, math.ceil(1 / fraction))
+            parts.append(unit)
+            fraction -= unit
+        return parts
+''')
+
+ROOTS = src('''
+    import cmath
+
+
+    def roots(a, b, c):
+        d = cmath.sqrt(b * b - 4 * a * c)
+        return (-b + d) / (2 * a), (-b - d) / (2 * a)
+''')
+
+EVENS = src('''
+    def evens(n):
+        return range(0, n, 2)
+
+
+    def total_of(numbers):
+        return sum(numbers)
+''')
+
+SETS = src('''
+    def unique_words(text):
+        return {w.lower() for w in text.split()}
+
+
+    def anagram_groups(words):
+        groups = {}
+        for w in words:
+            groups.setdefault("".join(sorted(w)), set()).add(w)
+        return {frozenset(g) for g in groups.values()}
+''')
+
+COLLECTIONS = src('''
+    from collections import Counter, defaultdict, deque
+
+
+    def letter_counts(text):
+        return Counter(text)
+
+
+    def index_by_first(words):
+        index = defaultdict(list)
+        for w in words:
+            index[w[0]].append(w)
+        return index
+
+
+    def last_n(items, n):
+        return deque(items, maxlen=n)
+''')
+
+VALUE_CASES = [
+    Case("numpy_arrays", pytest_module('''
+        import numpy as np
+
+        from solution import moving_average
+
+
+        def test_type_dtype_shape():
+            out = moving_average(np.array([1, 2, 3, 4, 5]), 3)
+            assert isinstance(out, np.ndarray)
+            assert out.dtype == np.float64
+            assert out.shape == (3,)
+
+
+        def test_values():
+            out = moving_average(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 2)
+            assert out.shape == (4,)
+            assert np.allclose(out, [1.5, 2.5, 3.5, 4.5])
+            np.testing.assert_array_equal(moving_average(np.arange(4), 4), np.array([1.5]))
+        '''), MOVING_AVERAGE, bug(MOVING_AVERAGE, '"valid"', '"same"'), "(5,)"),
+    Case("numpy_2d_dtype_kept", pytest_module('''
+        import numpy as np
+
+        from solution import argmax_rows, normalize_rows
+
+
+        def test_rows_normalized_in_float32():
+            m = np.array([[1, 1], [1, 3]], dtype=np.float32)
+            out = normalize_rows(m)
+            assert out.dtype == np.float32
+            assert out.shape == (2, 2)
+            np.testing.assert_allclose(out, [[0.5, 0.5], [0.25, 0.75]])
+
+
+        def test_integer_indices():
+            idx = argmax_rows(np.array([[1, 9, 2], [7, 0, 1]]))
+            assert idx.tolist() == [1, 0]
+            assert idx.dtype.kind == "i"
+        '''), ROWS, bug(ROWS, "return m / m.sum(axis=1, keepdims=True)",
+                        "return m.astype(np.float64) / m.sum(axis=1, keepdims=True)"), "float64"),
+    Case("numpy_scalars", pytest_module('''
+        import numpy as np
+
+        from solution import peak, total
+
+
+        def test_integer_scalar():
+            t = total(np.array([1, 2, 3], dtype=np.int64))
+            assert t == 6
+            assert isinstance(t, np.integer)
+            assert t + 1 == 7
+
+
+        def test_float_scalar():
+            p = peak(np.array([0.5, 2.5, 1.0]))
+            assert isinstance(p, np.floating)
+            assert p == 2.5
+        '''), NP_SCALARS, bug(NP_SCALARS, "return arr.sum()", "return int(arr[1:].sum())"), "5 == 6"),
+    Case("dates_returned_and_passed", pytest_module('''
+        import datetime as dt
+
+        from solution import add_business_days, parse_date
+
+
+        def test_parse_returns_a_date():
+            d = parse_date("2024-02-29")
+            assert d == dt.date(2024, 2, 29)
+            assert type(d) is dt.date
+
+
+        def test_date_passed_in():
+            assert add_business_days(dt.date(2024, 3, 1), 1) == dt.date(2024, 3, 4)  # Friday -> Monday
+        '''), DATES, src('''
+        import datetime as dt
+
+
+        def parse_date(text):
+            return dt.date.fromisoformat(text)
+
+
+        def add_business_days(day, n):
+            return day + dt.timedelta(days=n)
+        '''), "2024, 3, 2"),
+    Case("datetime_and_timedelta", pytest_module('''
+        import datetime as dt
+
+        from solution import duration, shift
+
+
+        def test_shift():
+            start = dt.datetime(2024, 1, 1, 23, 30)
+            assert shift(start, dt.timedelta(minutes=45)) == dt.datetime(2024, 1, 2, 0, 15)
+
+
+        def test_duration():
+            d = duration(dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2, 6))
+            assert d == dt.timedelta(hours=30)
+            assert isinstance(d, dt.timedelta)
+        '''), DATETIMES, bug(DATETIMES, "return end - start", "return (end - start).total_seconds()"),
+        "108000.0"),
+    Case("decimal", pytest_module('''
+        from decimal import Decimal
+
+        from solution import split_bill
+
+
+        def test_exact_cents():
+            shares = split_bill(Decimal("100.00"), 3)
+            assert shares == [Decimal("33.34"), Decimal("33.33"), Decimal("33.33")]
+            assert sum(shares) == Decimal("100.00")
+            assert all(isinstance(s, Decimal) for s in shares)
+        '''), SPLIT_BILL, bug(SPLIT_BILL, "if i < cents else base", "if i < 0 else base"),
+        "Decimal('33.33') != Decimal('33.34')"),
+    Case("fraction", pytest_module('''
+        from fractions import Fraction
+
+        from solution import egyptian, harmonic
+
+
+        def test_harmonic_is_exact():
+            assert harmonic(4) == Fraction(25, 12)
+            assert isinstance(harmonic(1), Fraction)
+
+
+        def test_fraction_passed_in():
+            assert egyptian(Fraction(4, 13)) == [Fraction(1, 4), Fraction(1, 18), Fraction(1, 468)]
+        '''), FRACTIONS, bug(FRACTIONS, "range(1, n + 1)", "range(1, n)"), "Fraction(11, 6)"),
+    Case("complex_numbers", pytest_module('''
+        from solution import roots
+
+
+        def test_complex_roots():
+            r1, r2 = roots(1, 0, 1)
+            assert {r1, r2} == {1j, -1j}
+            assert isinstance(r1, complex)
+
+
+        def test_real_roots_as_complex():
+            assert sorted(roots(1, -3, 2), key=lambda z: z.real) == [1 + 0j, 2 + 0j]
+        '''), ROOTS, bug(ROOTS, "(-b - d) / (2 * a)", "(-b + d) / (2 * a)"), "{1j}"),
+    Case("range_returned_and_passed", pytest_module('''
+        from solution import evens, total_of
+
+
+        def test_range_returned():
+            r = evens(10)
+            assert isinstance(r, range)
+            assert r == range(0, 10, 2)
+            assert list(r) == [0, 2, 4, 6, 8]
+            assert len(r) == 5 and r[-1] == 8
+
+
+        def test_range_passed():
+            assert total_of(range(5)) == 10
+        '''), EVENS, bug(EVENS, "range(0, n, 2)", "range(0, n + 1, 2)"), "range(0, 11, 2)"),
+    Case("sets_and_frozensets", pytest_module('''
+        from solution import anagram_groups, unique_words
+
+
+        def test_set_returned():
+            assert unique_words("A a b") == {"a", "b"}
+            assert isinstance(unique_words(""), set)
+
+
+        def test_set_of_frozensets():
+            assert anagram_groups(["ab", "ba", "cd"]) == {frozenset({"ab", "ba"}), frozenset({"cd"})}
+            assert anagram_groups(frozenset({"x"})) == {frozenset({"x"})}
+        '''), SETS, bug(SETS, "w.lower() for w", "w for w"), "'A'"),
+    Case("counter_defaultdict_deque", pytest_module('''
+        from collections import Counter, defaultdict, deque
+
+        from solution import index_by_first, last_n, letter_counts
+
+
+        def test_counter():
+            c = letter_counts("banana")
+            assert c == Counter({"a": 3, "n": 2, "b": 1})
+            assert isinstance(c, Counter)
+            assert c.most_common(1) == [("a", 3)]
+
+
+        def test_defaultdict():
+            d = index_by_first(["apple", "avocado", "bean"])
+            assert isinstance(d, defaultdict)
+            assert d == {"a": ["apple", "avocado"], "b": ["bean"]}
+            assert d["z"] == []
+
+
+        def test_deque():
+            q = last_n([1, 2, 3, 4, 5], 3)
+            assert q == deque([3, 4, 5])
+            assert q.maxlen == 3
+        '''), COLLECTIONS, bug(COLLECTIONS, "deque(items, maxlen=n)", "deque(items[-n:])"), "None == 3"),
+]
+
+# ---- module level, recursion, the other test forms ------------------------------------------------------------
+
+CONSTANTS = src('''
+    VERSION = "1.2.0"
+    MAX_RETRIES = 5
+    DEFAULTS = {"timeout": 30, "verbose": False}
+
+
+    def backoff(attempt):
+        return 2 ** attempt
+''')
+
+FLATTEN = src('''
+    def flatten(items):
+        out = []
+        for item in items:
+            if isinstance(item, list):
+                out.extend(flatten(item))
+            else:
+                out.append(item)
+        return out
+
+
+    def permutations(s):
+        if len(s) <= 1:
+            return [s]
+        return [c + p for i, c in enumerate(s) for p in permutations(s[:i] + s[i + 1:])]
+''')
+
+MBPP = src('''
+    import math
+
+
+    def circle_area(r):
+        return math.pi * r * r
+
+
+    def sort_by(items, key):
+        return sorted(items, key=key)
+
+
+    class Stack:
+        def __init__(self):
+            self.items = []
+
+        def is_empty(self):
+            return not self.items
+''')
+
+MIN_QUEUE = src('''
+    import heapq
+
+
+    class MinQueue:
+        def __init__(self):
+            self._heap = []
+
+        def push(self, value):
+            heapq.heappush(self._heap, value)
+
+        def pop(self):
+            return heapq.heappop(self._heap)
+
+        def __len__(self):
+            return len(self._heap)
+''')
+
+OTHER_CASES = [
+    Case("module_level_constants", pytest_module('''
+        import solution
+        from solution import DEFAULTS, MAX_RETRIES, backoff
+
+
+        def test_constants():
+            assert MAX_RETRIES == 5
+            assert DEFAULTS == {"timeout": 30, "verbose": False}
+            assert solution.VERSION == "1.2.0"
+
+
+        def test_backoff_uses_the_constant():
+            assert [backoff(i) for i in range(MAX_RETRIES)] == [1, 2, 4, 8, 16]
+        '''), CONSTANTS, bug(CONSTANTS, "MAX_RETRIES = 5", "MAX_RETRIES = 4"), "4 == 5"),
+    Case("recursion", pytest_module('''
+        from solution import flatten, permutations
+
+
+        def test_flatten():
+            assert flatten([1, [2, [3, [4]], 5]]) == [1, 2, 3, 4, 5]
+
+
+        def test_deeply_nested_argument():
+            nested = []
+            current = nested
+            for i in range(200):
+                inner = [i]
+                current.append(inner)
+                current = inner
+            assert flatten(nested) == list(range(200))
+
+
+        def test_permutations():
+            assert sorted(permutations("abc")) == ["abc", "acb", "bac", "bca", "cab", "cba"]
+        '''), FLATTEN, bug(FLATTEN, "out.extend(flatten(item))", "out.extend(item)"), "[3, [4]]"),
+    Case("asserts_mbpp_style", {"kind": "asserts", "setup": "import math", "asserts": [
+        "assert math.isclose(circle_area(2), 12.566, rel_tol=1e-3)",
+        "assert sort_by(['bb', 'a', 'ccc'], len) == ['a', 'bb', 'ccc']",
+        "assert isinstance(Stack(), Stack)",
+        "assert Stack().is_empty() is True",
+    ]}, MBPP, bug(MBPP, "sorted(items, key=key)", "sorted(items, key=key, reverse=True)"), "['ccc', 'bb', 'a']"),
+    Case("humaneval_check_with_a_class", {"kind": "humaneval", "entry_point": "MinQueue", "source": src('''
+        def check(candidate):
+            queue = candidate()
+            assert isinstance(queue, candidate)
+            for value in (4242, 10, 30):
+                queue.push(value)
+            assert len(queue) == 3
+            assert queue.pop() == 10
+            assert queue.pop() == 30
+        ''')}, MIN_QUEUE, bug(MIN_QUEUE, "return heapq.heappop(self._heap)",
+                              "return self._heap.pop(self._heap.index(max(self._heap)))"), "4242"),
+]
+
+# ---- whole programs on stdin/stdout ---------------------------------------------------------------------------
+
+SUM_STDIN = src('''
+    import sys
+
+    data = sys.stdin.read().split()
+    n = int(data[0])
+    print(sum(int(x) for x in data[1:1 + n]), end=" \\n")
+''')
+
+HELLO_LOOP = src('''
+    def main():
+        n = int(input())
+        for _ in range(n):
+            name = input().strip()
+            print(f"Hello, {name}!")
+
+
+    if __name__ == "__main__":
+        main()
+''')
+
+RATIOS = src('''
+    while True:
+        try:
+            line = input()
+        except EOFError:
+            break
+        if line.strip():
+            a, b = map(int, line.split())
+            print(a / b)
+''')
+
+STDIO_CASES = [
+    Case("stdio_read_all_of_stdin_whitespace", {"kind": "stdio", "compare": "whitespace", "cases": [
+        {"stdin": "3\n100 200 300\n", "stdout": "600\n"},
+        {"stdin": "2\n5 -5\n", "stdout": "0"},
+    ]}, SUM_STDIN, bug(SUM_STDIN, "data[1:1 + n]", "data"), "603"),
+    Case("stdio_input_loop_exact", {"kind": "stdio", "compare": "exact", "cases": [
+        {"stdin": "3\nalice\nbob\ncarol\n", "stdout": "Hello, alice!\nHello, bob!\nHello, carol!\n"},
+        {"stdin": "0\n", "stdout": ""},
+    ]}, HELLO_LOOP, bug(HELLO_LOOP, 'f"Hello, {name}!"', 'f"Hello {name}!"'), "Hello alice"),
+    Case("stdio_tokens_with_float_tolerance", {"kind": "stdio", "compare": "tokens", "atol": 1e-5, "rtol": 1e-9,
+                                               "cases": [
+        {"stdin": "1 3\n5 2\n", "stdout": "0.333333\n2.5\n"},
+        {"stdin": "7 7\n\n", "stdout": "1"},
+    ]}, RATIOS, bug(RATIOS, "print(a / b)", "print(b / a)"), "3.0"),
+]
+
+CASES = (CLASS_CASES + MUTATION_CASES + CALLBACK_CASES + DATA_CASES + EXCEPTION_CASES + PYTEST_FEATURE_CASES
+         + VALUE_CASES + OTHER_CASES + STDIO_CASES)
+
+# ---- constructs the judge cannot decide without asking the candidate --------------------------------------------
+
+MONEY = src('''
+    class Money:
+        def __init__(self, amount, currency):
+            self.amount = amount
+            self.currency = currency
+
+        def __add__(self, other):
+            return Money(self.amount + other.amount, self.currency)
+
+        def __eq__(self, other):
+            return (self.amount, self.currency) == (other.amount, other.currency)
+
+        __hash__ = None
+''')
+
+CELSIUS = src('''
+    class Celsius:
+        def __init__(self, degrees):
+            self.degrees = degrees
+
+        def __eq__(self, other):
+            return self.degrees == getattr(other, "degrees", other)
+
+        def __hash__(self):
+            return hash(self.degrees)
+''')
+
+UNSUPPORTED = [  # (name, tests, program, the class the message must name)
+    ("two_instances_with_their_own_eq", pytest_module('''
+        from solution import Money
+
+
+        def test_add():
+            assert Money(5, "EUR") + Money(3, "EUR") == Money(8, "EUR")
+        '''), MONEY, "Money"),
+    ("own_eq_against_a_plain_value", pytest_module('''
+        from solution import Celsius
+
+
+        def test_compares_with_int():
+            assert Celsius(5) == 5
+        '''), CELSIUS, "Celsius"),
+    ("own_eq_inside_lists", pytest_module('''
+        from solution import Money
+
+
+        def test_lists():
+            assert [Money(1, "USD"), Money(2, "USD")] == [Money(1, "USD"), Money(2, "USD")]
+        '''), MONEY, "Money"),
+]
+
+
+@pytest.fixture(scope="module")
+def semantics_sandbox():
+    with Sandbox(workers=2, memory_mb=256) as sb:
+        yield sb
+
+
+def describe(result) -> str:
+    lines = [f"status={result.status!r} message={result.message!r}"]
+    for t in result.tests:
+        lines.append(f"  {t.outcome}: {t.name}: {t.message[:600]!r} expected={t.expected!r} actual={t.actual!r}")
+    if result.stderr:
+        lines.append(f"  stderr: {result.stderr[-1500:]!r}")
+    return "\n".join(lines)
+
+
+def test_every_case_name_is_unique():
+    names = [c.name for c in CASES] + [u[0] for u in UNSUPPORTED]
+    assert len(names) == len(set(names)) and len(CASES) >= 45
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_correct_passes_and_buggy_fails_showing_the_difference(case, semantics_sandbox):
+    tests = Tests(**case.tests)
+    correct, buggy = semantics_sandbox.run([Job(case.correct, tests, memory_mb=256),
+                                            Job(case.buggy, tests, memory_mb=256)])
+    assert correct.status == "passed", "correct program:\n" + describe(correct)
+    assert buggy.status == "failed", "buggy program:\n" + describe(buggy)
+    shown = [" | ".join(str(part) for part in (t.message, t.expected, t.actual) if part)
+             for t in buggy.tests if t.outcome == "failed"]
+    assert any(case.differs in text for text in shown), f"{case.differs!r} not shown:\n" + describe(buggy)
+
+
+@pytest.mark.parametrize("name, tests, program, class_name", UNSUPPORTED, ids=[u[0] for u in UNSUPPORTED])
+def test_comparing_objects_with_their_own_eq_is_unsupported(name, tests, program, class_name, semantics_sandbox):
+    [result] = semantics_sandbox.run([Job(program, Tests(**tests), memory_mb=256)])
+    assert result.status == "unsupported", describe(result)
+    said = " ".join([result.message] + [t.message for t in result.tests if t.outcome == "unsupported"])
+    assert class_name in said and "__eq__" in said, describe(result)
+
+
+def test_a_hundred_thousand_calls_fit_in_the_job_timeout(semantics_sandbox):
+    tests = Tests(**pytest_module('''
+        from solution import inc
+
+
+        def test_many_calls():
+            total = 0
+            for _ in range(100_000):
+                total = inc(total)
+            assert total == 100_000
+        '''))
+    [result] = semantics_sandbox.run([Job("def inc(x):\n    return x + 1\n", tests, timeout_s=60, memory_mb=256)])
+    assert result.status == "passed", describe(result)
