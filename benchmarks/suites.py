@@ -613,7 +613,7 @@ EXPECTED_CACHE_VERSION = 2
 
 
 def _expected_key(task) -> str:
-    from sandbox.image.runner import encode_value
+    from sandbox.image.infinicode_runner.codec import encode_value
 
     blob = json.dumps([EXPECTED_CACHE_VERSION, task.reference, encode_value([list(a) for a in task.tests.inputs])],
                       sort_keys=True)
@@ -649,7 +649,7 @@ def _canonical_outputs(tasks: list, sandbox) -> dict:
     A task whose whole run died (crash, timeout, memory) is run again one input per job, so the inputs that
     work are kept.
     """
-    from sandbox.image.runner import encode_value
+    from sandbox.image.infinicode_runner.codec import encode_value
 
     entries = {}
     results = sandbox.run([_io_job(t, t.tests.inputs) for t in tasks]) if tasks else []
@@ -706,7 +706,7 @@ def _left_out_notes(task, entry: dict) -> list[dict]:
 
 def _apply_entry(task, entry: dict) -> None:
     """Give a task its kept inputs, their expected values, and EvalPlus's time limits where the inputs were timed."""
-    from sandbox.image.runner import decode_value
+    from sandbox.image.infinicode_runner.codec import decode_value
 
     groups = [input_groups(task)[i] for i in entry["keep"]]
     task.tests.inputs = [task.tests.inputs[i] for i in entry["keep"]]

@@ -1,10 +1,10 @@
 """Build the sandbox image: Python, pytest and the in-container runner.
 
-Two recipes give the same layout (python3 on PATH, /opt/infinicode/runner.py):
+Two recipes give the same layout (python3 on PATH, the runner package in /opt/infinicode/infinicode_runner):
 - online: sandbox/image/Dockerfile on the official python:3.12-slim base;
 - offline: a Debian bookworm root filesystem from Debian's packages (mmdebstrap) plus the runner, imported with
   `docker import` - for machines that reach Debian's mirror but no container registry.
-The tag is a hash of both recipes and the runner, so the image is rebuilt only when one of them changes.
+The tag is a hash of both recipes and the runner's files, so the image is rebuilt only when one of them changes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ REPOSITORY = "infinicode-sandbox"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEBIAN_PACKAGES = ["python3", "python3-pytest", "python3-numpy", "python3-tqdm"]
-RUNNER_PATH = "/opt/infinicode/runner.py"
+RUNNER_PACKAGE = IMAGE_DIR / "infinicode_runner"
+RUNNER_PARENT = "/opt/infinicode"  # sandbox.container puts it on the container's PYTHONPATH
 
 
 def _digest(*parts: bytes) -> str:
@@ -38,9 +39,16 @@ def base_tag() -> str:
     return f"{REPOSITORY}-base:{_digest(recipe)}"
 
 
+def _runner_files() -> list[Path]:
+    return sorted(p for p in RUNNER_PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
 def image_tag() -> str:
-    """The base plus the runner: rebuilt (in about a second) whenever runner.py changes."""
-    return f"{REPOSITORY}:{_digest(base_tag().encode(), (IMAGE_DIR / 'runner.py').read_bytes())}"
+    """The base plus the runner: rebuilt (in about a second) whenever a file of the runner changes."""
+    parts = [base_tag().encode()]
+    for path in _runner_files():
+        parts += [str(path.relative_to(IMAGE_DIR)).encode(), path.read_bytes()]
+    return f"{REPOSITORY}:{_digest(*parts)}"
 
 
 def image_exists(client, tag: str) -> bool:
@@ -116,32 +124,36 @@ def build_offline(client, tag: str, log: Callable[[str], None] = print) -> None:
 
 
 def add_runner(client, base: str, tag: str) -> None:
-    """base + /opt/infinicode/runner.py, committed as `tag` (no registry and no builder needed)."""
-    data = (IMAGE_DIR / "runner.py").read_bytes()
+    """base + the runner package under /opt/infinicode, committed as `tag` (no registry and no builder needed)."""
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
-        info = tarfile.TarInfo(Path(RUNNER_PATH).name)
-        info.size, info.mode = len(data), 0o644
-        tar.addfile(info, io.BytesIO(data))
+        for folder in ("opt", "opt/infinicode"):
+            _add_dir(tar, folder)
+        for path in _runner_files():
+            relative = path.relative_to(IMAGE_DIR)
+            for parent in reversed(relative.parents[:-1]):
+                _add_dir(tar, f"opt/infinicode/{parent}", tar_seen=True)
+            data = path.read_bytes()
+            info = tarfile.TarInfo(f"opt/infinicode/{relative}")
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
     container = client.containers.create(base, command=["true"], network_mode="none")
     try:
-        parent = str(Path(RUNNER_PATH).parent)
-        client.api.put_archive(container.id, "/", _dir_archive(parent))
-        client.api.put_archive(container.id, parent, archive.getvalue())
+        client.api.put_archive(container.id, "/", archive.getvalue())
         repo, version = tag.split(":")
         container.commit(repository=repo, tag=version, changes=[
-            'CMD ["python3", "/opt/infinicode/runner.py"]', "USER 65534:65534", "LABEL infinicode.sandbox.image=1"])
+            'CMD ["python3", "-s", "-P", "-m", "infinicode_runner"]', f"ENV PYTHONPATH={RUNNER_PARENT}",
+            "USER 65534:65534", "LABEL infinicode.sandbox.image=1"])
     finally:
         container.remove(force=True)
 
 
-def _dir_archive(path: str) -> bytes:
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w") as tar:
-        info = tarfile.TarInfo(path.strip("/"))
-        info.type, info.mode = tarfile.DIRTYPE, 0o755
-        tar.addfile(info)
-    return archive.getvalue()
+def _add_dir(tar: tarfile.TarFile, path: str, tar_seen: bool = False) -> None:
+    if tar_seen and path in tar.getnames():
+        return
+    info = tarfile.TarInfo(path)
+    info.type, info.mode = tarfile.DIRTYPE, 0o755
+    tar.addfile(info)
 
 
 def _one_line(exc) -> str:

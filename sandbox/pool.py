@@ -1,6 +1,6 @@
 """Warm sandbox containers and the `Sandbox` API that runs candidates in them.
 
-Each worker is one long-lived container with the runner (sandbox/image/runner.py) as its main process; jobs go
+Each worker is one long-lived container with the runner (the package sandbox/image/infinicode_runner) as its main process; jobs go
 in as JSON lines on the container's stdin and verdicts come back on its stdout, each tagged with a fresh random
 secret. A worker is replaced after `recycle_after` runs or after anything suspicious (timeout, crash, memory,
 leftover processes, a reply that does not match).
@@ -21,10 +21,11 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sandbox.build import ensure_image, image_exists, image_tag
-from sandbox.engine import LABEL, connect, owner_tag, remove_leftovers
+from sandbox.container import container_settings
+from sandbox.engine import connect, remove_leftovers
 from sandbox.errors import SandboxError
-from sandbox.image.runner import decode_value, encode_value
-from sandbox.results import Job, RunResult, Tests
+from sandbox.image.infinicode_runner.codec import decode_value, encode_value
+from sandbox.results import TEST_KINDS, Job, RunResult, Tests
 
 JUDGE_MEMORY_MB = 160  # the runner's own share of a container's memory, on top of the candidate's limit
 HOST_GRACE_S = 15.0  # how long past a job's timeout the host waits before it kills the container itself
@@ -38,26 +39,12 @@ class Worker:
     """One warm container and the stream to its runner."""
 
     def __init__(self, client, image: str, memory_mb: int, cpus: float, pids: int, tmpfs_mb: int):
-        import docker
-
         self.memory_mb = memory_mb
         self.runs = 0
         self._next_id = 0
         self._buffer = b""
-        limit = f"{memory_mb + JUDGE_MEMORY_MB}m"
-        self.container = client.containers.create(
-            # -s -P: no user site-packages, no script folder on sys.path (-I would also drop PYTHONHASHSEED).
-            image, command=["python3", "-s", "-P", "/opt/infinicode/runner.py"],
-            stdin_open=True, init=True, network_mode="none", mem_limit=limit, memswap_limit=limit,
-            pids_limit=pids, nano_cpus=int(cpus * 1e9), read_only=True,
-            tmpfs={"/tmp": f"rw,nosuid,nodev,size={tmpfs_mb}m,mode=1777"}, user="65534:65534",
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], working_dir="/tmp",
-            # A fixed hash seed: set and dict-of-str order is the same in every container, so an expected
-            # output computed in one container compares with a candidate's run in another.
-            environment={"INFINICODE_SANDBOX": "1", "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-                         "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-            labels={LABEL: "1", "infinicode.owner": owner_tag()},
-            log_config=docker.types.LogConfig(type="none"))
+        self.container = client.containers.create(**container_settings(
+            image, memory_mb + JUDGE_MEMORY_MB, cpus=cpus, pids=pids, tmpfs_mb=tmpfs_mb))
         try:
             attached = self.container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             self._sock = getattr(attached, "_sock", attached)
@@ -114,7 +101,7 @@ class Worker:
         """Run one job; returns the result and whether this container must be replaced."""
         self.runs += 1
         try:
-            reply = self.call({"op": "run", "job": _job_message(job)}, timeout=job.timeout_s + grace_s)
+            reply = self.call({"op": "run", "job": _job_message(job)}, timeout=job.budget_s + grace_s)
             raw = reply["result"]
             suspicious = bool(raw.pop("suspicious", False))
             if raw.get("outputs") is not None:
@@ -128,6 +115,12 @@ class Worker:
             return _whole_run(job, "crashed", f"the sandbox reply was rejected: {exc}"), True
 
     def remove(self) -> None:
+        try:
+            # shutdown wakes a worker thread waiting on this socket in select(); close() alone leaves it waiting
+            # until the job's deadline, which holds up interpreter exit after Ctrl-C or SIGTERM
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except Exception:
+            pass
         try:
             self._sock.close()
         except Exception:
@@ -145,20 +138,25 @@ def _job_message(job: Job) -> dict:
         tests["inputs"] = encode_value([list(args) for args in (job.tests.inputs or [])])
         tests["expected"] = None if job.tests.expected is None else encode_value(list(job.tests.expected))
     return {"program": job.program, "tests": tests, "timeout_s": float(job.timeout_s),
-            "memory_mb": int(job.memory_mb)}
+            "budget_s": float(job.budget_s), "memory_mb": int(job.memory_mb)}
 
 
 def _whole_run(job: Job, status: str, message: str) -> RunResult:
-    return RunResult(status=status, passed=0, total=0, tests=[], duration_s=job.timeout_s, message=message)
+    return RunResult(status=status, passed=0, total=0, tests=[], duration_s=job.budget_s, message=message)
 
 
 def _check_job(job: Job) -> None:
     if not isinstance(job.program, str):
         raise SandboxError("a job's program must be source text (str)")
-    if not isinstance(job.tests, Tests) or job.tests.kind not in ("pytest", "asserts", "humaneval", "io"):
-        raise SandboxError("a job's tests must be sandbox.Tests with kind pytest, asserts, humaneval or io")
+    if not isinstance(job.tests, Tests) or job.tests.kind not in TEST_KINDS:
+        raise SandboxError(f"a job's tests must be sandbox.Tests with kind {', '.join(TEST_KINDS)}")
     if job.tests.kind in ("humaneval", "io") and not job.tests.entry_point:
         raise SandboxError(f"{job.tests.kind} tests need an entry_point")
+    if job.tests.kind == "stdio" and not job.tests.cases:
+        raise SandboxError("stdio tests need cases: [{\"stdin\": ..., \"stdout\": ...}]")
+    if job.tests.kind == "io" and job.tests.time_limits is not None and \
+            len(job.tests.time_limits) != len(job.tests.inputs or []):
+        raise SandboxError("io tests need one time limit per input")
     if not (0 < job.timeout_s <= 3600) or not (16 <= job.memory_mb <= 65536):
         raise SandboxError("timeout_s must be in (0, 3600] and memory_mb in [16, 65536]")
 

@@ -67,7 +67,7 @@ def test_canonical_mbppplus_computes_and_caches_expected_outputs(sandbox, datase
     assert set(cached) == {"Mbpp/3", "Mbpp/124", "Mbpp/580"}
     assert all(entry["dropped"] == {} for entry in cached.values())
     # tuples went in and came out as tuples: the expected outputs of Mbpp/580 are tuples
-    from sandbox.image.runner import decode_value
+    from sandbox.image.infinicode_runner.codec import decode_value
 
     assert all(type(v) is tuple for v in decode_value(cached["Mbpp/580"]["expected"]))
     # the second run reads the cache and judges the same

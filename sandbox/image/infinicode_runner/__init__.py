@@ -1,0 +1,1 @@
+"""The in-container runner (see server.py). The host imports only codec.py from here."""

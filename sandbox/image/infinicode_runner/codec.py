@@ -1,0 +1,443 @@
+"""Values crossing between the judge, the candidate and the host, as tagged JSON.
+
+This module is shared by all three and imports nothing else of the runner. Decoding never runs code of the
+sender: it builds fresh objects of exact, well-known types (builtins, datetime, decimal, fractions, pathlib,
+numpy), so a value that arrives in the judge is genuine, whatever the candidate did on its side. What cannot
+cross by value crosses as a handle, which the receiving side turns into a proxy (see `Codec.hooks`).
+
+Mutable containers handed over as call arguments carry a reference number (`"ref"`), so that after the call the
+other side can send back their new contents and the caller updates its own objects in place (`sync`).
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import datetime
+import decimal
+import fractions
+import json
+import os
+import pathlib
+import re
+import struct
+import types
+
+MAX_MESSAGE = 64 * 1024 * 1024  # largest message accepted from the other side
+MAX_DEPTH = 200  # nesting depth of values
+
+_SEQ = {list: "l", tuple: "t", set: "s", frozenset: "fs"}
+_SEQ_BACK = {"l": list, "t": tuple, "s": set, "fs": frozenset}
+_DICTS = {dict: "d", collections.Counter: "Counter", collections.OrderedDict: "OrderedDict"}
+_MUTABLE = (list, dict, set, bytearray, collections.deque, collections.Counter, collections.OrderedDict,
+            collections.defaultdict)
+_DTYPE_RE = re.compile(r"^[<>|=]?[?bBhHiIlLqQpPefdgFDGSUmM]\d*(\[[a-zA-Z0-9]+\])?$")
+_PATHS = {pathlib.PurePosixPath: "PurePosixPath", pathlib.PosixPath: "PosixPath", pathlib.PurePath: "PurePath",
+          pathlib.Path: "Path"}
+_PATHS_BACK = {"PurePosixPath": pathlib.PurePosixPath, "PurePath": pathlib.PurePosixPath,
+               "PosixPath": pathlib.PosixPath, "Path": pathlib.PosixPath}
+
+
+class Opaque:
+    """An object that could not cross by value, recorded as its type and repr (expected outputs of references)."""
+
+    __slots__ = ("type_name", "text")
+
+    def __init__(self, type_name: str, text: str):
+        self.type_name, self.text = type_name, text
+
+    def __repr__(self):
+        return self.text or f"<{self.type_name}>"
+
+
+def _numpy():
+    import numpy
+    return numpy
+
+
+def _np_scalar_types():
+    np = _numpy()
+    return {t for t in np.sctypeDict.values() if issubclass(t, np.generic) and t is not np.object_}
+
+
+class Codec:
+    """Encoder and decoder for one side. `hooks` turns what is not a value into a handle and back:
+
+    - hooks.out(obj) -> dict | None: the handle (or by-name reference) for obj, or None when it cannot cross;
+    - hooks.back(data) -> object: the object for a handle received from the other side.
+    The host uses the plain codec (no hooks): only values cross."""
+
+    def __init__(self, hooks=None):
+        self.hooks = hooks
+        self._np_scalars = None
+
+    # -- encoding ---------------------------------------------------------------------------------------------
+    def encode(self, obj, refs=None):
+        """refs: None, or a dict id(obj) -> [number, obj] collecting mutable containers (call arguments)."""
+        return self._enc(obj, refs, 0)
+
+    def _enc(self, obj, refs, depth):
+        if depth > MAX_DEPTH:
+            raise ValueError("value nested too deeply")
+        t = type(obj)
+        if obj is None or t is bool or t is str:
+            return obj
+        if t is int:
+            return obj if -(2**62) < obj < 2**62 else {"I": hex(obj)}
+        if t is float:
+            return {"f": obj.hex()}
+        if refs is not None and t in _MUTABLE:
+            seen = refs.get(id(obj))
+            if seen is not None:
+                return {"R": seen[0]}
+            number = len(refs)
+            refs[id(obj)] = [number, obj]
+            data = self._enc_plain(obj, t, refs, depth)
+            data["ref"] = number
+            return data
+        return self._enc_plain(obj, t, refs, depth)
+
+    def _enc_plain(self, obj, t, refs, depth):
+        d = depth + 1
+        tag = _SEQ.get(t)
+        if tag is not None:
+            return {tag: [self._enc(x, refs, d) for x in obj]}
+        tag = _DICTS.get(t)
+        if tag is not None:
+            items = [[self._enc(k, refs, d), self._enc(v, refs, d)] for k, v in dict.items(obj)]
+            return {"d": items} if tag == "d" else {"T": [tag, items]}
+        if t is bytes:
+            return {"b": base64.b64encode(obj).decode()}
+        if t is bytearray:
+            return {"ba": base64.b64encode(obj).decode()}
+        if t is complex:
+            return {"c": [obj.real.hex(), obj.imag.hex()]}
+        if t is range:
+            return {"T": ["range", [obj.start, obj.stop, obj.step]]}
+        if t is collections.deque:
+            return {"T": ["deque", [[self._enc(x, refs, d) for x in collections.deque.__iter__(obj)], obj.maxlen]]}
+        if t is collections.defaultdict:
+            factory = self._enc(obj.default_factory, None, d) if obj.default_factory is not None else None
+            items = [[self._enc(k, refs, d), self._enc(v, refs, d)] for k, v in dict.items(obj)]
+            return {"T": ["defaultdict", [factory, items]]}
+        if t is datetime.date:
+            return {"T": ["date", [obj.year, obj.month, obj.day]]}
+        if t is datetime.datetime:
+            return {"T": ["datetime", [obj.year, obj.month, obj.day, obj.hour, obj.minute, obj.second,
+                                       obj.microsecond, obj.fold, self._tz(obj.tzinfo)]]}
+        if t is datetime.time:
+            return {"T": ["time", [obj.hour, obj.minute, obj.second, obj.microsecond, obj.fold, self._tz(obj.tzinfo)]]}
+        if t is datetime.timedelta:
+            return {"T": ["timedelta", [obj.days, obj.seconds, obj.microseconds]]}
+        if t is datetime.timezone:
+            return {"T": ["timezone", self._tz(obj)]}
+        if t is decimal.Decimal:
+            return {"T": ["Decimal", str(obj)]}
+        if t is fractions.Fraction:
+            return {"T": ["Fraction", [self._enc(obj.numerator, None, d), self._enc(obj.denominator, None, d)]]}
+        if t in _PATHS:
+            return {"T": ["path", [_PATHS[t], str(obj)]]}
+        if t is types.SimpleNamespace:
+            return {"T": ["namespace", [[k, self._enc(v, refs, d)] for k, v in vars(obj).items()]]}
+        if t is slice:
+            return {"T": ["slice", [self._enc(obj.start, None, d), self._enc(obj.stop, None, d),
+                                    self._enc(obj.step, None, d)]]}
+        if obj is Ellipsis:
+            return {"T": ["Ellipsis", None]}
+        if obj is NotImplemented:
+            return {"T": ["NotImplemented", None]}
+        if t is type({}.keys()):
+            return {"T": ["keys", [self._enc(x, refs, d) for x in obj]]}
+        if t is type({}.values()):
+            return {"T": ["values", [self._enc(x, refs, d) for x in obj]]}
+        if t is type({}.items()):
+            return {"T": ["items", [[self._enc(k, refs, d), self._enc(v, refs, d)] for k, v in obj]]}
+        if t is Opaque:
+            return {"T": ["opaque", [obj.type_name, obj.text]]}
+        if t.__module__ == "numpy":
+            data = self._enc_numpy(obj, t)
+            if data is not None:
+                return data
+        if self.hooks is not None:
+            data = self.hooks.out(obj, refs, depth)
+            if data is not None:
+                return data
+        raise TypeError(f"a {t.__name__} cannot cross the sandbox boundary")
+
+    def _tz(self, tz):
+        if tz is None:
+            return None
+        if type(tz) is not datetime.timezone:
+            raise TypeError(f"time zones of type {type(tz).__name__} cannot cross the sandbox boundary")
+        off = tz.utcoffset(None)
+        name = tz.tzname(None)
+        return [off.days, off.seconds, off.microseconds, name if tz != datetime.timezone(off) else None]
+
+    def _enc_numpy(self, obj, t):
+        np = _numpy()
+        if t is np.ndarray:
+            if obj.dtype.kind in "OV" or obj.dtype.names is not None:
+                return None  # object and structured arrays would carry arbitrary objects
+            return {"np": [obj.dtype.str, list(obj.shape), base64.b64encode(np.ascontiguousarray(obj).tobytes()).decode()]}
+        if self._np_scalars is None:
+            self._np_scalars = _np_scalar_types()
+        if t in self._np_scalars and obj.dtype.kind not in "OV":
+            return {"ns": [obj.dtype.str, base64.b64encode(obj.tobytes()).decode()]}
+        return None
+
+    # -- decoding ---------------------------------------------------------------------------------------------
+    def decode(self, data, refs=None):
+        """refs: None, or a dict number -> object, filled with the containers that arrived with a reference
+        number and consulted for back-references ({"R": n})."""
+        return self._dec(data, refs, 0)
+
+    def _dec(self, data, refs, depth):
+        if depth > MAX_DEPTH:
+            raise ValueError("value nested too deeply")
+        if data is None or type(data) in (bool, int, str):
+            return data
+        if type(data) is not dict or not data:
+            raise ValueError("malformed value")
+        d = depth + 1
+        ref = data.get("ref")
+        for tag, val in data.items():  # the first key is the tag
+            break
+        if tag == "f":
+            return float.fromhex(val)
+        if tag == "I":
+            return int(val, 16)
+        if tag in _SEQ_BACK:
+            if type(val) is not list:
+                raise ValueError("malformed sequence")
+            if ref is not None and tag in ("l", "s"):
+                out = _SEQ_BACK[tag]()
+                self._remember(refs, ref, out)
+                items = [self._dec(x, refs, d) for x in val]
+                out.extend(items) if tag == "l" else out.update(items)
+                return out
+            return _SEQ_BACK[tag](self._dec(x, refs, d) for x in val)
+        if tag == "d":
+            out = {}
+            if ref is not None:
+                self._remember(refs, ref, out)
+            for k, v in val:
+                out[self._dec(k, refs, d)] = self._dec(v, refs, d)
+            return out
+        if tag == "R":
+            if refs is None or type(val) is not int or val not in refs:
+                raise ValueError("malformed reference")
+            return refs[val]
+        if tag == "b":
+            return base64.b64decode(val)
+        if tag == "ba":
+            out = bytearray(base64.b64decode(val))
+            if ref is not None:
+                self._remember(refs, ref, out)
+            return out
+        if tag == "c":
+            return complex(float.fromhex(val[0]), float.fromhex(val[1]))
+        if tag == "T":
+            out = self._dec_typed(val, refs, d)
+            if ref is not None:
+                self._remember(refs, ref, out)
+            return out
+        if tag == "np":
+            return self._dec_array(val)
+        if tag == "ns":
+            np = _numpy()
+            dtype = self._dtype(val[0])
+            raw = base64.b64decode(val[1])
+            if len(raw) != dtype.itemsize:
+                raise ValueError("malformed numpy scalar")
+            return np.frombuffer(raw, dtype=dtype)[0]
+        if self.hooks is not None:
+            return self.hooks.back(data, refs, d)
+        raise ValueError(f"unknown value tag {tag!r}")
+
+    def _remember(self, refs, ref, obj):
+        if refs is None or type(ref) is not int:
+            raise ValueError("malformed reference")
+        refs[ref] = obj
+
+    def _dec_typed(self, val, refs, d):
+        if type(val) is not list or len(val) != 2 or type(val[0]) is not str:
+            raise ValueError("malformed typed value")
+        name, arg = val
+        dec = self._dec
+        if name in ("Counter", "OrderedDict"):
+            cls = collections.Counter if name == "Counter" else collections.OrderedDict
+            out = cls()
+            for k, v in arg:
+                dict.__setitem__(out, dec(k, refs, d), dec(v, refs, d))
+            return out
+        if name == "defaultdict":
+            factory, items = arg
+            factory = dec(factory, refs, d) if factory is not None else None
+            if factory is not None and not callable(factory):
+                raise ValueError("malformed defaultdict")
+            out = collections.defaultdict(factory)
+            for k, v in items:
+                out[dec(k, refs, d)] = dec(v, refs, d)
+            return out
+        if name == "deque":
+            items, maxlen = arg
+            return collections.deque((dec(x, refs, d) for x in items), maxlen)
+        if name == "range":
+            return range(*[int(x) for x in arg])
+        if name == "date":
+            return datetime.date(*[int(x) for x in arg])
+        if name == "datetime":
+            *parts, fold, tz = arg
+            return datetime.datetime(*[int(x) for x in parts], tzinfo=self._dec_tz(tz), fold=int(fold))
+        if name == "time":
+            *parts, fold, tz = arg
+            return datetime.time(*[int(x) for x in parts], tzinfo=self._dec_tz(tz), fold=int(fold))
+        if name == "timedelta":
+            return datetime.timedelta(days=int(arg[0]), seconds=int(arg[1]), microseconds=int(arg[2]))
+        if name == "timezone":
+            return self._dec_tz(arg)
+        if name == "Decimal":
+            return decimal.Decimal(str(arg))
+        if name == "Fraction":
+            return fractions.Fraction(int(dec(arg[0], None, d)), int(dec(arg[1], None, d)))
+        if name == "path":
+            return _PATHS_BACK[str(arg[0])](str(arg[1]))
+        if name == "namespace":
+            return types.SimpleNamespace(**{str(k): dec(v, refs, d) for k, v in arg})
+        if name == "slice":
+            return slice(*[dec(x, None, d) for x in arg])
+        if name == "Ellipsis":
+            return Ellipsis
+        if name == "NotImplemented":
+            return NotImplemented
+        if name == "keys":
+            return {dec(x, refs, d): None for x in arg}.keys()
+        if name == "values":
+            return dict(enumerate(dec(x, refs, d) for x in arg)).values()
+        if name == "items":
+            return {dec(k, refs, d): dec(v, refs, d) for k, v in arg}.items()
+        if name == "opaque":
+            return Opaque(str(arg[0])[:100], str(arg[1])[:400])
+        raise ValueError(f"unknown value type {name!r}")
+
+    def _dec_tz(self, tz):
+        if tz is None:
+            return None
+        days, seconds, micros, name = tz
+        off = datetime.timedelta(days=int(days), seconds=int(seconds), microseconds=int(micros))
+        return datetime.timezone(off, str(name)) if name is not None else datetime.timezone(off)
+
+    def _dtype(self, text):
+        if type(text) is not str or not _DTYPE_RE.match(text):
+            raise ValueError("malformed numpy dtype")
+        dtype = _numpy().dtype(text)
+        if dtype.kind in "OV":
+            raise ValueError("object arrays cannot cross the sandbox boundary")
+        return dtype
+
+    def _dec_array(self, val):
+        np = _numpy()
+        dtype_text, shape, payload = val
+        dtype = self._dtype(dtype_text)
+        if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 32:
+            raise ValueError("malformed numpy shape")
+        raw = base64.b64decode(payload)
+        count = 1
+        for n in shape:
+            count *= n
+        if count * dtype.itemsize != len(raw):
+            raise ValueError("numpy data does not match its shape")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def encode_contents(codec, obj, refs):
+    """The contents of a container that the other side holds a reference to (nested ones as references)."""
+    return codec._enc_plain(obj, type(obj), refs, 0)
+
+
+def update_in_place(target, new):
+    """Make `target` (the caller's container) hold what `new` holds: how mutation by the callee becomes visible."""
+    t = type(target)
+    if t is list or t is bytearray:
+        target[:] = new
+    elif t is collections.deque:
+        target.clear()
+        target.extend(new)
+    elif t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict):
+        dict.clear(target)
+        for k, v in dict.items(new):
+            dict.__setitem__(target, k, v)
+    elif t is set:
+        target.clear()
+        target.update(new)
+
+
+class Snapshot:
+    """What a container held when it arrived; `changed()` says whether the callee touched it (cheaply: by the
+    identity of its items, so only containers that changed travel back)."""
+
+    __slots__ = ("obj", "items")
+
+    def __init__(self, obj):
+        self.obj = obj
+        self.items = self._items(obj)
+
+    @staticmethod
+    def _items(obj):
+        t = type(obj)
+        if t is bytearray:
+            return bytes(obj)
+        if t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict):
+            return [x for item in dict.items(obj) for x in item]  # keys and values, flat
+        if t is set:
+            return set(obj)
+        return list(obj)
+
+    def changed(self) -> bool:
+        now = self._items(self.obj)
+        if type(now) is not list:
+            return now != self.items
+        return len(now) != len(self.items) or any(a is not b for a, b in zip(now, self.items))
+
+
+# -- framing: length-prefixed JSON messages over pipes ---------------------------------------------------------
+
+def dumps(obj) -> bytes:
+    data = json.dumps(obj, allow_nan=False, separators=(",", ":")).encode()
+    return struct.pack(">I", len(data)) + data
+
+
+def send_msg(fd, obj):
+    payload = dumps(obj)
+    while payload:
+        payload = payload[os.write(fd, payload):]
+
+
+def _read_exact(fd, n):
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_msg(fd):
+    (n,) = struct.unpack(">I", _read_exact(fd, 4))
+    if n > MAX_MESSAGE:
+        raise ValueError("message too large")
+    return json.loads(_read_exact(fd, n))
+
+
+PLAIN = Codec()
+
+
+def encode_value(obj):
+    """Plain data only (the host's view): raises TypeError for anything that is not a value."""
+    return PLAIN.encode(obj)
+
+
+def decode_value(data):
+    return PLAIN.decode(data)

@@ -1,0 +1,456 @@
+"""Running one job's tests in the judge: pytest modules (real pytest), assert lists, HumanEval's check(),
+input/output pairs and whole programs on stdin/stdout. Tests are trusted code and run here; the program is
+reached only through the connection (remote.py).
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import builtins
+import os
+import time
+import traceback
+import types
+
+import pytest
+
+from . import oracles
+from .codec import Opaque, decode_value, encode_value
+from .remote import (TEST_FILE, TEST_MODULE, CandidateError, CandidateGone, Deadline, RemoteClass, RemoteObject,
+                     Unsupported)
+
+MAX_REPR = 400  # characters of a value shown in a message
+JOB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "job")
+JOB_FILE = os.path.join(JOB_DIR, "test_job.py")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Assertions with values: `assert a == b` is rewritten so a failure shows both sides, each evaluated once.
+
+
+def short(value):
+    try:
+        text = repr(value)
+    except (Deadline, CandidateGone, Unsupported):
+        raise
+    except BaseException:
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= MAX_REPR else text[:MAX_REPR] + "..."
+
+
+class AssertionFailed(AssertionError):
+    def __init__(self, message, expected=None, actual=None):
+        super().__init__(message)
+        self.expected, self.actual = expected, actual
+
+
+_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+        ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}
+_COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "is": lambda a, b: a is b,
+            "is not": lambda a, b: a is not b, "in": lambda a, b: a in b, "not in": lambda a, b: a not in b}
+
+
+class AssertRewriter(ast.NodeTransformer):
+    """`assert L op R, msg` -> `__ic_assert(ID, lambda: L, op, lambda: R, lambda: msg)`; other asserts keep their
+    test as a thunk. With soft=True a failure is recorded and execution goes on (HumanEval's check)."""
+
+    def __init__(self, source):
+        self.source = source
+        self.asserts = []  # (id, line, text)
+
+    def visit_Assert(self, node):
+        if any(isinstance(n, (ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await)) for n in ast.walk(node)):
+            return node
+        text = ast.get_source_segment(self.source, node) or ast.unparse(node)
+        aid = len(self.asserts)
+        self.asserts.append((aid, node.lineno, " ".join(text.split())))
+
+        def thunk(expr):
+            return ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
+                                                 defaults=[]), body=expr)
+
+        test = node.test
+        msg = thunk(node.msg) if node.msg is not None else ast.Constant(None)
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _OPS:
+            args = [ast.Constant(aid), thunk(test.left), ast.Constant(_OPS[type(test.ops[0])]),
+                    thunk(test.comparators[0]), msg]
+        else:
+            args = [ast.Constant(aid), thunk(test), ast.Constant(None), ast.Constant(None), msg]
+        call = ast.Call(func=ast.Name("__ic_assert", ast.Load()), args=args, keywords=[])
+        return ast.copy_location(ast.Expr(call), node)
+
+
+def compile_tests(source):
+    tree = ast.parse(source, TEST_FILE)
+    rewriter = AssertRewriter(source)
+    tree = ast.fix_missing_locations(rewriter.visit(tree))
+    return compile(tree, TEST_FILE, "exec", dont_inherit=True), rewriter.asserts
+
+
+class AssertRecorder:
+    """Implements __ic_assert: hard (raise) or soft (record per assert id and go on). A failure inside a call
+    from the program (a callback) is also kept aside: the program cannot make it go away by catching it."""
+
+    def __init__(self, texts, soft, conn):
+        self.texts = {aid: text for aid, _line, text in texts}
+        self.soft, self.conn = soft, conn
+        self.results = {}  # id -> outcome dict (first failure kept)
+        self.swallowable = []  # failures raised inside callbacks, since the current test started
+
+    def __call__(self, aid, left, op, right, msg):
+        text = self.texts.get(aid, "assert")
+        try:
+            if op is None:
+                ok, expected, actual, detail = bool(left()), None, None, ""
+            else:
+                lv, rv = left(), right()
+                ok = bool(_COMPARE[op](lv, rv))
+                actual, expected = short(lv), short(rv)
+                detail = f": left {actual} {op} right {expected} is false"
+            if ok:
+                self.results.setdefault(aid, {"name": text, "outcome": "passed", "message": ""})
+                return
+            extra = f" ({short(msg())})" if msg is not None else ""
+            message = f"{text}{detail}{extra}"
+            if op != "==":
+                expected = actual = None
+            failure = AssertionFailed(message, expected, actual)
+        except (Deadline, CandidateGone, Unsupported):
+            raise
+        except Exception as exc:
+            if not self.soft:
+                raise
+            self._record(aid, outcome_for_exception(exc, text))
+            return
+        if self.conn.nesting:
+            self.swallowable.append(failure)
+        if not self.soft:
+            raise failure
+        self._record(aid, {"name": text, "outcome": "failed", "message": message,
+                           "expected": failure.expected, "actual": failure.actual})
+
+    def _record(self, aid, outcome):
+        previous = self.results.get(aid)
+        if previous is None or previous["outcome"] == "passed":
+            self.results[aid] = outcome
+
+
+def outcome_for_exception(exc, name):
+    if isinstance(exc, Unsupported):
+        return {"name": name, "outcome": "unsupported", "message": str(exc)}
+    if isinstance(exc, AssertionFailed):
+        return {"name": name, "outcome": "failed", "message": str(exc), "expected": exc.expected,
+                "actual": exc.actual, "traceback": ""}
+    if isinstance(exc, AssertionError) and not isinstance(exc, RemoteObject):
+        return {"name": name, "outcome": "failed", "message": _text(exc) or "assertion failed",
+                "traceback": judge_traceback(exc)}
+    remote_tb = getattr(exc, "_ic_remote_tb", "")
+    text = _text(exc)
+    message = text if isinstance(exc, CandidateError) else f"{type(exc).__name__}: {text}"
+    return {"name": name, "outcome": "error", "message": message[:2000],
+            "traceback": remote_tb or judge_traceback(exc)}
+
+
+def _text(exc):
+    try:
+        return str(exc)
+    except (Deadline, CandidateGone, Unsupported):
+        raise
+    except BaseException:
+        return "<unprintable>"
+
+
+def judge_traceback(exc):
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == TEST_FILE]
+    return "".join(traceback.format_list(frames[-4:]))[-2000:]
+
+
+def _outcome_of(name, test):
+    """Run one test; any exception but the job-ending ones becomes its outcome."""
+    try:
+        test()
+        return {"name": name, "outcome": "passed", "message": ""}
+    except (Deadline, CandidateGone):
+        raise
+    except BaseException as exc:
+        return outcome_for_exception(exc, name)
+
+
+def namespace(names):
+    ns = {"__name__": TEST_MODULE, "__builtins__": builtins}
+    ns.update(names)
+    return ns
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The test forms.
+
+
+def run_asserts(tests, names, conn, outcomes):
+    ns = namespace(names)
+    setup = tests.get("setup", "")
+    if setup.strip():
+        exec(compile(setup, TEST_FILE, "exec", dont_inherit=True), ns)
+    for stmt in tests["asserts"]:
+        def run_statement(stmt=stmt):
+            code, asserts = compile_tests(stmt)
+            ns["__ic_assert"] = AssertRecorder(asserts, False, conn)
+            exec(code, ns)
+
+        outcomes.append(_outcome_of(" ".join(stmt.split()), run_statement))
+
+
+def run_check(tests, names, conn, outcomes):
+    entry_point = tests["entry_point"]
+    code, asserts = compile_tests(tests["source"])
+    recorder = AssertRecorder(asserts, True, conn)
+    ns = namespace(names)
+    ns["__ic_assert"] = recorder
+    exec(code, ns)
+    if entry_point not in names:
+        outcomes.append({"name": f"check({entry_point})", "outcome": "error",
+                         "message": f"NameError: the program does not define {entry_point!r}"})
+        return
+    aborted = None
+    try:
+        ns["check"](names[entry_point])
+    except (Deadline, CandidateGone):
+        raise
+    except BaseException as exc:
+        aborted = outcome_for_exception(exc, f"check({entry_point})")
+    for aid, _line, text in asserts:
+        if aid in recorder.results:
+            outcomes.append(recorder.results[aid])
+        elif aborted is None:
+            outcomes.append({"name": text, "outcome": "passed", "message": "not reached (branch not taken)"})
+        else:
+            outcomes.append({"name": text, "outcome": "not_run", "message": "not reached: check() stopped earlier"})
+    if aborted is not None:
+        outcomes.append(aborted)
+    if not asserts and aborted is None:
+        outcomes.append({"name": f"check({entry_point})", "outcome": "passed", "message": ""})
+
+
+def run_io(tests, names, conn, outcomes, extra):
+    """Call the entry point on each input; compare with the expected output (oracles.py), or record outputs."""
+    entry = tests["entry_point"]
+    fn = names.get(entry)
+    if fn is None:
+        outcomes.append({"name": "inputs", "outcome": "error",
+                         "message": f"NameError: the program does not define {entry!r}"})
+        return
+    inputs = decode_value(tests["inputs"])
+    expected = decode_value(tests["expected"]) if tests.get("expected") is not None else None
+    limits = tests.get("time_limits") or None
+    atol, oracle = float(tests.get("atol") or 0.0), tests.get("oracle") or "eq"
+    outputs, durations = [], []
+    for i, args in enumerate(inputs):
+        name = f"{entry}(*inputs[{i}])"
+        started = time.monotonic()
+        if limits:
+            conn.input_deadline = started + float(limits[i])
+        try:
+            got = fn(*args)
+        except Deadline as exc:
+            if str(exc) != "input":
+                raise
+            outcomes.append({"name": name, "outcome": "timeout",
+                             "message": f"{name} took longer than its limit of {float(limits[i]):.2f} s"})
+            raise
+        except CandidateGone:
+            raise
+        except BaseException as exc:
+            outcomes.append(outcome_for_exception(exc, name))
+            outputs.append(None)
+            durations.append(round(time.monotonic() - started, 6))
+            continue
+        finally:
+            conn.input_deadline = None
+        durations.append(round(time.monotonic() - started, 6))
+        outputs.append(got)
+        if expected is None:
+            outcomes.append({"name": name, "outcome": "passed", "message": "output recorded"})
+            continue
+        want = expected[i]
+        try:
+            matches = oracles.output_matches(got, want, atol, oracle)
+        except Unsupported as exc:
+            outcomes.append(outcome_for_exception(exc, name))
+            continue
+        if matches:
+            outcomes.append({"name": name, "outcome": "passed", "message": ""})
+        else:
+            outcomes.append({"name": name, "outcome": "failed", "expected": short(want), "actual": short(got),
+                             "message": f"{name} returned {short(got)}, expected {short(want)}"})
+    if expected is None:
+        extra["outputs"] = encode_value([_recordable(o) for o in outputs])
+        extra["durations"] = durations
+
+
+def _recordable(value):
+    """An output as plain data; objects that cannot be copied are recorded as their type and repr."""
+    try:
+        encode_value(value)
+        return value
+    except (TypeError, ValueError):
+        pass
+    if type(value) in (list, tuple):
+        return type(value)(_recordable(v) for v in value)
+    name = type(value).__name__ if not isinstance(value, RemoteObject) else type(value)._ic_desc.get("qualname")
+    return Opaque(str(name), short(value))
+
+
+def run_stdio(tests, job, conn, outcomes):
+    """Whole programs: each case runs the program as __main__ in a fresh process with the case's stdin."""
+    compare = tests.get("compare") or "whitespace"
+    atol, rtol = float(tests.get("atol") or 0.0), float(tests.get("rtol") or 0.0)
+    for i, case in enumerate(tests.get("cases") or []):
+        name = f"case {i + 1}"
+        reply = conn.request_raw({"program": job["program"], "stdin": str(case.get("stdin", "")),
+                                  "timeout_s": job["timeout_s"], "memory_mb": job["memory_mb"]})
+        out = base64.b64decode(str(reply.get("stdout", ""))).decode("utf-8", "replace")
+        err = str(reply.get("stderr", ""))[-2000:]
+        want = str(case.get("stdout", ""))
+        if reply.get("timed_out"):
+            outcomes.append({"name": name, "outcome": "timeout",
+                             "message": f"{name}: no answer within {job['timeout_s']} s"})
+            continue
+        if reply.get("exit") != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else ""
+            status = f"exit status {reply.get('exit')}" if reply.get("exit") is not None \
+                else f"killed by signal {reply.get('signal')}"
+            outcomes.append({"name": name, "outcome": "error", "message": f"{name}: the program ended with {status}"
+                             + (f": {last}" if last else ""), "traceback": err})
+            continue
+        if oracles.stdout_matches(out, want, compare, atol, rtol):
+            outcomes.append({"name": name, "outcome": "passed", "message": ""})
+        else:
+            outcomes.append({"name": name, "outcome": "failed", "expected": short(want), "actual": short(out),
+                             "message": f"{name}: input {short(str(case.get('stdin', '')))} printed {short(out)}, "
+                                        f"expected {short(want)} (compared {compare})"})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# pytest modules, run by real pytest: fixtures, parametrize, marks, raises, approx, test classes.
+
+
+class JobPlugin:
+    """A pytest plugin for one job: supplies the test module from memory and records each test's outcome."""
+
+    def __init__(self, source, conn):
+        self.code, asserts = compile_tests(source)
+        self.recorder = AssertRecorder(asserts, False, conn)
+        self.conn = conn
+        self.outcomes = {}
+        self.fatal = None
+        plugin = self
+
+        class JobModule(pytest.Module):
+            def _getobj(self):
+                module = types.ModuleType(TEST_MODULE)
+                module.__file__ = JOB_FILE
+                module.__dict__["__ic_assert"] = plugin.recorder
+                try:
+                    exec(plugin.code, module.__dict__)
+                except (Deadline, CandidateGone) as exc:
+                    plugin.fatal = plugin.fatal or exc
+                    raise
+                except Unsupported as exc:
+                    plugin.outcomes["collect"] = outcome_for_exception(exc, "collect")
+                    raise self.CollectError(str(exc)) from None
+                except BaseException as exc:
+                    plugin.outcomes["collect"] = outcome_for_exception(exc, "collect")
+                    raise self.CollectError(plugin.outcomes["collect"]["message"]) from None
+                return module
+
+        self.module_class = JobModule
+
+    def pytest_pycollect_makemodule(self, module_path, parent):
+        if str(module_path) == JOB_FILE:
+            return self.module_class.from_parent(parent, path=module_path)
+        return None
+
+    def pytest_runtest_setup(self, item):
+        self.recorder.swallowable.clear()
+
+    def pytest_collectreport(self, report):
+        if report.failed and "collect" not in self.outcomes:
+            self.outcomes["collect"] = {"name": "collect", "outcome": "error",
+                                        "message": str(report.longreprtext).strip().splitlines()[-1][:2000]
+                                        if report.longreprtext else "the tests could not be collected"}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        result = yield
+        self._record(item, call, result.get_result())
+
+    def _record(self, item, call, report):
+        name = item.nodeid.split("::", 1)[-1]
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(exc, (Deadline, CandidateGone)):
+            self.fatal = self.fatal or exc
+            item.session.shouldstop = "the job ended"
+        new = None
+        if report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
+            new = {"name": name, "outcome": "skipped", "message": str(getattr(report, "wasxfail", "") or reason)[:500]}
+        elif report.failed:
+            if exc is None:  # e.g. a strict xpass
+                new = {"name": name, "outcome": "failed", "message": str(report.longreprtext)[-500:]}
+            else:
+                new = outcome_for_exception(exc, name)
+                if call.when != "call" and new["outcome"] not in ("unsupported",):
+                    new["outcome"] = "error"
+                    new["message"] = f"in {call.when}: {new['message']}"
+        elif call.when == "call":
+            if self.recorder.swallowable:
+                failure = self.recorder.swallowable[0]
+                report.outcome = "failed"
+                new = {"name": name, "outcome": "failed", "expected": failure.expected, "actual": failure.actual,
+                       "message": f"{failure} (raised inside a call from the program, which caught it)"}
+            else:
+                new = {"name": name, "outcome": "passed", "message": ""}
+        if new is not None:
+            old = self.outcomes.get(name)
+            if old is None or _RANK[new["outcome"]] > _RANK[old["outcome"]]:
+                self.outcomes[name] = new
+
+
+_RANK = {"passed": 0, "skipped": 1, "not_run": 2, "failed": 3, "timeout": 3, "error": 4, "unsupported": 5}
+
+
+def run_pytest(tests, conn, outcomes):
+    plugin = JobPlugin(tests["source"], conn)
+    args = [JOB_FILE, "-q", "-s", "--noconftest", "-c", os.path.join(JOB_DIR, "pytest.ini"), "--rootdir", JOB_DIR,
+            "--basetemp", "/tmp/.pytest-job", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:warnings",
+            "-p", "no:faulthandler", "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:doctest", "--tb=no"]
+    conn.forward = True
+    try:
+        pytest.main(args, plugins=[plugin])
+    finally:
+        conn.forward = False
+        outcomes.extend(plugin.outcomes.values())
+    if plugin.fatal is not None:
+        raise plugin.fatal
+
+
+def verdict(outcomes, unsupported):
+    counted = [o for o in outcomes if o["outcome"] != "skipped"]
+    if any(o["message"].startswith("MemoryError") for o in counted):
+        return "memory_exceeded", "MemoryError: the program ran out of its memory limit"
+    failed = [o for o in counted if o["outcome"] in ("failed", "error", "timeout", "not_run")]
+    if unsupported or any(o["outcome"] == "unsupported" for o in counted):
+        constructs = unsupported or [o["message"] for o in counted if o["outcome"] == "unsupported"]
+        if not any(o["outcome"] == "failed" for o in failed):
+            return "unsupported", "not judged: " + "; ".join(constructs)[:1500]
+    if not counted:
+        return "error", "no tests ran"
+    if any(o["outcome"] == "timeout" for o in counted):
+        return "timeout", next(o["message"] for o in counted if o["outcome"] == "timeout")
+    if not failed and any(o["outcome"] == "passed" for o in counted):
+        return "passed", ""
+    if any(o["outcome"] == "failed" for o in failed):
+        return "failed", ""
+    return "error", ""

@@ -1,0 +1,303 @@
+"""The runner's main loop, the container's main process. It is baked into the image; the host never runs it.
+
+Two processes per job, so that the code under test cannot forge its verdict:
+- the *judge* (this process, long-lived) reads jobs from stdin, runs the tests (trusted code) and writes one
+  result line per job on a private copy of the container's stdout;
+- the *candidate* (a child forked before the job arrives) runs the untrusted program (candidate.py). The judge
+  reaches it only through the connection in remote.py.
+The judge is non-dumpable (no ptrace, no /proc/<pid>/fd or mem for the candidate), and every result line carries
+a per-job secret sent only after the candidate was forked, so a line the candidate writes to the container's
+stdout is rejected by the host. After every job the judge kills every process it can signal, empties /tmp and
+forks a fresh candidate for the next job; the interpreter and common imports are paid once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+import types
+
+# Loaded once here: every candidate process starts with them (fork shares them), and the judge never imports
+# anything after a candidate ran (nothing on sys.path is writable, checked below).
+import collections, dataclasses, datetime, decimal, enum, fractions, functools, heapq, itertools, math  # noqa: E401,F401
+import operator, pathlib, random, re, statistics, string, typing  # noqa: E401,F401
+
+import numpy  # noqa: F401
+import pytest  # noqa: F401
+
+from . import candidate, judge
+from .remote import CandidateGone, Connection, Deadline, RemoteClass, RemoteObject, Unsupported
+
+sys.setrecursionlimit(10_000)  # judge frames of nested callbacks; the candidate keeps Python's default
+
+
+class SolutionModule(types.ModuleType):
+    """`solution` as the tests see it: functions and classes are kept; other names are read when used."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = self.__dict__["_ic_conn"].get(self.__dict__["_ic_module"], name)
+        if isinstance(value, (RemoteObject, RemoteClass)) and callable(value):
+            self.__dict__[name] = value
+        return value
+
+
+def run_job(job, conn, outcomes, extra):
+    """Run one job's tests, appending to `outcomes` as they finish (kept when the job ends early)."""
+    tests = job["tests"]
+    kind = tests["kind"]
+    conn.deadline = time.monotonic() + float(job["budget_s"])
+    if kind == "stdio":
+        conn.send({"stdio": True})
+        judge.run_stdio(tests, job, conn, outcomes)
+        return
+    conn.send({"program": job["program"], "memory_mb": job["memory_mb"], "timeout_s": job["timeout_s"]})
+    reply = conn.receive()
+    if "syntax_error" in reply:
+        se = reply["syntax_error"]
+        extra["status"] = "syntax_error"
+        extra["syntax_error"] = {"line": int(se.get("line", 0)), "col": int(se.get("col", 0)),
+                                 "msg": str(se.get("msg", ""))[:500]}
+        extra["message"] = f"syntax error at line {se.get('line')}:{se.get('col')}: {se.get('msg')}"
+        return
+    if "load_error" in reply:
+        rec = reply["load_error"]
+        text = f"{str(rec.get('type'))[:100]}: {str(rec.get('msg'))[:2000]}"
+        extra["status"], extra["message"] = "error", f"the program raised at import: {text}"
+        outcomes.append({"name": "import solution", "outcome": "error", "message": text,
+                         "traceback": str(rec.get("tb", ""))[:4000]})
+        return
+    if type(reply.get("loaded")) is not dict:
+        raise CandidateGone("candidate broke the protocol")
+    try:
+        names = {str(name): conn.codec.decode(value) for name, value in reply["loaded"].items()}
+        module_proxy = conn.codec.decode(reply.get("module"))
+    except (Deadline, CandidateGone, Unsupported):
+        raise
+    except Exception:
+        raise CandidateGone("candidate sent a malformed value")
+    solution = SolutionModule("solution")
+    solution.__dict__.update(_ic_conn=conn, _ic_module=module_proxy, __file__="solution.py")
+    solution.__dict__.update({k: v for k, v in names.items() if isinstance(v, (RemoteObject, RemoteClass))
+                              or isinstance(v, type)})
+    sys.modules["solution"] = solution
+    try:
+        if kind == "pytest":
+            judge.run_pytest(tests, conn, outcomes)
+        elif kind == "asserts":
+            judge.run_asserts(tests, names, conn, outcomes)
+        elif kind == "humaneval":
+            judge.run_check(tests, names, conn, outcomes)
+        elif kind == "io":
+            judge.run_io(tests, names, conn, outcomes, extra)
+        else:
+            raise ValueError(f"unknown tests kind {kind!r}")
+    finally:
+        sys.modules.pop("solution", None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Processes.
+
+
+def _set_non_dumpable():
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except Exception:
+        pass
+
+
+def spawn_candidate():
+    to_r, to_w = os.pipe()
+    from_r, from_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            keep = {0, 1, 2, to_r, from_w}
+            for fd in range(3, 1024):
+                if fd not in keep:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            sys.stdin = open(0, "r", closefd=False)
+            sys.stdout = open(1, "w", buffering=1, closefd=False)
+            sys.stderr = open(2, "w", buffering=1, closefd=False)
+            candidate.main(to_r, from_w)
+        except BaseException:
+            pass
+        finally:
+            os._exit(0)
+    for fd in (to_r, from_w, out_w, err_w):
+        os.close(fd)
+    return Connection(pid, to_w, from_r, out_r, err_r)
+
+
+def kill_everything():
+    """Kill every process this uid may signal except ourselves and PID 1: the candidate and its offspring.
+    Returns True when something was still alive (a sign the candidate spawned processes)."""
+    try:
+        os.kill(-1, signal.SIGKILL)
+        found = True
+    except ProcessLookupError:
+        found = False
+    give_up = time.monotonic() + 2
+    while time.monotonic() < give_up:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.001)
+    return found
+
+
+def _clean_tmp():
+    """The next candidate in this container must not see what this one left in /tmp."""
+    for entry in os.scandir("/tmp"):
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+def _memory_failcnt():
+    for path in ("/sys/fs/cgroup/memory/memory.failcnt", "/sys/fs/cgroup/memory.events"):
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError:
+            continue
+        if path.endswith("failcnt"):
+            return int(text.strip() or 0)
+        for line in text.splitlines():
+            if line.startswith("oom_kill "):
+                return int(line.split()[1])
+    return None
+
+
+def handle_job(job, conn):
+    started = time.monotonic()
+    oom_before = _memory_failcnt()
+    status, message, extra, outcomes = None, "", {}, []
+    try:
+        run_job(job, conn, outcomes, extra)
+        status, message = extra.pop("status", None), extra.pop("message", "")
+    except Deadline:
+        status, message = "timeout", f"the run did not finish within {job['budget_s']:g} s and was killed"
+        timed = [o for o in outcomes if o.get("outcome") == "timeout"]
+        if timed:
+            message = timed[-1]["message"]
+    except CandidateGone as exc:
+        status, message = "crashed", str(exc)
+    except Unsupported as exc:
+        status, message = "unsupported", f"not judged: {exc}"
+    except RecursionError:
+        status, message = "error", "the tests recursed too deeply"
+    except (Exception, SystemExit) as exc:  # malformed tests: the caller's fault, not the candidate's
+        status, message = "error", f"the tests themselves failed: {type(exc).__name__}: {exc}"[:2000]
+    # The candidate and everything it started die now; then what is left of its output is read.
+    try:
+        os.killpg(conn.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        _, exit_status = os.waitpid(conn.pid, 0)
+    except ChildProcessError:
+        exit_status = 0
+    conn.drain()
+    lingering = kill_everything()
+    _clean_tmp()
+    oom_after = _memory_failcnt()
+    if status == "crashed" and oom_before is not None and oom_after is not None and oom_after > oom_before:
+        status, message = "memory_exceeded", f"the program exceeded its memory limit of {job['memory_mb']} MB"
+    elif status == "crashed" and os.WIFSIGNALED(exit_status):
+        message += f" (killed by signal {os.WTERMSIG(exit_status)})"
+    tests = [_clean_outcome(o) for o in outcomes]
+    if status is None:
+        status, message = judge.verdict(tests, conn.unsupported)
+    result = {
+        "status": status,
+        "passed": sum(o["outcome"] == "passed" for o in tests),
+        "total": sum(o["outcome"] != "skipped" for o in tests),
+        "tests": tests,
+        "stdout": conn.output(conn.out_fd),
+        "stderr": conn.output(conn.err_fd),
+        "duration_s": round(time.monotonic() - started, 4),
+        "message": message,
+        "syntax_error": extra.get("syntax_error"),
+        "outputs": extra.get("outputs"),
+        "durations": extra.get("durations"),
+        "suspicious": lingering or status in ("timeout", "crashed", "memory_exceeded"),
+    }
+    conn.close()
+    return result
+
+
+def _clean_outcome(o):
+    return {"name": str(o.get("name", ""))[:300], "outcome": o.get("outcome", "error"),
+            "message": str(o.get("message", ""))[:4000], "expected": _text_or_none(o.get("expected")),
+            "actual": _text_or_none(o.get("actual")), "traceback": str(o.get("traceback", ""))[:4000]}
+
+
+def _text_or_none(value):
+    return None if value is None else str(value)[:4000]
+
+
+def _writable_path_entries():
+    return [p for p in sys.path if os.access(p or ".", os.W_OK)]
+
+
+def serve():
+    # kill_everything() signals every process this uid can reach: only ever run as the sandbox's own user.
+    if os.getuid() == 0 or os.environ.get("INFINICODE_SANDBOX") != "1":
+        sys.exit("infinicode_runner: refusing to run outside an infinicode sandbox container (it kills its uid's "
+                 "processes)")
+    if _writable_path_entries():  # a candidate could plant modules there for the judge to import
+        sys.exit(f"infinicode_runner: refusing to run with writable sys.path entries {_writable_path_entries()}")
+    _set_non_dumpable()
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # Results go out on a private copy of stdout; fd 1 and 2 (which tests and pytest may print to) go nowhere.
+    results_fd = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    conn = None
+    stdin = os.fdopen(0, "rb", buffering=0)
+    pending = b""
+    while True:
+        if conn is None:
+            conn = spawn_candidate()  # forked before the next job (and its secret) is read
+        while b"\n" not in pending:
+            chunk = stdin.read(1 << 20)
+            if not chunk:
+                return
+            pending += chunk
+        line, pending = pending.split(b"\n", 1)
+        msg = json.loads(line)
+        reply = {"id": msg["id"], "secret": msg["secret"]}
+        if msg["op"] == "ping":
+            reply["pong"] = True
+        else:
+            reply["result"] = handle_job(msg["job"], conn)
+            conn = None
+        data = (json.dumps(reply) + "\n").encode()
+        while data:
+            data = data[os.write(results_fd, data):]
+        del msg, reply
