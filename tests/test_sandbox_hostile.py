@@ -76,76 +76,76 @@ HOSTILE = {
     "memory_hog": ("def answer():\n    chunks = []\n    while True:\n        chunks.append(bytearray(10 << 20))\n",
                    {"memory_exceeded"}, 10),
     "memory_hog_one_block": ("def answer():\n    return len(bytearray(4 << 30))\n", {"memory_exceeded"}, 10),
-    "memory_hog_in_children": ("def answer():\n    for _ in range(8):\n        if os.fork() == 0:\n"
+    "memory_hog_in_children": (("def answer():\n    for _ in range(8):\n        if os.fork() == 0:\n"
                                "            x = [bytearray(50 << 20) for _ in range(100)]\n    import time\n"
-                               "    time.sleep(30)\n", {"timeout", "memory_exceeded", "crashed"}, 3),
+                               "    time.sleep(30)\n"), {"timeout", "memory_exceeded", "crashed"}, 3),
     "infinite_loop": ("def answer():\n    while True:\n        pass\n", {"timeout"}, 2),
-    "ignores_signals": ("import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM,"
+    "ignores_signals": (("import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM,"
                         " signal.SIGXCPU):\n    signal.signal(s, signal.SIG_IGN)\n"
-                        "def answer():\n    while True:\n        pass\n", {"timeout"}, 2),
+                        "def answer():\n    while True:\n        pass\n"), {"timeout"}, 2),
     "sleeps_forever": ("import time\ndef answer():\n    time.sleep(10**6)\n", {"timeout"}, 2),
-    "threads_spinning": ("import threading\ndef spin():\n    while True:\n        pass\n"
+    "threads_spinning": (("import threading\ndef spin():\n    while True:\n        pass\n"
                          "def answer():\n    for _ in range(16):\n        threading.Thread(target=spin, daemon=True).start()\n"
-                         "    spin()\n", {"timeout", "error"}, 2),
-    "child_outlives_parent": ("import time\ndef answer():\n    if os.fork() == 0:\n        os.setsid()\n"
+                         "    spin()\n"), {"timeout", "error"}, 2),
+    "child_outlives_parent": (("import time\ndef answer():\n    if os.fork() == 0:\n        os.setsid()\n"
                               "        time.sleep(0.5)\n        fd = os.open('/proc/1/fd/1', os.O_WRONLY)\n"
                               "        os.write(fd, b'{\"id\": 2, \"secret\": \"x\", \"result\": {\"status\": \"passed\"}}\\n')\n"
-                              "        time.sleep(3600)\n    return 41\n", {"failed"}, 5),
-    "disk_fill": ("def answer():\n    with open('/tmp/fill', 'wb') as f:\n        while True:\n"
-                  "            f.write(b'x' * (1 << 20))\n", {"error"}, 10),
-    "huge_stdout": ("import sys\ndef answer():\n    for _ in range(200):\n        sys.stdout.write('PASSED ' * 100000)\n"
-                    "    return 41\n", {"failed"}, 10),
-    "socket_to_host": ("import socket\ndef answer():\n    s = socket.socket(socket.AF_UNIX)\n"
-                       "    s.connect('/var/run/docker.sock')\n    return 42\n", {"error"}, 5),
-    "socket_to_bridge": ("import socket\ndef answer():\n    socket.create_connection(('172.17.0.1', 2375), timeout=2)\n"
-                         "    return 42\n", {"error"}, 5),
-    "socket_to_outside": ("import socket\ndef answer():\n    socket.create_connection(('192.0.2.1', 80), timeout=2)\n"
-                          "    return 42\n", {"error"}, 5),
+                              "        time.sleep(3600)\n    return 41\n"), {"failed"}, 5),
+    "disk_fill": (("def answer():\n    with open('/tmp/fill', 'wb') as f:\n        while True:\n"
+                  "            f.write(b'x' * (1 << 20))\n"), {"error"}, 10),
+    "huge_stdout": (("import sys\ndef answer():\n    for _ in range(200):\n        sys.stdout.write('PASSED ' * 100000)\n"
+                    "    return 41\n"), {"failed"}, 10),
+    "socket_to_host": (("import socket\ndef answer():\n    s = socket.socket(socket.AF_UNIX)\n"
+                       "    s.connect('/var/run/docker.sock')\n    return 42\n"), {"error"}, 5),
+    "socket_to_bridge": (("import socket\ndef answer():\n    socket.create_connection(('172.17.0.1', 2375), timeout=2)\n"
+                         "    return 42\n"), {"error"}, 5),
+    "socket_to_outside": (("import socket\ndef answer():\n    socket.create_connection(('192.0.2.1', 80), timeout=2)\n"
+                          "    return 42\n"), {"error"}, 5),
     "dns_lookup": ("import socket\ndef answer():\n    socket.getaddrinfo('pypi.org', 443)\n    return 42\n", {"error"}, 5),
-    "write_outside_tmpfs": ("def answer():\n    for path in ('/etc/passwd', '/opt/infinicode/runner.py', '/usr/bin/python3', '/x'):\n"
+    "write_outside_tmpfs": (("def answer():\n    for path in ('/etc/passwd', '/opt/infinicode/runner.py', '/usr/bin/python3', '/x'):\n"
                             "        try:\n            open(path, 'a').write('pwned')\n            return 42\n"
-                            "        except OSError:\n            pass\n    return 0\n", {"failed"}, 5),
-    "become_root": ("import subprocess\ndef answer():\n    try:\n        os.setuid(0)\n    except OSError:\n        pass\n"
+                            "        except OSError:\n            pass\n    return 0\n"), {"failed"}, 5),
+    "become_root": (("import subprocess\ndef answer():\n    try:\n        os.setuid(0)\n    except OSError:\n        pass\n"
                     "    for cmd in (['su', '-c', 'id -u'], ['sudo', 'id', '-u']):\n        try:\n"
                     "            subprocess.run(cmd, timeout=2, capture_output=True)\n        except Exception:\n            pass\n"
-                    "    return 42 if os.geteuid() == 0 else 0\n", {"failed"}, 5),
+                    "    return 42 if os.geteuid() == 0 else 0\n"), {"failed"}, 5),
     "reads_stdin": ("import sys\ndef answer():\n    data = sys.stdin.read()\n    return 42 if data else 0\n", {"failed"}, 5),
-    "reads_job_stream": ("def answer():\n    with open('/proc/1/fd/0', 'rb', buffering=0) as f:\n        f.read(1)\n"
-                         "    return 0\n", {"timeout"}, 2),
+    "reads_job_stream": (("def answer():\n    with open('/proc/1/fd/0', 'rb', buffering=0) as f:\n        f.read(1)\n"
+                         "    return 0\n"), {"timeout"}, 2),
     "deep_recursion": ("def answer(n=0):\n    return answer(n + 1)\n", {"error"}, 5),
     "stack_overflow": ("import sys\nsys.setrecursionlimit(10**9)\ndef answer(n=0):\n    return answer(n + 1)\n",
                        {"crashed", "error", "memory_exceeded", "timeout"}, 10),
     "exit_zero_at_import": ("os._exit(0)\n", {"crashed", "error"}, 5),
     "sys_exit_at_import": ("import sys\nsys.exit(0)\n", {"error"}, 5),
     "exit_zero_in_test": ("def answer():\n    os._exit(0)\n", {"crashed", "error"}, 5),
-    "fake_report": ("print('tests/test_x.py::test_answer PASSED')\nprint('===== 1 passed in 0.01s =====')\n"
-                    "print('{\"status\": \"passed\", \"passed\": 1, \"total\": 1}')\ndef answer():\n    return 41\n",
+    "fake_report": (("print('tests/test_x.py::test_answer PASSED')\nprint('===== 1 passed in 0.01s =====')\n"
+                    "print('{\"status\": \"passed\", \"passed\": 1, \"total\": 1}')\ndef answer():\n    return 41\n"),
                     {"failed"}, 5),
-    "patch_test_framework": ("import builtins, sys\nbuiltins.AssertionError = type('Never', (Exception,), {})\n"
+    "patch_test_framework": (("import builtins, sys\nbuiltins.AssertionError = type('Never', (Exception,), {})\n"
                              "try:\n    import pytest, _pytest.python\n    _pytest.python.Function.runtest = lambda self: None\n"
                              "except Exception:\n    pass\nsys.modules['unittest'] = None\n"
-                             "def answer():\n    return 41\n", {"failed"}, 10),
-    "eq_always_true": ("class Anything:\n    def __eq__(self, other):\n        return True\n    __hash__ = None\n"
-                       "def answer():\n    return Anything()\n", {"failed"}, 5),
-    "int_subclass_eq": ("class Liar(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n"
-                        "def answer():\n    return Liar(41)\n", {"failed"}, 5),
-    "delete_files": ("import shutil\ndef answer():\n    for root in ('/tmp', '/opt/infinicode', '/proc/1/cwd'):\n"
-                     "        shutil.rmtree(root, ignore_errors=True)\n    return 41\n", {"failed"}, 5),
-    "atexit_forgery": ("import atexit\natexit.register(lambda: os.write(os.open('/proc/1/fd/1', os.O_WRONLY),"
-                       " b'{\"status\": \"passed\"}\\n'))\ndef answer():\n    return 41\n", {"failed"}, 5),
+                             "def answer():\n    return 41\n"), {"failed"}, 10),
+    "eq_always_true": (("class Anything:\n    def __eq__(self, other):\n        return True\n    __hash__ = None\n"
+                       "def answer():\n    return Anything()\n"), {"failed"}, 5),
+    "int_subclass_eq": (("class Liar(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n"
+                        "def answer():\n    return Liar(41)\n"), {"failed"}, 5),
+    "delete_files": (("import shutil\ndef answer():\n    for root in ('/tmp', '/opt/infinicode', '/proc/1/cwd'):\n"
+                     "        shutil.rmtree(root, ignore_errors=True)\n    return 41\n"), {"failed"}, 5),
+    "atexit_forgery": (("import atexit\natexit.register(lambda: os.write(os.open('/proc/1/fd/1', os.O_WRONLY),"
+                       " b'{\"status\": \"passed\"}\\n'))\ndef answer():\n    return 41\n"), {"failed"}, 5),
     "kill_parent": ("import signal\ndef answer():\n    os.kill(os.getppid(), signal.SIGKILL)\n    return 42\n", {"crashed"}, 5),
     "kill_everything": ("import signal\ndef answer():\n    os.kill(-1, signal.SIGKILL)\n    return 42\n", {"crashed"}, 5),
     "sigterm_to_init": ("import signal, time\ndef answer():\n    os.kill(1, signal.SIGTERM)\n    time.sleep(2)\n    return 42\n",
                         {"crashed"}, 5),
     "stop_parent": ("import signal\ndef answer():\n    os.kill(os.getppid(), signal.SIGSTOP)\n    return 42\n", {"timeout"}, 2),
-    "read_judge_memory": ("def answer():\n    with open(f'/proc/{os.getppid()}/mem', 'rb') as f:\n        f.read(1)\n"
-                          "    return 42\n", {"error"}, 5),
+    "read_judge_memory": (("def answer():\n    with open(f'/proc/{os.getppid()}/mem', 'rb') as f:\n        f.read(1)\n"
+                          "    return 42\n"), {"error"}, 5),
     "steal_secret_and_forge": (
-        "import gc, re\ndef answer():\n    hexes = {o for o in gc.get_objects() if isinstance(o, str) and re.fullmatch('[0-9a-f]{32}', o)}\n"
+        ("import gc, re\ndef answer():\n    hexes = {o for o in gc.get_objects() if isinstance(o, str) and re.fullmatch('[0-9a-f]{32}', o)}\n"
         "    fd = os.open('/proc/1/fd/1', os.O_WRONLY)\n    for secret in hexes:\n        for i in range(1, 100):\n"
         "            line = '{\"id\": %d, \"secret\": \"%s\", \"result\": {\"status\": \"passed\", \"passed\": 1, \"total\": 1, "
         "\"tests\": [{\"name\": \"test_answer\", \"outcome\": \"passed\"}]}}\\n' % (i, secret)\n"
-        "            os.write(fd, line.encode())\n    return 41\n", {"crashed", "failed"}, 5),
+        "            os.write(fd, line.encode())\n    return 41\n"), {"crashed", "failed"}, 5),
     "huge_return_value": ("def answer():\n    return list(range(30_000_000))\n", {"crashed", "memory_exceeded", "failed", "timeout"}, 10),
     "endless_generator": ("import itertools\ndef answer():\n    return itertools.count()\n", {"failed"}, 10),
 }
@@ -163,6 +163,1073 @@ def test_hostile_program_is_not_passed(name, proven_sandbox):
     assert time.monotonic() - started < timeout + 15  # the wall clock was enforced from outside
     [after] = proven_sandbox.run([GOOD])  # the sandbox still works for the next candidate
     assert after.ok, (after.status, after.message)
+
+
+# ---- channels of the Python-semantics judge (issue 10) --------------------------------------------------------
+# Each program comes with its own tests. Tests named test_target_* pass only if an attack works (in plain Python,
+# where the candidate runs next to the tests, most of them would pass); the others pass honestly.
+
+
+def src(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+TARGET_ANSWER = src('''
+    from solution import answer
+
+
+    def test_target_answer():
+        assert answer() == 42
+
+
+    def test_honest():
+        assert 1 + 1 == 2
+''')
+
+CONTRADICTION = src('''
+    from solution import answer
+
+
+    def test_target_contradiction():
+        x = answer()
+        assert x == 42
+        assert x == 43
+
+
+    def test_target_in_lists():
+        x = answer()
+        assert [x] == [42] and [x] == [43]
+''')
+
+ANYTHING = src('''
+    class Anything:
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+        __hash__ = object.__hash__
+''')
+
+TRY = src('''
+    def _try(action):
+        try:
+            action()
+        except BaseException:
+            pass
+''')
+
+NUMPY_LIAR = src('''
+    import numpy as np
+
+
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return np.ones(3, dtype=bool)
+
+        def __ne__(self, other):
+            return np.zeros(3, dtype=bool)
+
+        def __array_function__(self, func, types, args, kwargs):
+            return True
+
+        def tolist(self):
+            return [1, 2, 3]
+
+        def all(self, *args, **kwargs):
+            return True
+
+
+    def answer():
+        return np.array([0, 0, 0]).view(Liar)
+''')
+
+NUMPY_TESTS = src('''
+    import numpy as np
+
+    from solution import answer
+
+
+    def test_target_elementwise():
+        assert (answer() == np.array([1, 2, 3])).all()
+
+
+    def test_target_allclose():
+        assert np.allclose(answer(), [1, 2, 3])
+
+
+    def test_target_array_equal():
+        np.testing.assert_array_equal(answer(), np.array([1, 2, 3]))
+
+
+    def test_target_list():
+        assert list(answer()) == [1, 2, 3] or answer().tolist() == [1, 2, 3]
+''')
+
+OBJECT_ARRAY = ANYTHING + src('''
+    import numpy as np
+
+
+    def answer():
+        out = np.empty(3, dtype=object)
+        for i in range(3):
+            out[i] = Anything()
+        return out
+''')
+
+DECIMAL_LIAR = src('''
+    from decimal import Decimal
+
+
+    class Liar(Decimal):
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+        __hash__ = Decimal.__hash__
+
+
+    def answer():
+        return Liar("41")
+''')
+
+DECIMAL_TESTS = src('''
+    from decimal import Decimal
+
+    from solution import answer
+
+
+    def test_target_eq():
+        assert answer() == Decimal("42")
+
+
+    def test_target_reflected():
+        assert Decimal("42") == answer()
+
+
+    def test_target_contradiction():
+        x = answer()
+        assert x == Decimal("42") and x == Decimal("43")
+
+
+    def test_target_in_list():
+        assert [answer()] == [Decimal("42")]
+''')
+
+DATE_LIAR = src('''
+    import datetime as dt
+
+
+    class Liar(dt.date):
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+        __hash__ = dt.date.__hash__
+
+
+    def answer():
+        return Liar(2000, 1, 1)
+''')
+
+DATE_TESTS = src('''
+    import datetime as dt
+
+    from solution import answer
+
+
+    def test_target_eq():
+        assert answer() == dt.date(2024, 1, 1)
+
+
+    def test_target_reflected():
+        assert dt.date(2024, 1, 1) == answer()
+
+
+    def test_target_contradiction():
+        x = answer()
+        assert x == dt.date(2024, 1, 1) and x == dt.date(2025, 1, 1)
+''')
+
+ENUM_LIAR = src('''
+    import enum
+
+
+    class Color(enum.Enum):
+        RED = 1
+        GREEN = 2
+
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+        __hash__ = enum.Enum.__hash__
+
+
+    class Level(enum.IntEnum):
+        LOW = 1
+
+        def __eq__(self, other):
+            return True
+
+        __hash__ = enum.IntEnum.__hash__
+
+
+    def answer():
+        return Color.GREEN
+
+
+    def level():
+        return Level.LOW
+''')
+
+ENUM_TESTS = src('''
+    from solution import Color, answer, level
+
+
+    def test_target_eq():
+        assert answer() == Color.RED
+
+
+    def test_target_member_with_its_other_member():
+        assert Color.GREEN == Color.RED
+
+
+    def test_target_in():
+        assert answer() in [Color.RED]
+
+
+    def test_target_intenum():
+        assert level() == 2
+
+
+    def test_target_intenum_reflected():
+        assert 2 == level()
+''')
+
+LIARS_INSIDE = ANYTHING + src('''
+    from collections import namedtuple
+    from dataclasses import dataclass
+
+
+    @dataclass
+    class Box:
+        value: object
+
+
+    Pair = namedtuple("Pair", "a b")
+
+
+    def boxed():
+        return Box(Anything())
+
+
+    def paired():
+        return Pair(Anything(), Anything())
+
+
+    def listed():
+        return [Anything()]
+
+
+    def mapped():
+        return {"k": Anything()}
+''')
+
+LIARS_INSIDE_TESTS = src('''
+    from solution import Box, Pair, boxed, listed, mapped, paired
+
+
+    def test_target_dataclass():
+        assert boxed() == Box(42)
+
+
+    def test_target_dataclass_contradiction():
+        b = boxed()
+        assert b == Box(1) and b == Box(2)
+
+
+    def test_target_namedtuple_with_tuple():
+        assert paired() == (1, 2)
+
+
+    def test_target_namedtuple_with_namedtuple():
+        assert paired() == Pair(1, 2)
+
+
+    def test_target_list():
+        assert listed() == [42]
+
+
+    def test_target_dict():
+        assert mapped() == {"k": 42}
+''')
+
+FAKE_STRUCTURES = src('''
+    from dataclasses import dataclass, field
+
+
+    class FakeDataclass:
+        __dataclass_fields__ = {}
+
+        def __init__(self, value):
+            self.value = value
+
+        def __eq__(self, other):
+            return True
+
+        __hash__ = object.__hash__
+
+
+    @dataclass
+    class Patched:
+        value: int
+
+
+    Patched.__eq__ = lambda self, other: True
+
+
+    class FakeNamedTuple(tuple):
+        _fields = ("a", "b")
+
+        def __eq__(self, other):
+            return True
+
+        __hash__ = tuple.__hash__
+
+
+    def fake(v):
+        return FakeDataclass(v)
+
+
+    def patched(v):
+        return Patched(v)
+
+
+    def pair():
+        return FakeNamedTuple((0, 0))
+''')
+
+FAKE_STRUCTURES_TESTS = src('''
+    from solution import fake, pair, patched
+
+
+    def test_target_fake_dataclass():
+        assert fake(1) == fake(2)
+
+
+    def test_target_dataclass_with_replaced_eq():
+        assert patched(1) == patched(2)
+
+
+    def test_target_fake_namedtuple():
+        assert pair() == (1, 2)
+''')
+
+METACLASS = src('''
+    class Yes(type):
+        def __instancecheck__(cls, obj):
+            return True
+
+        def __subclasscheck__(cls, sub):
+            return True
+
+
+    class Shape(metaclass=Yes):
+        pass
+
+
+    class AnyError(Exception, metaclass=Yes):
+        pass
+
+
+    class Rock:
+        pass
+
+
+    def make():
+        return Rock()
+
+
+    def fail():
+        raise KeyError("not AnyError")
+''')
+
+METACLASS_TESTS = src('''
+    import pytest
+
+    from solution import AnyError, Rock, Shape, fail, make
+
+
+    def test_target_isinstance():
+        assert isinstance(make(), Shape)
+
+
+    def test_target_isinstance_of_a_plain_value():
+        assert isinstance(42, Shape)
+
+
+    def test_target_issubclass():
+        assert issubclass(Rock, Shape)
+
+
+    def test_target_issubclass_builtin():
+        assert issubclass(int, Shape)
+
+
+    def test_target_raises():
+        with pytest.raises(AnyError):
+            fail()
+''')
+
+ASSERTION_SUBCLASS = src('''
+    class Passed(AssertionError):
+        def __str__(self):
+            return "passed"
+
+
+    def answer():
+        raise Passed("passed")
+''')
+
+SYSTEMEXIT_SUBCLASS = src('''
+    class Bye(SystemExit):
+        pass
+
+
+    def answer():
+        raise Bye(0)
+''')
+
+SYSTEMEXIT_AT_IMPORT = src('''
+    class Bye(SystemExit):
+        pass
+
+
+    def answer():
+        return 41
+
+
+    raise Bye(0)
+''')
+
+KEYBOARD_INTERRUPT = src('''
+    class Stop(KeyboardInterrupt):
+        pass
+
+
+    def answer():
+        raise Stop()
+''')
+
+BASE_EXCEPTION = src('''
+    class Odd(BaseException):
+        pass
+
+
+    def answer():
+        raise Odd("passed")
+''')
+
+LYING_STR = src('''
+    class Lie(Exception):
+        def __str__(self):
+            return "passed"
+
+        def __repr__(self):
+            return "1 passed"
+
+        @property
+        def args(self):
+            return ("passed",)
+
+
+    def answer():
+        raise Lie()
+''')
+
+STR_HANGS = src('''
+    class Slow(Exception):
+        def __str__(self):
+            while True:
+                pass
+
+        __repr__ = __str__
+
+
+    def answer():
+        raise Slow()
+''')
+
+STR_RAISES = src('''
+    class Broken(Exception):
+        def __str__(self):
+            raise RuntimeError("no message for you")
+
+        __repr__ = __str__
+
+
+    def answer():
+        raise Broken()
+''')
+
+CAUSE_CYCLE = src('''
+    def answer():
+        a, b = ValueError("a"), ValueError("b")
+        a.__cause__, b.__cause__ = b, a
+        a.__context__, b.__context__ = b, a
+        raise a
+''')
+
+PYTEST_SKIP = "import pytest\n\n\ndef answer():\n    pytest.skip('not today')\n"
+PYTEST_XFAIL = "import pytest\n\n\ndef answer():\n    pytest.xfail('expected to fail')\n"
+PYTEST_EXIT = "import pytest\n\n\ndef answer():\n    pytest.exit('done', returncode=0)\n"
+PYTEST_SKIP_AT_IMPORT = "import pytest\n\npytest.skip('whole module', allow_module_level=True)\n\n\ndef answer():\n    return 41\n"
+UNITTEST_SKIP = "import unittest\n\n\ndef answer():\n    raise unittest.SkipTest('not today')\n"
+FAKE_OUTCOMES = src('''
+    def _named(name):
+        return type(name, (BaseException,), {"__module__": "_pytest.outcomes", "msg": "x", "pytrace": False,
+                                             "allow_module_level": True, "returncode": 0})
+
+
+    Skipped, XFailed, Exit = _named("Skipped"), _named("XFailed"), _named("Exit")
+    calls = []
+
+
+    def answer():
+        calls.append(1)
+        raise (Skipped, XFailed, Exit)[len(calls) % 3]("x")
+''')
+
+# Callbacks and test objects handed to the candidate, abused to reach the tests, pytest or the judge.
+CALLBACK_TESTS = src('''
+    import sys
+
+    from solution import answer, apply
+
+    TARGET = 42
+
+
+    def double(x):
+        return x * 2
+
+
+    class Helper:
+        want = 42
+
+        def check(self, value):
+            return value == self.want
+
+
+    def numbers():
+        yield 20
+        yield 22
+
+
+    def test_callbacks():
+        assert apply(double, 21) == 42
+        assert apply(Helper().check, 42) is True
+        assert apply(lambda v: v + 1, 41) == 42
+        assert apply(sum, numbers()) == 42
+        assert apply(len, [1, 2]) == 2
+
+
+    def test_target_answer():
+        assert answer() == TARGET
+
+
+    def test_target_helper():
+        assert Helper().check(answer())
+
+
+    def test_target_closure():
+        want = 42
+
+        def check(v):
+            return v == want
+
+        assert apply(check, answer())
+
+
+    def test_target_defaults():
+        def check(v, want=42):
+            return v == want
+
+        assert apply(check, answer())
+
+
+    def test_target_module_lookup():
+        assert sys.modules[__name__].TARGET == answer()
+''')
+
+CALLBACK_PROLOGUE = TRY + src('''
+    PAYLOAD = ("TARGET = 41\\nHelper.want = 41\\nimport _pytest.python\\n"
+               "_pytest.python.Function.runtest = lambda self: None\\n")
+
+
+    def answer():
+        return 41
+
+
+    def apply(f, x):
+        _attack(f, x)
+        return f(x)
+
+
+    def _patch_namespace(g):
+        _try(lambda: g.__setitem__("TARGET", 41))
+        _try(lambda: g.update({"answer": lambda: 42}))
+        _try(lambda: setattr(g["Helper"], "want", 41))
+        _try(lambda: setattr(g["sys"].modules["_pytest.python"].Function, "runtest", lambda *a: None))
+''')
+
+CB_GLOBALS = CALLBACK_PROLOGUE + src('''
+    def _attack(f, x):
+        found = []
+        _try(lambda: found.append(f.__globals__))
+        _try(lambda: found.append(f.__func__.__globals__))
+        _try(lambda: found.append(getattr(f, "__glob" + "als__")))
+        _try(lambda: found.append(f.__getattribute__("__globals__")))
+        _try(lambda: found.append(object.__getattribute__(f, "__globals__")))
+        _try(lambda: found.append(vars(f.__globals__["sys"].modules[f.__module__])))
+        for g in found:
+            _patch_namespace(g)
+''')
+
+CB_BUILTINS_EXEC = CALLBACK_PROLOGUE + src('''
+    def _run_in(builtins_ns, g):
+        run = builtins_ns["exec"] if isinstance(builtins_ns, dict) else builtins_ns.exec
+        run(PAYLOAD, g)
+
+
+    def _escape_via_subclasses(f):
+        for cls in f.__class__.__mro__[-1].__subclasses__():
+            g = getattr(getattr(cls, "__init__", None), "__globals__", None)
+            if g is not None and "sys" in g:
+                setattr(g["sys"].modules["_pytest.python"].Function, "runtest", lambda *a: None)
+                _patch_namespace(g["sys"].modules["__main__"].__dict__)
+                return
+
+
+    def _attack(f, x):
+        _try(lambda: _run_in(f.__builtins__, f.__globals__))
+        _try(lambda: _run_in(f.__globals__["__builtins__"], f.__globals__))
+        _try(lambda: f.__globals__["__builtins__"]["eval"]("exec(PAYLOAD)", {"PAYLOAD": PAYLOAD}))
+        _try(lambda: setattr(f.__builtins__["__import__"]("_pytest.python").Function, "runtest", lambda *a: None))
+        _try(lambda: _escape_via_subclasses(f))
+        _try(lambda: _escape_via_subclasses(x))
+''')
+
+CB_CODE_CLOSURE = CALLBACK_PROLOGUE + src('''
+    def _attack(f, x):
+        _try(lambda: setattr(f.__closure__[0], "cell_contents", 41))
+        _try(lambda: setattr(f, "__defaults__", (41,)))
+        _try(lambda: setattr(f, "__kwdefaults__", {"want": 41}))
+        if x == 41:
+            _try(lambda: setattr(f, "__code__", (lambda *a, **k: True).__code__))
+            _try(lambda: setattr(f, "__code__", f.__code__.replace(co_consts=(None, True))))
+''')
+
+CB_SELF_CLASS = CALLBACK_PROLOGUE + src('''
+    def _attack(f, x):
+        _try(lambda: setattr(type(f.__self__), "want", 41))
+        _try(lambda: setattr(f.__self__.__class__, "check", lambda *a: True))
+        _try(lambda: setattr(f.__func__, "__code__", (lambda *a: True).__code__))
+        _try(lambda: _patch_namespace(f.__self__.__class__.__init__.__globals__))
+        _try(lambda: _patch_namespace(f.__self__.__class__.check.__globals__))
+        _try(lambda: f.__self__.__class__.__dict__["check"].__globals__.__setitem__("TARGET", 41))
+        _try(lambda: f.__dict__.__setitem__("__wrapped__", lambda *a: True))
+        # a builtin function's __self__ is the builtins module of the tests
+        _try(lambda: setattr(f.__self__.__import__("_pytest.python").Function, "runtest", lambda *a: None))
+        _try(lambda: f.__self__.exec(PAYLOAD, {}))
+        _try(lambda: setattr(f.__self__, "AssertionError", type("Never", (Exception,), {})))
+''')
+
+CB_FRAMES = CALLBACK_PROLOGUE + src('''
+    def _frames(frame):
+        while frame is not None:
+            yield frame
+            frame = frame.f_back
+
+
+    def _patch_frames(frame):
+        for fr in _frames(frame):
+            _patch_namespace(fr.f_globals)
+            _try(lambda: fr.f_builtins["exec"](PAYLOAD, fr.f_globals))
+            _try(lambda: fr.f_locals.__setitem__("want", 41))
+
+
+    def _via_traceback(f):
+        try:
+            f(object(), object(), object())  # wrong arity: raises on the tests' side
+        except BaseException as e:
+            tb = e.__traceback__
+            while tb is not None:
+                _patch_frames(tb.tb_frame)
+                tb = tb.tb_next
+            _try(lambda: _patch_frames(e.__context__.__traceback__.tb_frame))
+
+
+    def _attack(f, x):
+        _try(lambda: _patch_frames(x.gi_frame))
+        _try(lambda: _patch_namespace(x.gi_frame.f_globals))
+        _try(lambda: _patch_namespace(x.gi_code.co_consts))
+        _try(lambda: _via_traceback(f))
+''')
+
+CB_GC_INSPECT = CALLBACK_PROLOGUE + src('''
+    import gc
+    import inspect
+    import sys
+
+
+    def _poke_runner_objects():
+        for obj in gc.get_objects():
+            module = getattr(type(obj), "__module__", "") or ""
+            if not any(k in module for k in ("infinicode", "runner", "remote", "server", "codec")):
+                continue
+            for name in dir(obj):
+                if any(k in name.lower() for k in ("send", "write", "reply", "request", "call", "result")):
+                    method = getattr(obj, name, None)
+                    if callable(method):
+                        for payload in ({"status": "passed"}, ("result", 42), b'{"status": "passed"}\\n'):
+                            _try(lambda: method(payload))
+
+
+    def _attack(f, x):
+        _try(lambda: [_patch_namespace(g) for g in gc.get_referrers(f) if isinstance(g, dict)])
+        _try(lambda: _patch_namespace(inspect.getmodule(f).__dict__))
+        _try(lambda: inspect.getsource(f))
+        _try(lambda: _patch_namespace(sys._getframe().f_back.f_globals))
+        _try(lambda: [_patch_namespace(fi.frame.f_globals) for fi in inspect.stack()])
+        _try(lambda: f.__reduce_ex__(2))
+        _try(_poke_runner_objects)
+''')
+
+REENTRANT = src('''
+    def bounce(f):
+        def pong(g):
+            return g(pong)
+
+        return f(pong)
+''')
+
+REENTRANT_TESTS = src('''
+    from solution import bounce
+
+
+    def test_target_ping_pong():
+        def ping(pong):
+            return pong(ping)
+
+        assert bounce(ping) == 42
+''')
+
+HUGE_CALLBACK_ARGUMENT = src('''
+    def apply(f, x):
+        for _ in range(8):
+            f([0] * 30_000_000)
+        return None
+''')
+
+HUGE_CALLBACK_TESTS = src('''
+    from solution import apply
+
+
+    def test_target_callback():
+        got = []
+        assert apply(got.append, 1) is None
+        assert got == [1]
+''')
+
+MUTATION_TESTS = src('''
+    from solution import grow, grow_dict
+
+
+    def test_target_list():
+        xs = [1, 2]
+        grow(xs)
+        assert xs == [1, 2, 3]
+
+
+    def test_target_dict():
+        d = {"a": 1}
+        grow_dict(d)
+        assert d == {"a": 1, "b": 2}
+''')
+
+SELF_REFERENCE = src('''
+    def grow(xs):
+        a = []
+        b = [a]
+        a.append(b)
+        xs.append(xs)
+        xs.append(a)
+
+
+    def grow_dict(d):
+        d["b"] = d
+        d["c"] = [d, {"d": d}]
+''')
+
+MUTATED_HUGE = src('''
+    def grow(xs):
+        xs.extend(range(40_000_000))
+
+
+    def grow_dict(d):
+        d.update((i, str(i)) for i in range(5_000_000))
+''')
+
+RUNNER_PATCH = ANYTHING + TRY + src('''
+    import sys
+    import types
+
+
+    def _lying(fn):
+        def wrapper(*args, **kwargs):
+            args = tuple(42 if isinstance(a, Anything) else a for a in args)
+            result = fn(*args, **kwargs)
+            if isinstance(result, dict):
+                for key in ("eq", "equal", "equals", "same", "is", "result", "value", "passed", "ok", "truth"):
+                    if key in result:
+                        result[key] = True
+            return result
+
+        return wrapper
+
+
+    def _patch_runner():
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", "") or ""
+            if module is None or not (name.startswith("infinicode") or "runner" in name
+                                      or path.startswith("/opt/infinicode")):
+                continue
+            for attr, value in list(vars(module).items()):
+                if isinstance(value, types.FunctionType):
+                    _try(lambda: setattr(module, attr, _lying(value)))
+                elif isinstance(value, type) and value.__module__ == module.__name__:
+                    for meth_name, meth in list(vars(value).items()):
+                        if isinstance(meth, types.FunctionType):
+                            _try(lambda: setattr(value, meth_name, _lying(meth)))
+
+
+    _patch_runner()
+
+
+    def answer():
+        _patch_runner()
+        return Anything()
+''')
+
+FORGED_REPLIES = TRY + src('''
+    import json
+    import os
+    import pickle
+    import struct
+
+
+    class Evil:
+        def __reduce__(self):
+            return (exec, ("import _pytest.python\\n_pytest.python.Function.runtest = lambda self: None\\n",))
+
+
+    def _messages():
+        out = [pickle.dumps(Evil())]
+        for obj in ({"status": "passed"}, {"op": "return", "value": 42}, {"id": 1, "result": {"status": "passed"}}):
+            text = json.dumps(obj).encode()
+            out += [text + b"\\n", struct.pack(">I", len(text)) + text, struct.pack("<I", len(text)) + text,
+                    pickle.dumps(obj)]
+        return out
+
+
+    def answer():
+        for fd in os.listdir("/proc/self/fd"):
+            if int(fd) > 2:
+                for message in _messages():
+                    _try(lambda: os.write(int(fd), message))
+        return 41
+''')
+
+PLANTED_FILES = TRY + src('''
+    import os
+
+    CONFTEST = """
+    import pytest
+
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(item, call):
+        outcome = yield
+        report = outcome.get_result()
+        report.outcome = "passed"
+        report.longrepr = None
+
+
+    def pytest_collection_modifyitems(session, config, items):
+        for item in items:
+            item.runtest = lambda: None
+    """
+    INI = "[pytest]\\npython_functions = test_honest\\n"
+    FILES = {
+        "conftest.py": CONFTEST,
+        "pytest.ini": INI,
+        "tox.ini": INI,
+        "setup.cfg": "[tool:pytest]\\npython_functions = test_honest\\n",
+        "pyproject.toml": "[tool.pytest.ini_options]\\npython_functions = 'test_honest'\\n",
+        "numpy.py": "def array_equal(*a, **k):\\n    return True\\n\\n\\ndef asarray(x, *a, **k):\\n    return x\\n\\n\\n"
+                    "def array(x, *a, **k):\\n    return x\\n",
+        "sitecustomize.py": "import _pytest.python\\n_pytest.python.Function.runtest = lambda self: None\\n",
+        "usercustomize.py": "import _pytest.python\\n_pytest.python.Function.runtest = lambda self: None\\n",
+    }
+
+
+    def _plant():
+        folders = {os.getcwd(), "/tmp", os.path.expanduser("~"), os.path.dirname(os.path.abspath(__file__))}
+        for root, dirs, files in os.walk("/tmp"):
+            folders.add(root)
+        for folder in folders:
+            for name, text in FILES.items():
+                _try(lambda: open(os.path.join(folder, name), "w").write(text))
+
+
+    _plant()
+
+
+    def answer():
+        _plant()
+        return [0, 0, 0]
+''')
+
+PLANTED_FILES_TESTS = src('''
+    import numpy as np
+
+    from solution import answer
+
+
+    def test_target_numpy():
+        assert np.array_equal(np.asarray(answer()), np.array([1, 2, 3]))
+
+
+    def test_target_plain():
+        assert answer() == [1, 2, 3]
+
+
+    def test_honest():
+        assert 1 + 1 == 2
+''')
+
+ENDLESS_TESTS = src('''
+    from solution import answer
+
+
+    def test_target_list():
+        assert answer() == [1, 2, 3]
+''')
+
+ENDLESS_CYCLE = "import itertools\n\n\ndef answer():\n    return itertools.cycle([1, 2, 3])\n"
+ENDLESS_CLASS = src('''
+    class Endless:
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            return 1
+
+        def __len__(self):
+            return 3
+
+
+    def answer():
+        return Endless()
+''')
+
+HUGE_STRING = "def answer():\n    return '4' * (200 << 20)\n"
+DEEP_NESTING = "def answer():\n    x = []\n    for _ in range(1_000_000):\n        x = [x]\n    return x\n"
+
+LOSES = {"failed", "error"}
+LOSES_OR_UNSUPPORTED = {"failed", "error", "unsupported"}
+RESOURCES = {"failed", "error", "crashed", "memory_exceeded", "timeout"}
+
+# name -> (program, tests, statuses allowed, timeout_s)
+HOSTILE_CHANNELS = {
+    "numpy_subclass_lies_in_eq": (NUMPY_LIAR, NUMPY_TESTS, LOSES_OR_UNSUPPORTED, 10),
+    "object_dtype_array_of_liars": (OBJECT_ARRAY, NUMPY_TESTS, LOSES_OR_UNSUPPORTED, 10),
+    "decimal_subclass_lies_in_eq": (DECIMAL_LIAR, DECIMAL_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "date_subclass_lies_in_eq": (DATE_LIAR, DATE_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "enum_lies_in_eq": (ENUM_LIAR, ENUM_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "liars_inside_dataclass_namedtuple_list_dict": (LIARS_INSIDE, LIARS_INSIDE_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "fake_dataclass_and_namedtuple": (FAKE_STRUCTURES, FAKE_STRUCTURES_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
+    "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),
+    "system_exit_subclass_at_import": (SYSTEMEXIT_AT_IMPORT, TARGET_ANSWER, LOSES | {"crashed"}, 5),
+    "exception_subclasses_keyboard_interrupt": (KEYBOARD_INTERRUPT, TARGET_ANSWER, LOSES | {"crashed"}, 5),
+    "exception_subclasses_base_exception": (BASE_EXCEPTION, TARGET_ANSWER, LOSES | {"crashed"}, 5),
+    "exception_lies_in_str": (LYING_STR, TARGET_ANSWER, LOSES, 5),
+    "exception_str_never_returns": (STR_HANGS, TARGET_ANSWER, LOSES | {"timeout"}, 3),
+    "exception_str_raises": (STR_RAISES, TARGET_ANSWER, LOSES, 5),
+    "exception_cause_cycle": (CAUSE_CYCLE, TARGET_ANSWER, LOSES, 5),
+    "pytest_skip_from_candidate": (PYTEST_SKIP, TARGET_ANSWER, LOSES | {"crashed"}, 5),
+    "pytest_xfail_from_candidate": (PYTEST_XFAIL, TARGET_ANSWER, LOSES | {"crashed"}, 5),
+    "pytest_exit_from_candidate": (PYTEST_EXIT, TARGET_ANSWER, LOSES | {"crashed"}, 5),
+    "pytest_skip_at_import": (PYTEST_SKIP_AT_IMPORT, TARGET_ANSWER, LOSES | {"crashed"}, 5),
+    "unittest_skip_test": (UNITTEST_SKIP, TARGET_ANSWER, LOSES | {"crashed"}, 5),
+    "exceptions_named_like_pytest_outcomes": (FAKE_OUTCOMES, TARGET_ANSWER + src('''
+
+
+        def test_target_again():
+            assert answer() == 42
+
+
+        def test_target_third():
+            assert answer() == 42
+        '''), LOSES | {"crashed"}, 5),
+    "callback_globals_walked": (CB_GLOBALS, CALLBACK_TESTS, LOSES | {"crashed"}, 10),
+    "callback_builtins_exec_and_subclasses": (CB_BUILTINS_EXEC, CALLBACK_TESTS, LOSES | {"crashed"}, 10),
+    "callback_code_closure_defaults": (CB_CODE_CLOSURE, CALLBACK_TESTS, LOSES | {"crashed"}, 10),
+    "callback_self_class_dict_builtin_self": (CB_SELF_CLASS, CALLBACK_TESTS, LOSES | {"crashed"}, 10),
+    "callback_generator_and_traceback_frames": (CB_FRAMES, CALLBACK_TESTS, LOSES | {"crashed"}, 10),
+    "callback_gc_and_inspect": (CB_GC_INSPECT, CALLBACK_TESTS, LOSES | {"crashed"}, 10),
+    "callback_reentrant_without_end": (REENTRANT, REENTRANT_TESTS, RESOURCES, 5),
+    "huge_argument_to_a_test_callback": (HUGE_CALLBACK_ARGUMENT, HUGE_CALLBACK_TESTS, RESOURCES, 10),
+    "huge_string_returned": (HUGE_STRING, TARGET_ANSWER, RESOURCES, 10),
+    "deeply_nested_list_returned": (DEEP_NESTING, TARGET_ANSWER, RESOURCES, 10),
+    "endless_iterator_where_a_list_is_expected": (ENDLESS_CYCLE, ENDLESS_TESTS, LOSES | {"timeout"}, 5),
+    "endless_iterator_class_with_a_len": (ENDLESS_CLASS, ENDLESS_TESTS, LOSES | {"timeout"}, 5),
+    "argument_mutated_to_contain_itself": (SELF_REFERENCE, MUTATION_TESTS, LOSES, 5),
+    "argument_mutated_into_something_huge": (MUTATED_HUGE, MUTATION_TESTS, RESOURCES, 10),
+    "candidate_patches_its_side_of_the_runner": (RUNNER_PATCH, CONTRADICTION, LOSES_OR_UNSUPPORTED | {"crashed"}, 10),
+    "candidate_forges_replies_on_its_pipes": (FORGED_REPLIES, CONTRADICTION + TARGET_ANSWER.split("\n", 1)[1],
+                                              LOSES | {"crashed"}, 10),
+    "planted_conftest_ini_and_fake_numpy": (PLANTED_FILES, PLANTED_FILES_TESTS, LOSES, 10),
+}
+
+WRONG = Job("def answer():\n    return 41\n", ANSWER_TESTS)
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_CHANNELS))
+def test_hostile_channel_is_not_passed(name, proven_sandbox):
+    program, source, allowed, timeout = HOSTILE_CHANNELS[name]
+    job = Job(GUARD + "\n" + program, Tests("pytest", source=source), timeout_s=timeout, memory_mb=256)
+    started = time.monotonic()
+    [result] = proven_sandbox.run([job])
+    shown = (result.status, result.message, [(t.name, t.outcome, t.message[:300]) for t in result.tests])
+    assert result.status in allowed, shown
+    assert not result.ok
+    assert not [t.name for t in result.tests if "test_target" in t.name and t.outcome == "passed"], shown
+    assert len(result.stdout) < 20_000 and len(result.stderr) < 20_000
+    assert time.monotonic() - started < timeout + 15
+    # Both containers still judge: a good program passes, a wrong one fails (nothing planted survived).
+    after = proven_sandbox.run([GOOD, WRONG, GOOD, WRONG])
+    assert [r.status for r in after] == ["passed", "failed"] * 2, [(r.status, r.message) for r in after]
 
 
 def test_no_container_left_after_close():
@@ -205,9 +1272,8 @@ def test_leftover_containers_of_a_dead_run_are_removed():
     client = docker.from_env()
     orphan = client.containers.create(image_tag(), command=["true"], network_mode="none",
                                       labels={LABEL: "1", "infinicode.owner": f"{socket.gethostname()}:999999999"})
-    with Sandbox(workers=1):
-        with pytest.raises(docker.errors.NotFound):
-            client.containers.get(orphan.id)
+    with Sandbox(workers=1), pytest.raises(docker.errors.NotFound):
+        client.containers.get(orphan.id)
 
 
 def test_tmp_is_private_to_each_candidate():
@@ -216,7 +1282,7 @@ def test_tmp_is_private_to_each_candidate():
                  ANSWER_TESTS)
     sb = Sandbox(workers=1, memory_mb=256)
     try:
-        first, second = sb.run([writer, reader])
+        _first, second = sb.run([writer, reader])
         assert second.status == "failed" and second.tests[0].actual == "0"
     finally:
         sb.close()
@@ -230,7 +1296,7 @@ def test_engine_down_is_one_line(tmp_path):
     (tmp_path / "t.py").write_text("from solution import f\ndef test_f():\n    assert f() == 1\n")
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
     proc = subprocess.run([sys.executable, "-m", "agent.cli", "exec", str(tmp_path / "s.py"), str(tmp_path / "t.py")],
-                          capture_output=True, text=True, env=env, timeout=60)
+                          check=False, capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the Docker engine" in lines[0] and "Traceback" not in proc.stderr
