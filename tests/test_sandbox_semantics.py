@@ -20,7 +20,7 @@ class Case(NamedTuple):
     tests: dict  # keyword arguments of Tests, built when the case runs
     correct: str
     buggy: str
-    differs: str  # a failing outcome of the buggy run shows this (in its message, expected or actual)
+    differs: str  # the repr of what the buggy program produced, shown by a failing outcome (message or actual)
 
 
 def src(text: str) -> str:
@@ -307,7 +307,7 @@ CLASS_CASES = [
         def test_missing_key():
             assert LRUCache(1).get("nope") == -1
         '''), LRU, bug(LRU, "        self._data.move_to_end(key)\n        return self._data[key]",
-                       "        return self._data[key]"), "'two' == -1"),
+                       "        return self._data[key]"), "'two'"),
     Case("identity_across_calls", pytest_module('''
         from solution import Connection, Registry
 
@@ -325,7 +325,7 @@ CLASS_CASES = [
             registry.get("db")
             registry.get("db")
             assert registry.created == 1
-        '''), REGISTRY, bug(REGISTRY, "        if name not in self._items:\n", "        if True:\n"), "2 == 1"),
+        '''), REGISTRY, bug(REGISTRY, "        if name not in self._items:\n", "        if True:\n"), "2"),
     Case("attributes_and_properties", pytest_module('''
         import pytest
 
@@ -353,7 +353,7 @@ CLASS_CASES = [
             assert r.width == 1
         '''), RECTANGLE, bug(RECTANGLE, "        self.height = height\n",
                              "        self.height = height\n        self.frozen_area = width * height\n").replace(
-        "        return self.width * self.height", "        return self.frozen_area"), "12 == 20"),
+        "        return self.width * self.height", "        return self.frozen_area"), "12"),
     Case("test_class_with_setup_method", pytest_module('''
         import pytest
 
@@ -378,7 +378,7 @@ CLASS_CASES = [
                 self.stack.push("x")
                 assert self.stack.peek() == "x"
                 assert len(self.stack) == 1
-        '''), STACK, bug(STACK, "        return self._items[-1]", "        return self._items.pop()"), "0 == 1"),
+        '''), STACK, bug(STACK, "        return self._items[-1]", "        return self._items.pop()"), "0"),
     Case("sequence_protocol_class", pytest_module('''
         from solution import Playlist
 
@@ -459,7 +459,7 @@ CLASS_CASES = [
             assert len(Vector(1, 2, 3)) == 3
             assert Vector(1, 2)[1] == 2
         '''), VECTOR, bug(VECTOR, "return math.sqrt(sum(a * a for a in self.components))",
-                          "return sum(a * a for a in self.components)"), "25 == 5.0"),
+                          "return sum(a * a for a in self.components)"), "25"),
     Case("classmethod_staticmethod", pytest_module('''
         import pytest
 
@@ -627,7 +627,7 @@ MUTATION_CASES = [
             assert inner == ["b", "c"]
             assert graph == {"a": ["b", "c"], "c": ["a"]}
         '''), ADD_EDGE, bug(ADD_EDGE, "graph.setdefault(u, []).append(v)", "graph[u] = graph.get(u, []) + [v]"),
-        "['b'] == ['b', 'c']"),
+        "['b']"),
     Case("bytes_and_bytearray_in_place", pytest_module('''
         from solution import to_upper_in_place, xor_bytes
 
@@ -810,7 +810,7 @@ CALLBACK_CASES = [
 
             assert first_over(source(), 3) == 4
             assert pulled == [0, 1, 2, 3, 4]
-        '''), LAZY, bug(LAZY, "if n > threshold:", "if n >= threshold:"), "10 == 11"),
+        '''), LAZY, bug(LAZY, "if n > threshold:", "if n >= threshold:"), "10"),
     Case("humaneval_check_with_callback", {"kind": "humaneval", "entry_point": "map_with", "source": src('''
         def check(candidate):
             calls = []
@@ -1282,7 +1282,7 @@ PYTEST_FEATURE_CASES = [
         def test_skipped():
             assert fizzbuzz(0) == "0"
         '''), FIZZBUZZ, bug(FIZZBUZZ, '    if n % 15 == 0:\n        return "FizzBuzz"\n', ""),
-        "'Fizz' == 'FizzBuzz'"),
+        "'Fizz'"),
     Case("own_fixtures", pytest_module('''
         import pytest
 
@@ -1311,7 +1311,7 @@ PYTEST_FEATURE_CASES = [
             stocked.remove("apple", amount)
             expected = 3 - amount
             assert stocked.count("apple") == expected
-        '''), INVENTORY, bug(INVENTORY, "self._counts[name] -= n", "self._counts[name] -= 1"), "2 == 1"),
+        '''), INVENTORY, bug(INVENTORY, "self._counts[name] -= n", "self._counts[name] -= 1"), "2"),
     Case("tmp_path_file_read_by_candidate", pytest_module('''
         from solution import count_words_in_file
 
@@ -1625,7 +1625,7 @@ VALUE_CASES = [
             p = peak(np.array([0.5, 2.5, 1.0]))
             assert isinstance(p, np.floating)
             assert p == 2.5
-        '''), NP_SCALARS, bug(NP_SCALARS, "return arr.sum()", "return int(arr[1:].sum())"), "5 == 6"),
+        '''), NP_SCALARS, bug(NP_SCALARS, "return arr.sum()", "return int(arr[1:].sum())"), "5"),
     Case("dates_returned_and_passed", pytest_module('''
         import datetime as dt
 
@@ -1680,7 +1680,7 @@ VALUE_CASES = [
             assert sum(shares) == Decimal("100.00")
             assert all(isinstance(s, Decimal) for s in shares)
         '''), SPLIT_BILL, bug(SPLIT_BILL, "if i < cents else base", "if i < 0 else base"),
-        "Decimal('33.33') != Decimal('33.34')"),
+        "[Decimal('33.33'), Decimal('33.33'), Decimal('33.33')]"),
     Case("fraction", pytest_module('''
         from fractions import Fraction
 
@@ -1760,7 +1760,7 @@ VALUE_CASES = [
             q = last_n([1, 2, 3, 4, 5], 3)
             assert q == deque([3, 4, 5])
             assert q.maxlen == 3
-        '''), COLLECTIONS, bug(COLLECTIONS, "deque(items, maxlen=n)", "deque(items[-n:])"), "None == 3"),
+        '''), COLLECTIONS, bug(COLLECTIONS, "deque(items, maxlen=n)", "deque(items[-n:])"), "None"),
 ]
 
 # ---- module level, recursion, the other test forms ------------------------------------------------------------
@@ -1844,7 +1844,7 @@ OTHER_CASES = [
 
         def test_backoff_uses_the_constant():
             assert [backoff(i) for i in range(MAX_RETRIES)] == [1, 2, 4, 8, 16]
-        '''), CONSTANTS, bug(CONSTANTS, "MAX_RETRIES = 5", "MAX_RETRIES = 4"), "4 == 5"),
+        '''), CONSTANTS, bug(CONSTANTS, "MAX_RETRIES = 5", "MAX_RETRIES = 4"), "4"),
     Case("recursion", pytest_module('''
         from solution import flatten, permutations
 
@@ -2018,7 +2018,7 @@ def test_correct_passes_and_buggy_fails_showing_the_difference(case, semantics_s
                                             Job(case.buggy, tests, memory_mb=256)])
     assert correct.status == "passed", "correct program:\n" + describe(correct)
     assert buggy.status == "failed", "buggy program:\n" + describe(buggy)
-    shown = [" | ".join(str(part) for part in (t.message, t.expected, t.actual) if part)
+    shown = [" | ".join(str(part) for part in (t.message, t.actual) if part)
              for t in buggy.tests if t.outcome == "failed"]
     assert any(case.differs in text for text in shown), f"{case.differs!r} not shown:\n" + describe(buggy)
 
