@@ -6,7 +6,9 @@ Heavy imports (torch, transformers, docker) happen inside the commands, so `infi
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 
 import typer
 
@@ -18,15 +20,40 @@ for _verb in VERBS:
     importlib.import_module(f"agent.cli_{_verb}").register(app)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (timeout, CI cancels, docker stop, Kubernetes), raised where Ctrl-C raises KeyboardInterrupt so that
+    one cleanup path (the sandbox removing its containers, run files closed) serves both signals."""
+
+
+_terminated = threading.Event()
+
+
+def _on_sigterm(signum, frame) -> None:
+    _terminated.set()
+    # A second SIGTERM kills at once (the default action), as a second Ctrl-C would be the user insisting.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise Terminated()
+
+
 def main() -> None:
     from agent.errors import UserError
     from sandbox.errors import SandboxError
 
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    code = 0
     try:
         app()  # click prints usage errors itself (exit 2) and turns Ctrl-C into "Aborted!" (exit 1)
     except (UserError, SandboxError) as exc:
         print(f"infinicode: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        code = 2
+    except SystemExit as exc:
+        code = exc.code
+    except KeyboardInterrupt:  # Terminated outside click's own handling
+        code = 1
+    if _terminated.is_set():
+        code = 128 + signal.SIGTERM  # the shell's convention for "ended by SIGTERM": 143
+    sys.exit(code)
 
 
 if __name__ == "__main__":
