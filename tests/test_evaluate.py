@@ -149,3 +149,38 @@ def test_cli_prints_pass_at_k_and_json(datasets, humaneval_records, tmp_path):
     assert summary["pass_at"] == {"pass@1": 1.0, "pass@5": 1.0}  # n = 5 per task: pass@10 is not defined
     assert "pass@1 1.000, pass@5 1.000" in done.stderr
     assert len(read_jsonl(tmp_path / "five.jsonl_results.jsonl")) == 15
+
+
+LIAR = "class Liar:\n    def __eq__(self, other):\n        return True\n    def __hash__(self):\n        return 0\n" \
+       "    def __iter__(self):\n        return iter(())\n"
+
+
+def test_mbppplus_oracles_and_time_limits_as_evalplus(sandbox, datasets, mbppplus_records, tmp_path, monkeypatch):
+    """Through the real sandbox: Mbpp/2 in any order passes (EvalPlus compares sets), Mbpp/737 only needs to agree
+    on None (its reference returns re.Match objects), each input has its own time limit (max(1 s, 4 x the
+    reference's time)), and an object that says it equals everything passes nothing."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    canonical = {t: mbppplus_records[t]["canonical_solution"] for t in ("Mbpp/2", "Mbpp/3", "Mbpp/295", "Mbpp/737")}
+    slow_on_10 = canonical["Mbpp/3"].replace("    if n == 1:", "    if n == 10:\n        import time\n"
+                                             "        time.sleep(2.5)\n    if n == 1:")
+    rows = [
+        ("Mbpp/2", "def similar_elements(a, b):\n    return tuple(sorted(set(a) & set(b), reverse=True))\n", True),
+        ("Mbpp/2", "def similar_elements(a, b):\n    return tuple(set(a) | set(b))\n", False),
+        ("Mbpp/737", canonical["Mbpp/737"], True),
+        ("Mbpp/737", "def check_str(s):\n    return s[:1] in 'aeiouAEIOU' and s[:1] != ''\n", True),
+        ("Mbpp/737", "import re\ndef check_str(s):\n    return re.search('.', s)\n", False),
+        ("Mbpp/3", canonical["Mbpp/3"].replace("    if n == 1:", "    if n == 10:\n        import time\n"
+                                               "        time.sleep(0.6)\n    if n == 1:"), True),
+        ("Mbpp/3", slow_on_10, False),
+        ("Mbpp/295", canonical["Mbpp/295"], True),
+        ("Mbpp/295", "def sum_div(n):\n    return 0\n", True),  # EvalPlus accepts 0 on every input of Mbpp/295
+    ]
+    rows += [(tid, LIAR + f"def {mbppplus_records[tid]['entry_point']}(*args):\n    return Liar()\n", False)
+             for tid in ("Mbpp/2", "Mbpp/3", "Mbpp/295")]
+    samples = write_jsonl(tmp_path / "plus.jsonl", [{"task_id": t, "solution": code} for t, code, _ in rows])
+    evaluate_samples("mbppplus", samples, data=str(datasets), sandbox=sandbox)
+    results = read_jsonl(tmp_path / "plus.jsonl_results.jsonl")
+    assert [r["passed"] for r in results] == [want for _, _, want in rows], [r["result"] for r in results]
+    assert results[6]["result"] == "timed out"
+    slow = json.loads((tmp_path / "plus_eval_results.json").read_text())["eval"]["Mbpp/3"][1]
+    assert slow["base_status"] == "timeout"

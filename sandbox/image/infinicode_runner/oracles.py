@@ -37,7 +37,90 @@ def values_equal(got, want, atol):
     return got == want
 
 
+# ---------------------------------------------------------------- EvalPlus's rules (MBPP+)
+#
+# As EvalPlus v0.3.1 judges MBPP+ (evalplus/eval/__init__.py: unsafe_execute; evalplus/eval/_special_oracle.py).
+# benchmarks/suites.py picks the oracle of each task and shapes `want` for it; its comment cites the sources.
+
+EVALPLUS_RTOL = 1e-07  # what EvalPlus passes to np.allclose (np.testing.assert_allclose's default)
+EVALPLUS_FLOAT_ATOL = 1e-06  # the atol EvalPlus enforces when a task's atol is 0 and the expected output is floats
+_NUMBERS = (int, float, bool)
+_COLLECTIONS = (list, tuple, set, frozenset)
+
+
+def _evalplus_floats(value) -> bool:
+    """EvalPlus's is_floats: a float, or a non-empty list or tuple holding floats only (not nested)."""
+    if type(value) is float:
+        return True
+    return type(value) in (list, tuple) and bool(value) and all(type(x) is float for x in value)
+
+
+def _allclose(got, want, atol: float) -> bool:
+    """np.allclose(got, want, rtol=1e-07, atol) on numbers and equally long (nested) lists/tuples of numbers.
+    Anything else makes numpy raise, which EvalPlus counts as a failure."""
+    if type(got) in _NUMBERS and type(want) in _NUMBERS:
+        if math.isinf(got) or math.isinf(want):
+            return got == want
+        return abs(got - want) <= atol + EVALPLUS_RTOL * abs(want)  # False with a NaN, as equal_nan=False
+    if type(got) in (list, tuple) and type(want) in (list, tuple):
+        return len(got) == len(want) and all(_allclose(g, w, atol) for g, w in zip(got, want))
+    return False
+
+
+def _evalplus_close(got, want, atol: float) -> bool:
+    """EvalPlus's second chance for an output that is not equal: the same type (and length), then np.allclose."""
+    if atol == 0 and _evalplus_floats(want):
+        atol = EVALPLUS_FLOAT_ATOL
+    if atol == 0 or type(got) is not type(want):
+        return False
+    if type(want) in (list, tuple) and len(got) != len(want):
+        return False
+    return _allclose(got, want, atol)
+
+
+def _equal(got, want) -> bool:
+    return not isinstance(want, Opaque) and got == want
+
+
+def evalplus(got, want, atol: float) -> bool:
+    """EvalPlus's default: equal, or close as np.allclose says."""
+    return _equal(got, want) or _evalplus_close(got, want, atol)
+
+
+def evalplus_set(got, want, atol: float) -> bool:
+    """set(out) == set(exp): order and repeats do not matter (then the float second chance)."""
+    if type(got) in _COLLECTIONS and type(want) in _COLLECTIONS:
+        try:
+            if set(got) == set(want):
+                return True
+        except TypeError:  # unhashable items: set() raises in EvalPlus too
+            return False
+    return _evalplus_close(got, want, atol)
+
+
+def evalplus_not_none(got, want, atol: float) -> bool:
+    """`want` says whether the reference returned something other than None; a bool output is compared with it."""
+    if type(got) is bool:
+        return got == want
+    return (got is not None) == want
+
+
+def evalplus_one_of(got, want, atol: float) -> bool:
+    """`want` is [the reference's output, other outputs EvalPlus accepts on this input (its own formulas)]."""
+    reference, *others = want
+    for other in others:
+        if _equal(got, other) or (type(got) in _NUMBERS and type(other) in _NUMBERS and abs(got - other) <= atol):
+            return True
+    return evalplus(got, reference, atol)
+
+
+ORACLES = {"evalplus": evalplus, "evalplus_set": evalplus_set, "evalplus_not_none": evalplus_not_none,
+           "evalplus_one_of": evalplus_one_of, "any": lambda got, want, atol: True}
+
+
 def output_matches(got, want, atol, oracle="eq"):
+    if oracle in ORACLES:
+        return ORACLES[oracle](got, want, atol)
     if oracle == "not_none":
         return got is not None
     if oracle == "set":
