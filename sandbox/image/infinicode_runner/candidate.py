@@ -93,12 +93,15 @@ def describe(cls, key) -> dict:
         desc["order"] = "custom"
     else:
         desc["order"] = "none"
-    if issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple) and cls is not tuple:
+    if _is_namedtuple(cls):
         desc["nt"] = [str(f) for f in cls._fields]
         defaults = getattr(cls, "_field_defaults", {}) or {}
         tail = [f for f in cls._fields if f in defaults]
         desc["nt_defaults_for"] = tail
     desc["dunders"] = [name for name in _FORWARDED if _owner(cls, name) is not object and hasattr(cls, name)]
+    meta = type(cls)
+    desc["meta"] = [d for d in ("__iter__", "__len__", "__contains__", "__getitem__")
+                    if hasattr(meta, d) and _owner(meta, d) not in (type, object)]
     methods = []
     for name in dir(cls):
         if name.startswith("__"):
@@ -158,7 +161,10 @@ class CandidateHooks:
         t = type(obj)
         if t is JudgeProxy:
             return {"j": object.__getattribute__(obj, "_jid")}
-        if t is not tuple and issubclass(t, tuple) and isinstance(getattr(t, "_fields", None), tuple):
+        if t.__module__ != "numpy" and "numpy" in sys.modules and isinstance(obj, sys.modules["numpy"].ndarray):
+            # Arrays are values: a subclass crosses as its data (np.asarray), its own methods stay behind.
+            return side.codec._enc(obj.view(sys.modules["numpy"].ndarray), refs, depth)
+        if _is_namedtuple(t):
             return {"nt": [side.class_key(t), [side.codec._enc(x, refs, depth + 1) for x in tuple.__iter__(obj)]]}
         hid = id(obj)
         side.handles[hid] = obj
@@ -193,6 +199,11 @@ class CandidateHooks:
             cls = side.handles[data["nt"][0]]
             return cls._make(side.codec._dec(x, refs, depth + 1) for x in data["nt"][1])
         raise ValueError("unknown value tag")
+
+
+def _is_namedtuple(cls):
+    return cls is not tuple and issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple) \
+        and isinstance(getattr(cls, "_field_defaults", None), dict) and callable(getattr(cls, "_make", None))
 
 
 def _safe_str(obj):
@@ -234,17 +245,21 @@ class CandidateSide:
             return cid
         self.described.add(cid)
         self.handles[cid] = cls
-        desc = describe(cls, self.class_key)
+        try:
+            desc = describe(cls, self.class_key)
+            if "nt_defaults_for" in desc:
+                defaults = cls._field_defaults
+                desc["nt_defaults"] = [self.encode_any(defaults[f], {}, 0) for f in desc.pop("nt_defaults_for")]
+        except BaseException:  # a class this side cannot make sense of: its objects compare by identity
+            desc = {"name": _safe_str(getattr(cls, "__name__", "object")), "module": "", "bases": [],
+                    "eq": "identity", "hash": "identity", "order": "none", "dunders": [], "methods": []}
         desc["id"] = cid
-        if "nt_defaults_for" in desc:
-            defaults = cls._field_defaults
-            desc["nt_defaults"] = [self.encode_any(defaults[f], {}, 0) for f in desc.pop("nt_defaults_for")]
         return desc
 
     def encode_any(self, obj, refs, depth):
         try:
             return self.codec._enc(obj, refs, depth)
-        except (ValueError, TypeError, RecursionError):
+        except BaseException:
             hid = id(obj)
             self.handles[hid] = obj
             return {"h": hid, "c": self.class_key(type(obj))}
@@ -260,11 +275,16 @@ class CandidateSide:
 
     def handle(self, msg):
         back = {}
+        limit = sys.getrecursionlimit()
         try:
             op = msg["op"]
-            target = self.codec.decode(msg["t"], back)
-            args = [self.codec.decode(a, back) for a in msg.get("a", [])]
-            kwargs = {k: self.codec.decode(v, back) for k, v in (msg.get("k") or {}).items()}
+            sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))  # deep values; the program keeps its own
+            try:
+                target = self.codec.decode(msg["t"], back)
+                args = [self.codec.decode(a, back) for a in msg.get("a", [])]
+                kwargs = {k: self.codec.decode(v, back) for k, v in (msg.get("k") or {}).items()}
+            finally:
+                sys.setrecursionlimit(limit)
             snapshots = [(n, wire.Snapshot(o)) for n, o in back.items() if type(o) in wire._MUTABLE]
             if op == "call":
                 result = target(*args, **kwargs)
@@ -285,8 +305,13 @@ class CandidateSide:
             else:
                 raise ValueError(f"unknown request {op!r}")
             refs = {id(o): [n, o] for n, o in back.items()}
-            reply = {"ok": self.encode_any(result, refs, 0)}
-            sync = [[n, wire.encode_contents(self.codec, s.obj, refs)] for n, s in snapshots if s.changed()]
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))
+            try:
+                reply = {"ok": self.encode_any(result, refs, 0)}
+                sync = [[n, wire.encode_contents(self.codec, s.obj, refs)] for n, s in snapshots if s.changed()]
+            finally:
+                sys.setrecursionlimit(limit)
             if sync:
                 reply["s"] = sync
             return reply

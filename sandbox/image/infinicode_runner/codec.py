@@ -24,7 +24,7 @@ import struct
 import types
 
 MAX_MESSAGE = 64 * 1024 * 1024  # largest message accepted from the other side
-MAX_DEPTH = 200  # nesting depth of values
+MAX_DEPTH = 500  # nesting depth of values
 
 _SEQ = {list: "l", tuple: "t", set: "s", frozenset: "fs"}
 _SEQ_BACK = {"l": list, "t": tuple, "s": set, "fs": frozenset}
@@ -189,7 +189,7 @@ class Codec:
     def decode(self, data, refs=None):
         """refs: None, or a dict number -> object, filled with the containers that arrived with a reference
         number and consulted for back-references ({"R": n})."""
-        return self._dec(data, refs, 0)
+        return self._dec(data, {} if refs is None else refs, 0)
 
     def _dec(self, data, refs, depth):
         if depth > MAX_DEPTH:

@@ -78,7 +78,7 @@ class AssertRewriter(ast.NodeTransformer):
                     thunk(test.comparators[0]), msg]
         else:
             args = [ast.Constant(aid), thunk(test), ast.Constant(None), ast.Constant(None), msg]
-        call = ast.Call(func=ast.Name("__ic_assert", ast.Load()), args=args, keywords=[])
+        call = ast.Call(func=ast.Name("__ic_assert__", ast.Load()), args=args, keywords=[])
         return ast.copy_location(ast.Expr(call), node)
 
 
@@ -143,6 +143,8 @@ def outcome_for_exception(exc, name):
     if isinstance(exc, AssertionFailed):
         return {"name": name, "outcome": "failed", "message": str(exc), "expected": exc.expected,
                 "actual": exc.actual, "traceback": ""}
+    if isinstance(exc, pytest.fail.Exception):  # pytest.fail(), pytest.raises(...) that saw nothing raised
+        return {"name": name, "outcome": "failed", "message": _text(exc) or "failed", "traceback": judge_traceback(exc)}
     if isinstance(exc, AssertionError) and not isinstance(exc, RemoteObject):
         return {"name": name, "outcome": "failed", "message": _text(exc) or "assertion failed",
                 "traceback": judge_traceback(exc)}
@@ -196,7 +198,7 @@ def run_asserts(tests, names, conn, outcomes):
     for stmt in tests["asserts"]:
         def run_statement(stmt=stmt):
             code, asserts = compile_tests(stmt)
-            ns["__ic_assert"] = AssertRecorder(asserts, False, conn)
+            ns["__ic_assert__"] = AssertRecorder(asserts, False, conn)
             exec(code, ns)
 
         outcomes.append(_outcome_of(" ".join(stmt.split()), run_statement))
@@ -207,7 +209,7 @@ def run_check(tests, names, conn, outcomes):
     code, asserts = compile_tests(tests["source"])
     recorder = AssertRecorder(asserts, True, conn)
     ns = namespace(names)
-    ns["__ic_assert"] = recorder
+    ns["__ic_assert__"] = recorder
     exec(code, ns)
     if entry_point not in names:
         outcomes.append({"name": f"check({entry_point})", "outcome": "error",
@@ -351,7 +353,7 @@ class JobPlugin:
             def _getobj(self):
                 module = types.ModuleType(TEST_MODULE)
                 module.__file__ = JOB_FILE
-                module.__dict__["__ic_assert"] = plugin.recorder
+                module.__dict__["__ic_assert__"] = plugin.recorder
                 try:
                     exec(plugin.code, module.__dict__)
                 except (Deadline, CandidateGone) as exc:
@@ -371,6 +373,10 @@ class JobPlugin:
         if str(module_path) == JOB_FILE:
             return self.module_class.from_parent(parent, path=module_path)
         return None
+
+    def pytest_internalerror(self, excrepr, excinfo):
+        self.outcomes["internal"] = {"name": "pytest", "outcome": "error",
+                                     "message": f"the judge failed: {str(excrepr).strip().splitlines()[-1][:1500]}"}
 
     def pytest_runtest_setup(self, item):
         self.recorder.swallowable.clear()

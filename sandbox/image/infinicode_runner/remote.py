@@ -24,6 +24,7 @@ import struct
 import sys
 import time
 import types
+import unittest
 
 from . import codec as wire
 
@@ -82,6 +83,11 @@ class RemoteClass(type):
         if not _mirror_attrs(name):
             raise AttributeError(name)
         return cls._ic_conn.get(cls, name)
+
+
+
+class RemoteContainerClass(RemoteClass):
+    """For classes whose own metaclass makes them containers (enums: `list(Color)`, `Color["RED"]`)."""
 
     def __iter__(cls):
         return cls._ic_conn.callm(cls, "__iter__", ())
@@ -185,6 +191,17 @@ class BoundRemote:
         return f"<method {self.name} of {type(self.target).__name__}>"
 
 
+def _pull(proxy):
+    """A judge generator over a candidate generator: isinstance(g, GeneratorType) holds, items come one by one."""
+    sent = None
+    while True:
+        try:
+            item = next(proxy) if sent is None else proxy._ic_conn.callm(proxy, "send", (sent,))
+        except StopIteration as stop:
+            return stop.value
+        sent = yield item
+
+
 def _conn_of(target):
     return target._ic_conn
 
@@ -232,6 +249,22 @@ def _by_name(obj):
     return [module, qualname] if found is obj else None
 
 
+def _library_exception(module, qualname):
+    """The judge's own class for an exception class of a library the judge has loaded (json.JSONDecodeError,
+    dataclasses.FrozenInstanceError...), so `pytest.raises(TheirLibraryError)` works. Never pytest's or unittest's
+    (a SkipTest or an outcome would skip or stop tests), never the runner's."""
+    if module in ("solution", TEST_MODULE, "builtins") or module.split(".")[0] in (
+            "_pytest", "pytest", "pluggy", "unittest", "infinicode_runner") or module not in sys.modules:
+        return None
+    found = sys.modules[module]
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if not (isinstance(found, type) and issubclass(found, Exception)) or issubclass(found, unittest.SkipTest) \
+            or found.__module__ != module:
+        return None
+    return found
+
+
 _ITERATOR_TYPES = tuple({type(iter(x)) for x in ([], (), range(1), set(), {}, {}.values(), {}.items(), "", b"")}
                         | {enumerate, zip, map, filter, reversed, types.GeneratorType, itertools.count,
                            itertools.cycle, itertools.repeat, itertools.chain, itertools.islice})
@@ -265,6 +298,8 @@ class JudgeHooks:
     def out(self, obj, refs, depth):
         if isinstance(obj, RemoteObject) or isinstance(obj, RemoteClass):
             return {"h": obj._ic_hid}
+        if id(obj) in self.conn.wrapped and self.conn.proxies.get(self.conn.wrapped[id(obj)]) is obj:
+            return {"h": self.conn.wrapped[id(obj)]}
         mirror = getattr(type(obj), "_ic_nt", None)
         if mirror is not None and type(obj).__dict__.get("_ic_nt") is mirror:
             return {"nt": [type(obj)._ic_hid, [self.conn.codec._enc(x, refs, depth + 1) for x in tuple.__iter__(obj)]]}
@@ -290,6 +325,10 @@ class JudgeHooks:
                 obj = conn.mirror(data["C"])
             else:
                 obj = conn.instance(hid, conn.mirror(data["c"]), data, refs, depth)
+                if type(obj).__dict__.get("_ic_desc", {}).get("name") == "generator" and \
+                        type(obj)._ic_desc.get("module") == "builtins":
+                    obj = _pull(obj)  # a genuine generator here, reading the candidate's lazily
+                    conn.wrapped[id(obj)] = hid
             conn.proxies[hid] = obj
             return obj
         if "j" in data:
@@ -322,6 +361,7 @@ class Connection:
         self.input_deadline = None  # a tighter limit for one call (per-input time limits)
         self.codec = wire.Codec(JudgeHooks(self))
         self.proxies = {}  # candidate handle -> proxy (identity is kept)
+        self.wrapped = {}  # id of a judge generator reading a candidate generator -> its handle
         self.classes = {}  # candidate class id -> mirror class
         self.judge_objects = {}  # handle -> judge object the candidate may use
         self.unsupported = []  # constructs that made the verdict undecidable
@@ -523,6 +563,9 @@ class Connection:
             if isinstance(genuine, type) and (name in _GENUINE_TYPES or (
                     issubclass(genuine, BaseException) and name not in _UNSAFE_EXCEPTIONS)):
                 return genuine
+        genuine = _library_exception(module, str(desc.get("qualname", name)))
+        if genuine is not None:
+            return genuine
         bases = [self.mirror(b) for b in desc.get("bases", [])]
         bases = [b for b in bases if isinstance(b, RemoteClass) or issubclass(b, BaseException)]
         bases = [b for b in bases if not (issubclass(b, BaseException) and b.__name__ in _UNSAFE_EXCEPTIONS)]
@@ -550,10 +593,11 @@ class Connection:
                 bases.insert(0, RemoteException)
         elif not bases:
             bases = [RemoteObject]
+        meta = RemoteContainerClass if desc.get("meta") else RemoteClass
         try:
-            return RemoteClass(name, tuple(bases), ns)
+            return meta(name, tuple(bases), ns)
         except TypeError:  # an MRO the judge cannot rebuild: keep the class, lose the bases
-            return RemoteClass(name, (RemoteObject,), ns)
+            return meta(name, (RemoteObject,), ns)
 
     def instance(self, hid, cls, data, refs, depth):
         if isinstance(cls, type) and issubclass(cls, BaseException):
