@@ -4,6 +4,10 @@ Small models wrap code in prose, open a fence and never close it, repeat the fun
 (when asked to continue a signature) write only the body. `extract_code` returns source that compiles whenever a
 compilable program is in there; when nothing does it returns its best guess, so the sandbox can report the syntax
 error back to the model.
+
+What the code must define steers the choice: one name (a function or a class), several names (a class and its
+helpers, several functions: blocks that define the others are brought along), or `PROGRAM` for a whole program
+reading stdin, where top-level code and an `if __name__ == "__main__":` block are the program, not usage examples.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import builtins
 import re
 import textwrap
 import warnings
+from collections.abc import Sequence
 
 _FENCE_LINE = re.compile(r"^\s*```\s*([\w+.#-]*)\s*$")
 _CODE_START = re.compile(r"^(?:def |async def |class |import |from [\w.]+ import |@\w)")
@@ -22,21 +27,36 @@ _CONTINUATION = re.compile(r"^(?:else\b|elif\b|except\b|finally\b|case\b|[)\]}])
 _PYTHON_FENCES = {"", "python", "python3", "py", "py3", "ipython", "python-repl"}
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _IMPORTS = (ast.Import, ast.ImportFrom)
+PROGRAM = "__main__"  # as `entry_point`: the answer is a whole program, kept with its top-level code
 
 
-def extract_code(text: str, entry_point: str | None = None, prefix: str = "") -> str:
+def extraction_target(task) -> str | list[str]:
+    """What `extract_code` is told to look for in answers to `task` (an `agent.spec.Task`)."""
+    if task.is_program:
+        return PROGRAM
+    names = task.names
+    return names if len(names) > 1 else task.entry_point
+
+
+def extract_code(text: str, entry_point: str | Sequence[str] | None = None, prefix: str = "") -> str:
     """The code in `text`.
 
     `prefix` is what the model was asked to continue (e.g. a signature and docstring, or an opened fence); it is
     put in front of the text. Without a prefix, a completion that starts indented is taken as the body of a
     signature the caller holds, and comes back indented, for the caller to append to that signature.
-    With an `entry_point`, the fenced block (or region) that defines it is preferred.
+    With an `entry_point` (a name, or a list of the names the code must define, the main one first), the fenced
+    block (or region) that defines it is preferred. `PROGRAM` asks for a whole program.
     """
     text = (prefix + text).replace("\r\n", "\n")
+    names = [entry_point] if isinstance(entry_point, str) else [name for name in entry_point or [] if name]
+    program = names == [PROGRAM]
+    if program:
+        names = []
+    main = names[0] if names else None
     regions = _fenced_regions(text)
     if regions:
-        return _pick(regions, entry_point)
-    return _from_unfenced(text, entry_point)
+        return _pick(regions, main, names, program)
+    return _from_unfenced(text, main, program)
 
 
 def compiles(code: str) -> bool:
@@ -51,7 +71,7 @@ def compiles(code: str) -> bool:
 
 
 def defines(code: str, name: str) -> bool:
-    return re.search(rf"^\s*(?:async\s+def|def|class)\s+{re.escape(name)}\b", code, re.M) is not None
+    return re.search(rf"^\s*(?:async\s+def|def|class)\s+{re.escape(name)}\b", code, re.MULTILINE) is not None
 
 
 # ---------------------------------------------------------------- finding regions of code
@@ -93,9 +113,11 @@ def _looks_like_code(lines: list[str]) -> bool:
     return first is not None and (first[0] in " \t" or bool(_CODE_START.match(first)))
 
 
-def _from_unfenced(text: str, entry_point: str | None) -> str:
+def _from_unfenced(text: str, entry_point: str | None, program: bool = False) -> str:
     if not text.strip():
         return ""
+    if program:
+        return _clean(text, None, program=True)
     if text.lstrip("\n")[0] in " \t":
         return _clean_region(text, entry_point)
     lines = text.split("\n")
@@ -112,11 +134,13 @@ def _from_unfenced(text: str, entry_point: str | None) -> str:
     return _clean("\n".join(lines[start:]), entry_point)
 
 
-def _clean_region(region: str, entry_point: str | None) -> str:
+def _clean_region(region: str, entry_point: str | None, program: bool = False) -> str:
     """A region that starts indented is either indented code (markdown style) or the body of a signature."""
     region = region.strip("\n")
     dedented = textwrap.dedent(region)
     first = dedented.split("\n", 1)[0]
+    if program:
+        return _clean(dedented, None, program=True)
     if region[:1] in (" ", "\t") and not _DEFINITION_START.match(first) and not compiles(dedented):
         return _clean_body(region, entry_point)
     return _clean(dedented, entry_point)
@@ -125,27 +149,36 @@ def _clean_region(region: str, entry_point: str | None) -> str:
 # ---------------------------------------------------------------- choosing among regions
 
 
-def _pick(regions: list[str], entry_point: str | None) -> str:
-    """Clean every region and pick: defines the entry point > compiles > has definitions > longest; first wins
-    ties. Definitions the pick uses but other regions hold (a helper in its own block) are brought along."""
-    cleaned = [_clean_region(region, entry_point) for region in regions if region.strip()]
+def _pick(regions: list[str], entry_point: str | None, names: list[str] | None = None,
+          program: bool = False) -> str:
+    """Clean every region and pick: defines the entry point > defines more of the other names > compiles >
+    (programs: reads input) > has definitions > longest; first wins ties. Definitions the pick uses or must have
+    but other regions hold (a helper, a second function in its own block) are brought along."""
+    names = names or []
+    cleaned = [_clean_region(region, entry_point, program) for region in regions if region.strip()]
 
     def rank(item):
         index, code = item
-        return (bool(entry_point) and defines(code, entry_point), compiles(code) and bool(code.strip()),
+        return (bool(entry_point) and defines(code, entry_point), sum(defines(code, name) for name in names),
+                compiles(code) and bool(code.strip()), program and _reads_input(code),
                 _has_definitions(code), len(code), -index)
 
     best_index, best = max(enumerate(cleaned), key=rank)
     others = [code for index, code in enumerate(cleaned) if index != best_index]
-    return _with_missing_helpers(best, others)
+    return _with_missing_helpers(best, others, names)
 
 
-def _with_missing_helpers(code: str, others: list[str]) -> str:
+def _reads_input(code: str) -> bool:
+    return bool(re.search(r"\binput\s*\(|\bsys\.stdin\b|\bstdin\b", code))
+
+
+def _with_missing_helpers(code: str, others: list[str], required: list[str] | None = None) -> str:
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return code
-    missing = _used_names(tree) - _bound_names(tree) - set(dir(builtins))
+    bound = _bound_names(tree)
+    missing = (_used_names(tree) - bound - set(dir(builtins))) | (set(required or []) - bound)
     additions: list[str] = []
     for other in others:
         try:
@@ -186,12 +219,13 @@ def _bound_names(tree: ast.AST) -> set[str]:
 # ---------------------------------------------------------------- cleaning one region
 
 
-def _clean(region: str, entry_point: str | None = None) -> str:
-    """Keep the top-level statements that are code: drop prose, usage examples, repeats and a truncated tail."""
+def _clean(region: str, entry_point: str | None = None, program: bool = False) -> str:
+    """Keep the top-level statements that are code: drop prose, usage examples, repeats and a truncated tail.
+    In a program, top-level code is the program: only prose, repeats and a truncated tail go."""
     region = textwrap.dedent(region).strip("\n")
     if not region.strip():
         return ""
-    if compiles(region) and not _has_definitions(region):
+    if compiles(region) and (program or not _has_definitions(region)):
         return region + "\n"  # a plain script: keep it whole
     pieces: list[tuple[str, ast.Module]] = []
     for chunk in _chunks(region):
@@ -202,7 +236,7 @@ def _clean(region: str, entry_point: str | None = None) -> str:
     kept: list[str] = []
     seen: set[str] = set()
     for code, tree in pieces:
-        body = [node for node in tree.body if not _is_usage(node, defined, entry_point)]
+        body = [node for node in tree.body if program or not _is_usage(node, defined, entry_point)]
         if not body:
             continue
         names = {node.name for node in body if isinstance(node, _DEFINITIONS)}
@@ -226,7 +260,7 @@ def _clean_body(region: str, entry_point: str | None) -> str:
     body = "\n".join(body_lines).rstrip()
     rest = "\n".join(lines[end:]).strip("\n")
     if entry_point:  # the model starting the whole function over: a repeat, and what follows it too
-        restart = re.search(rf"^(?:async\s+def|def)\s+{re.escape(entry_point)}\b", rest, re.M)
+        restart = re.search(rf"^(?:async\s+def|def)\s+{re.escape(entry_point)}\b", rest, re.MULTILINE)
         rest = rest[:restart.start()].strip("\n") if restart else rest
     helpers = _clean(rest, entry_point) if rest and _CODE_START.match(rest) else ""
     if not _has_definitions(helpers):
@@ -300,7 +334,7 @@ def _has_definitions(code: str) -> bool:
     try:
         return any(isinstance(node, _DEFINITIONS) for node in ast.parse(code).body)
     except (SyntaxError, ValueError):
-        return bool(re.search(r"^(?:def|class|async def) ", code, re.M))
+        return bool(re.search(r"^(?:def|class|async def) ", code, re.MULTILINE))
 
 
 def _is_usage(node: ast.stmt, defined: set[str], entry_point: str | None = None) -> bool:

@@ -16,9 +16,10 @@ the failing tests are always there.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
-from agent.prompts import SYSTEM_PROMPT, task_text
+from agent.prompts import SYSTEM_PROMPT, answer_noun, task_text
 from agent.scoring import SyntaxReport, check_syntax
 from agent.spec import Task
 from sandbox.results import RunResult, TestOutcome
@@ -30,7 +31,8 @@ TRACEBACK_LINES = (12, 4)  # full tail, then a shorter one when the full one doe
 STDOUT_LINES = (20, 5)
 PER_MESSAGE_OVERHEAD = 8  # chat-template tokens per message, when the generator cannot render the prompt
 SAFETY_TOKENS = 16
-FIX_INSTRUCTION = "Fix the code. Reply with the complete corrected function in one ```python code block."
+MAX_STDIO_LINES = 12  # of one input / expected / actual output in a stdio failure
+MAX_STDIO_CHARS = 400
 
 
 @dataclass
@@ -83,11 +85,32 @@ def defines(code: str, name: str) -> bool:
     return False
 
 
+def fix_instruction(task: Task) -> str:
+    noun = answer_noun(task)
+    what = "code, every definition," if noun == "code" else noun
+    return f"Fix the code. Reply with the complete corrected {what} in one ```python code block."
+
+
+def naming_note(task: Task, code: str) -> str:
+    """Names of the signature the code leaves undefined (small models rename things; the tests then fail on an
+    import, which says little)."""
+    missing = [name for name in task.names if not defines(code, name)]
+    if not missing:
+        return ""
+    if len(missing) == 1 and len(task.names) == 1:
+        kind = "class" if answer_noun(task) == "class" else "function"
+        return f"Your code does not define `{missing[0]}`: the {kind} must be named exactly `{missing[0]}`."
+    shown = ", ".join(f"`{name}`" for name in missing)
+    return f"Your code does not define {shown}: use exactly the names of the signature."
+
+
 def failing_tests(result: RunResult) -> list[TestOutcome]:
     return [t for t in result.tests if t.outcome not in ("passed", "not_run")]
 
 
-def describe_failure(test: TestOutcome, with_values: bool = True) -> str:
+def describe_failure(test: TestOutcome, with_values: bool = True, task: Task | None = None) -> str:
+    if task is not None and task.is_program:
+        return describe_stdio_failure(test, stdio_case(task, test), with_values)
     message = test.message
     if message.startswith(test.name + ":"):  # assert-style tests are named by their statement: say it once
         message = message[len(test.name) + 1:].strip()
@@ -99,6 +122,67 @@ def describe_failure(test: TestOutcome, with_values: bool = True) -> str:
         if test.actual is not None:
             lines.append(f"  got:      {_clip(test.actual, MAX_VALUE_CHARS)}")
     return "\n".join(lines)
+
+
+def stdio_case(task: Task, test: TestOutcome) -> dict | None:
+    """The case of a stdio task a test outcome is about: the one whose expected output it shows, else the
+    number in its name (cases are numbered from 1 in test names, from 0 in the spec's array)."""
+    cases = task.tests.cases or []
+    if test.expected is not None:
+        want = _as_text(test.expected)
+        matching = [case for case in cases if case["stdout"] == want]
+        if len(matching) == 1:
+            return matching[0]
+    numbers = re.findall(r"\d+", test.name)
+    if numbers:
+        number = int(numbers[-1])
+        if "[" in test.name and 0 <= number < len(cases):  # "stdio[0]" style, as the spec writes them
+            return cases[number]
+        if 1 <= number <= len(cases):
+            return cases[number - 1]
+    return None
+
+
+def describe_stdio_failure(test: TestOutcome, case: dict | None, with_values: bool = True) -> str:
+    """A failed stdio case as the model reads it: the input, the expected output and what the program printed."""
+    what = "timed out" if test.outcome == "timeout" else "failed"
+    message = test.message
+    if message.startswith(test.name + ":"):
+        message = message[len(test.name) + 1:].strip()
+    if test.outcome == "failed" and case is not None:
+        message = ""  # the judge's one-line summary repeats the input and outputs shown below
+    lines = [f"Test {test.name} {what}" + (f": {_clip(message, MAX_MESSAGE_CHARS)}" if message else ".")]
+    if case is not None:
+        lines.append(f"Input:\n```text\n{_cut_text(case['stdin'])}\n```")
+    if with_values:
+        expected = case["stdout"] if case is not None else _as_text(test.expected)
+        if expected is not None:
+            lines.append(f"Expected output:\n```text\n{_cut_text(expected)}\n```")
+        if test.actual is not None:
+            lines.append(f"Your program printed:\n```text\n{_cut_text(_as_text(test.actual))}\n```")
+    return "\n".join(lines)
+
+
+def _as_text(value) -> str | None:
+    """Outputs may come back as the repr of a string; show them as the text they are."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value[:1] in "'\"" and len(value) > 1:
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return value
+        return parsed if isinstance(parsed, str) else value
+    return str(value)
+
+
+def _cut_text(text: str) -> str:
+    lines = text.rstrip("\n").split("\n")
+    cut = len(lines) > MAX_STDIO_LINES
+    text = "\n".join(lines[:MAX_STDIO_LINES])
+    if len(text) > MAX_STDIO_CHARS:
+        text, cut = text[:MAX_STDIO_CHARS], True
+    return text + ("\n... (cut)" if cut else "")
 
 
 def describe_syntax(code: str, syntax: SyntaxReport, max_errors: int = 3) -> str:
@@ -125,20 +209,23 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _evidence(code: str, result: RunResult, syntax: SyntaxReport) -> list[tuple[str, list[str]]]:
+def _evidence(code: str, result: RunResult, syntax: SyntaxReport,
+              task: Task | None = None) -> list[tuple[str, list[str]]]:
     """(kind, versions from fullest to shortest), most useful kind first."""
     pieces: list[tuple[str, list[str]]] = []
     failures = failing_tests(result)
     first = failures[0] if failures else None
     if first is not None:
-        pieces.append(("first_failure", [describe_failure(first), describe_failure(first, with_values=False)]))
+        pieces.append(("first_failure", [describe_failure(first, task=task),
+                                         describe_failure(first, with_values=False, task=task)]))
     if not syntax.valid:
         pieces.append(("syntax", [describe_syntax(code, syntax), describe_syntax(code, syntax, max_errors=0)]))
     traceback = (first.traceback if first is not None and first.traceback else "") or result.stderr
     if traceback.strip():
         pieces.append(("traceback", [f"Traceback (last lines):\n{_tail(traceback, n)}" for n in TRACEBACK_LINES]))
     for i, test in enumerate(failures[1:], start=1):
-        pieces.append((f"failure_{i}", [describe_failure(test), describe_failure(test, with_values=False)]))
+        pieces.append((f"failure_{i}", [describe_failure(test, task=task),
+                                        describe_failure(test, with_values=False, task=task)]))
     if result.stdout.strip():
         pieces.append(("stdout", [f"It printed:\n{_tail(result.stdout, n)}" for n in STDOUT_LINES]))
     return pieces
@@ -171,11 +258,7 @@ def build_refinement(task: Task, code: str, result: RunResult | dict, generator,
 
     failures = failing_tests(result)
     names = [t.name for t in failures]
-    naming_note = ""
-    if syntax.valid and not defines(code, task.entry_point):
-        # small models often rename the function; the tests then fail on an import, which says little
-        naming_note = (f"\nYour code does not define `{task.entry_point}`: the function must be named exactly "
-                       f"`{task.entry_point}`.")
+    note = naming_note(task, code) if syntax.valid else ""
     names_line = ""
     if names:
         shown = ", ".join(names[:MAX_NAMES]) + (f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else "")
@@ -186,9 +269,9 @@ def build_refinement(task: Task, code: str, result: RunResult | dict, generator,
         order = ["syntax", "first_failure"] + sorted(k for k in sections if k.startswith("failure_")) \
             + ["traceback", "stdout"]
         body = [task_text_for_fix(task), f"Your previous code:\n```python\n{code_text.rstrip()}\n```",
-                outcome_line(result, task) + (f"\n{names_line}" if names_line else "") + naming_note]
+                outcome_line(result, task) + (f"\n{names_line}" if names_line else "") + (f"\n{note}" if note else "")]
         body += [sections[k] for k in order if k in sections]
-        body.append(FIX_INSTRUCTION)
+        body.append(fix_instruction(task))
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n\n".join(body)}]
 
     code_text, code_cut = code, False
@@ -197,7 +280,7 @@ def build_refinement(task: Task, code: str, result: RunResult | dict, generator,
 
     sections: dict[str, str] = {}
     kept, dropped = [], []
-    for kind, versions in _evidence(code, result, syntax):
+    for kind, versions in _evidence(code, result, syntax, task):
         for text in versions:
             trial = dict(sections, **{kind: text})
             if fitter.fits(compose(code_text, trial)):

@@ -104,6 +104,7 @@ def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: 
                        top_p: float, max_new_tokens: int, seed: int, progress=None) -> dict:
     """n candidates per task from its round-0 prompt, all run; one JSON per task in out_dir (reused on resume).
     Returns {"pass@1", "tasks", "counts": {task_id: [n, c]}}."""
+    from agent.extract import extraction_target
     from agent.orchestrator import derive_seed
     from agent.prompts import assemble_program, task_prompt
     from sandbox import Job
@@ -138,7 +139,7 @@ def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: 
                 continue
         drawn = generator.sample(task_prompt(task), n=samples, temperature=temperature, top_p=top_p,
                                  max_new_tokens=max_new_tokens, seed=derive_seed(seed, 0, 0),
-                                 entry_point=task.entry_point)
+                                 entry_point=extraction_target(task))
         cands = [{"text": s.text, "code": s.code, "completion_tokens": s.completion_tokens} for s in drawn]
         futures = [sandbox.submit(Job(program=assemble_program(task, s.code), tests=task.tests,
                                       timeout_s=task.timeout_s, memory_mb=task.memory_mb)) for s in drawn]

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from agent.errors import UserError
+from agent.extract import extraction_target
 from agent.feedback import build_refinement, outcome_line
 from agent.prompts import assemble_program, task_prompt
 from agent.scoring import Score, score_candidate
@@ -279,7 +280,7 @@ class _Run:
                 seed = derive_seed(self.settings["seed"], round_no, chunk[0])
                 samples = self.generator.sample(
                     messages, n=len(chunk), temperature=self.settings["temperature"], top_p=self.settings["top_p"],
-                    max_new_tokens=self.settings["max_new_tokens"], seed=seed, entry_point=self.task.entry_point)
+                    max_new_tokens=self.settings["max_new_tokens"], seed=seed, entry_point=extraction_target(self.task))
                 for index, sample in zip(chunk, samples):
                     self.tokens += int(sample.completion_tokens)
                     self.prompt_tokens += int(sample.prompt_tokens)

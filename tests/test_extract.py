@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
-from agent.extract import compiles, extract_code
+from agent.extract import PROGRAM, compiles, extract_code, extraction_target
 
 ADD = "def add(a, b):\n    return a + b\n"
 
@@ -132,3 +133,64 @@ def test_windows_line_endings():
 def test_return_outside_a_function_does_not_count_as_compiling():
     assert not compiles("return 1")
     assert compiles(ADD)
+
+
+# ---------------------------------------------------------------- classes, several functions, whole programs
+
+LRU = ("class LRUCache:\n    def __init__(self, capacity):\n        self.capacity = capacity\n"
+       "        self.data = {}\n\n    def get(self, key):\n        return self.data.get(key, -1)\n")
+
+
+def test_a_class_is_kept_whole_and_its_usage_dropped():
+    text = ("Here is the class:\n```python\nfrom collections import OrderedDict\n\n\n" + LRU
+            + "\n\ncache = LRUCache(2)\nprint(cache.get(1))\n```\nIt stores entries in a dict.")
+    code = extract_code(text, "LRUCache")
+    assert code == "from collections import OrderedDict\n\n\n" + LRU
+    assert _compiles_and_defines(code, "LRUCache")
+
+
+def test_a_class_and_its_exception_in_separate_blocks_are_both_kept():
+    text = ("```python\nclass CapacityError(ValueError):\n    pass\n```\nAnd the cache:\n```python\n"
+            + LRU + "```\n")
+    code = extract_code(text, ["LRUCache", "CapacityError"])
+    assert _compiles_and_defines(code, "LRUCache") and _compiles_and_defines(code, "CapacityError")
+    # told only the main name, the unused exception class in the other block is not brought along
+    assert not _compiles_and_defines(extract_code(text, "LRUCache"), "CapacityError")
+
+
+def test_several_functions_from_several_blocks():
+    text = ("```python\ndef encode(s):\n    return s[::-1]\n```\n\nand\n\n```python\ndef decode(s):\n"
+            "    return s[::-1]\n\nprint(decode(encode('ab')))\n```\n")
+    code = extract_code(text, ["encode", "decode"])
+    assert _compiles_and_defines(code, "encode") and _compiles_and_defines(code, "decode")
+    assert "print" not in code
+
+
+def test_a_whole_program_keeps_its_main_guard_and_top_level_code():
+    program = ("import sys\n\n\ndef solve(a, b):\n    return a + b\n\n\n"
+               "data = sys.stdin.read().split()\nprint(solve(int(data[0]), int(data[1])))\n\n"
+               "if __name__ == \"__main__\":\n    pass\n")
+    text = "Here is my program:\n```python\n" + program + "```\nRun it with python."
+    assert extract_code(text, PROGRAM) == program
+    # the same text read as a function task drops the script part
+    assert "print(" not in extract_code(text, "solve")
+
+
+def test_an_unfenced_program_with_prose_around_it():
+    text = "Sure, read the input:\nn = int(input())\nfor i in range(n):\n    print(i * 2)\nThat prints doubles."
+    assert extract_code(text, PROGRAM) == "n = int(input())\nfor i in range(n):\n    print(i * 2)\n"
+
+
+def test_a_program_block_is_preferred_to_an_example_input_block():
+    text = ("Input:\n```\n3\n1 2\n```\nProgram:\n```python\nn = int(input())\nprint(n)\n```\n")
+    assert extract_code(text, PROGRAM) == "n = int(input())\nprint(n)\n"
+
+
+def test_extraction_target_follows_the_task_shape(tmp_path):
+    from agent.spec import load_spec
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    assert extraction_target(load_spec(examples / "add.toml")) == "add"
+    assert extraction_target(load_spec(examples / "lru_cache.toml")) == ["LRUCache", "CapacityError"]
+    assert extraction_target(load_spec(examples / "iso_dates.toml")) == ["parse_date", "format_date"]
+    assert extraction_target(load_spec(examples / "pair_sums_stdio.toml")) == PROGRAM

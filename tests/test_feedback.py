@@ -165,3 +165,48 @@ def test_misnamed_function_gets_a_naming_note(sandbox, run_length):
     fine = "def encode(s):\n    return s\n"
     assert "does not define" not in _user(build_refinement(run_length, fine, _run(sandbox, run_length, fine),
                                                            WordCounter(4096)))
+
+
+# ---------------------------------------------------------------- whole programs and classes
+
+
+def test_stdio_failure_shows_input_expected_and_printed_output(sandbox):
+    task = load_spec(EXAMPLES / "pair_sums_stdio.toml")
+    code = task.reference.replace("sum(sums) / n", "sum(sums) // n")  # integer average: only case 4 differs
+    result = _run(sandbox, task, code)
+    assert result.status == "failed"
+    prompt = build_refinement(task, code, result, WordCounter(4096))
+    text = _user(prompt)
+    assert text.startswith("Write a Python program.")
+    assert "Test case 4 failed." in text
+    assert "Input:\n```text\n3\n10 -3\n0 0\n-2 -1\n```" in text
+    assert "Expected output:\n```text\n7\n0\n-3\n1.3333333333333333\n```" in text
+    assert "Your program printed:\n```text\n7\n0\n-3\n1\n```" in text
+    assert text.rstrip().endswith("Reply with the complete corrected program in one ```python code block.")
+    assert "does not define" not in text  # a program has no names to define
+
+
+def test_stdio_crash_shows_the_error_and_long_input_is_cut(sandbox):
+    from agent.spec import task_from_dict
+
+    lines = "\n".join(str(i) for i in range(40))
+    task = task_from_dict({"name": "echo", "description": "Echo the input.", "tests": {
+        "stdio": [{"stdin": lines + "\n", "stdout": lines + "\n"}]}})
+    code = "import sys\nfor line in sys.stdin:\n    print(int(line) // (int(line) - 39))\n"
+    result = _run(sandbox, task, code)
+    assert result.status == "failed" or result.status == "error"
+    text = _user(build_refinement(task, code, result, WordCounter(4096)))
+    assert "Test case 1 failed: the program ended with exit status 1" in text and "ZeroDivisionError" in text
+    assert "Input:\n```text\n0\n1\n" in text and "11\n... (cut)\n```" in text
+    assert "\n39\n" not in text.split("Input:")[1].split("```\n")[1]
+
+
+def test_class_task_names_what_the_code_left_undefined(sandbox):
+    task = load_spec(EXAMPLES / "lru_cache.toml")
+    code = task.reference.replace("class CapacityError(ValueError)", "class CacheError(ValueError)").replace(
+        "raise CapacityError", "raise CacheError")
+    result = _run(sandbox, task, code)
+    assert result.status != "passed"
+    text = _user(build_refinement(task, code, result, WordCounter(4096)))
+    assert "Your code does not define `CapacityError`: use exactly the names of the signature." in text
+    assert text.rstrip().endswith("every definition, in one ```python code block.")
