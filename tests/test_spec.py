@@ -389,3 +389,54 @@ def test_buggy_versions_of_the_new_examples_fail_with_what_differed(sandbox):
     assert lru["test_bad_capacity_raises_its_own_error[0]"].outcome == "passed"  # its own exception class
     failed_case = next(t for t in results["pair_sums_stdio"].tests if t.outcome == "failed")
     assert failed_case.name == "case 4" and "1.3333333333333333" in failed_case.expected
+
+
+class _TextGenerator:
+    """Answers with fixed texts, extracting code the way the real model does (with the entry point it is given)."""
+
+    context_length = 4096
+    name = "texts"
+
+    def __init__(self, texts: list[str]):
+        self.texts, self.calls = list(texts), []
+
+    def sample(self, messages, n, entry_point=None, **kw):
+        from agent.extract import extract_code
+        from agent.model import Sample
+
+        self.calls.append({"messages": messages, "entry_point": entry_point})
+        texts, self.texts = self.texts[:n], self.texts[n:]
+        return [Sample(text=t, code=extract_code(t, entry_point=entry_point), prompt_tokens=10,
+                       completion_tokens=len(t.split())) for t in texts]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def test_the_loop_solves_a_stdio_spec_from_fenced_programs_with_a_main_guard(sandbox, tmp_path):
+    from agent.extract import PROGRAM
+    from agent.orchestrator import solve_task
+
+    task = load_spec(EXAMPLES[0].parent / "pair_sums_stdio.toml")
+    right = task.reference.strip("\n") + "\n"
+    wrong = right.replace("sum(sums) / n", "sum(sums) // n")
+    generator = _TextGenerator([f"Here is the program:\n```python\n{wrong}```\nIt reads stdin.",
+                                f"Fixed:\n```python\n{right}```\n"])
+    result = solve_task(task, generator, sandbox, tmp_path / "run", samples=1, rounds=2)
+    assert result.solved and result.solution == right  # the main guard and top-level code were kept
+    assert [call["entry_point"] for call in generator.calls] == [PROGRAM, PROGRAM]
+    fix_prompt = generator.calls[1]["messages"][-1]["content"]
+    assert "Your program printed:\n```text\n7\n0\n-3\n1\n```" in fix_prompt
+    assert "Input:\n```text\n3\n10 -3\n0 0\n-2 -1\n```" in fix_prompt
+
+
+def test_the_loop_solves_a_class_spec_given_in_two_blocks(sandbox, tmp_path):
+    from agent.orchestrator import solve_task
+
+    task = load_spec(EXAMPLES[0].parent / "lru_cache.toml")
+    head, rest = task.reference.split("class LRUCache:", 1)
+    text = f"First the error:\n```python\n{head}```\nThen the cache:\n```python\nclass LRUCache:{rest}```\n"
+    generator = _TextGenerator([text])
+    result = solve_task(task, generator, sandbox, tmp_path / "run", samples=1, rounds=1)
+    assert generator.calls[0]["entry_point"] == ["LRUCache", "CapacityError"]
+    assert result.solved, result.best_score
