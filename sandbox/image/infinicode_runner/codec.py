@@ -50,6 +50,15 @@ class Opaque:
         return self.text or f"<{self.type_name}>"
 
 
+def _is_ndarray(t):
+    return t.__name__ == "ndarray" and t.__module__ == "numpy"
+
+
+def is_mutable(obj):
+    """Containers whose changes by the callee travel back to the caller."""
+    return type(obj) in _MUTABLE or _is_ndarray(type(obj))
+
+
 def _numpy():
     import numpy
     return numpy
@@ -86,7 +95,7 @@ class Codec:
             return obj if -(2**62) < obj < 2**62 else {"I": hex(obj)}
         if t is float:
             return {"f": obj.hex()}
-        if refs is not None and t in _MUTABLE:
+        if refs is not None and (t in _MUTABLE or _is_ndarray(t)):
             seen = refs.get(id(obj))
             if seen is not None:
                 return {"R": seen[0]}
@@ -242,7 +251,10 @@ class Codec:
                 self._remember(refs, ref, out)
             return out
         if tag == "np":
-            return self._dec_array(val)
+            out = self._dec_array(val)
+            if ref is not None:
+                self._remember(refs, ref, out)
+            return out
         if tag == "ns":
             np = _numpy()
             dtype = self._dtype(val[0])
@@ -370,6 +382,8 @@ def update_in_place(target, new):
     elif t is set:
         target.clear()
         target.update(new)
+    elif _is_ndarray(t) and getattr(new, "shape", None) == target.shape:
+        target[...] = new
 
 
 class Snapshot:
@@ -385,6 +399,8 @@ class Snapshot:
     @staticmethod
     def _items(obj):
         t = type(obj)
+        if _is_ndarray(t):
+            return obj.copy()
         if t is bytearray:
             return bytes(obj)
         if t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict):
@@ -395,6 +411,8 @@ class Snapshot:
 
     def changed(self) -> bool:
         now = self._items(self.obj)
+        if _is_ndarray(type(now)):
+            return now.shape != self.items.shape or not (now == self.items).all()
         if type(now) is not list:
             return now != self.items
         return len(now) != len(self.items) or any(a is not b for a, b in zip(now, self.items))

@@ -222,6 +222,44 @@ def _forwarder(name):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Containers read from a candidate object's attribute: a genuine list/dict/set here (a copy, compared as Python
+# compares it) that also applies the tests' changes to the candidate's own container, as `cart.items.append(x)`
+# does in one process.
+
+
+def _live(base, name, remote=None, result_arg=False):
+    local = getattr(base, name)
+
+    def method(self, *args, **kwargs):
+        result = local(self, *args, **kwargs)
+        conn, hid = self.__dict__["_ic_live"]
+        if result_arg:  # set.pop / dict.popitem: remove exactly what was removed here
+            args = (result if base is set else result[0],)
+        conn.callm({"h": hid}, remote or name, args, kwargs)
+        return self if name.startswith("__i") else result
+
+    method.__name__ = name
+    return method
+
+
+def _live_class(base, names, special):
+    ns = {name: _live(base, name) for name in names}
+    ns.update({name: _live(base, name, remote, result_arg=True) for name, remote in special.items()})
+    return type(f"Live{base.__name__.capitalize()}", (base,), ns)
+
+
+LIVE = {
+    list: _live_class(list, ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "__setitem__",
+                             "__delitem__", "__iadd__", "__imul__"), {}),
+    dict: _live_class(dict, ("__setitem__", "__delitem__", "pop", "clear", "update", "setdefault", "__ior__"),
+                      {"popitem": "pop"}),
+    set: _live_class(set, ("add", "discard", "remove", "clear", "update", "difference_update", "intersection_update",
+                           "symmetric_difference_update", "__ior__", "__iand__", "__isub__", "__ixor__"),
+                     {"pop": "discard"}),
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The judge's codec hooks: its objects going out, the candidate's handles coming in.
 
 
@@ -265,6 +303,8 @@ def _library_exception(module, qualname):
     return found
 
 
+_LIVE_TYPES = ()  # filled below, once the live classes exist
+
 _ITERATOR_TYPES = tuple({type(iter(x)) for x in ([], (), range(1), set(), {}, {}.values(), {}.items(), "", b"")}
                         | {enumerate, zip, map, filter, reversed, types.GeneratorType, itertools.count,
                            itertools.cycle, itertools.repeat, itertools.chain, itertools.islice})
@@ -298,6 +338,9 @@ class JudgeHooks:
     def out(self, obj, refs, depth):
         if isinstance(obj, RemoteObject) or isinstance(obj, RemoteClass):
             return {"h": obj._ic_hid}
+        live = getattr(obj, "__dict__", {}).get("_ic_live") if type(obj) in _LIVE_TYPES else None
+        if live is not None and live[0] is self.conn:
+            return {"h": live[1]}
         if id(obj) in self.conn.wrapped and self.conn.proxies.get(self.conn.wrapped[id(obj)]) is obj:
             return {"h": self.conn.wrapped[id(obj)]}
         mirror = getattr(type(obj), "_ic_nt", None)
@@ -488,7 +531,12 @@ class Connection:
             for number, contents in reply.get("s", ()):
                 wire.update_in_place(refs_target(refs, number), self.codec.decode(contents, back))
             if "ok" in reply:
-                return self.codec.decode(reply["ok"], back)
+                value = self.codec.decode(reply["ok"], back)
+                if type(reply.get("live")) is int and type(value) in LIVE:
+                    live = LIVE[type(value)](value)
+                    live.__dict__["_ic_live"] = (self, reply["live"])
+                    return live
+                return value
             exc = reply.get("exc")
             error = self.codec.decode(exc["e"], back) if type(exc) is dict else None
         except (Deadline, CandidateGone, Unsupported):
@@ -501,7 +549,7 @@ class Connection:
         raise error
 
     def _target(self, target):
-        return self.codec.encode(target)
+        return target if type(target) is dict else self.codec.encode(target)
 
     def _args(self, args, kwargs, refs):
         try:
@@ -711,7 +759,7 @@ class Connection:
         except Exception:
             self.nesting -= 1
             raise CandidateGone("the candidate sent a malformed request")
-        snapshots = [(n, wire.Snapshot(o)) for n, o in back.items() if type(o) in wire._MUTABLE]
+        snapshots = [(n, wire.Snapshot(o)) for n, o in back.items() if wire.is_mutable(o)]
         try:
             result = _judge_op(msg.get("op"), target, str(msg.get("m") or msg.get("n") or ""), args, kwargs)
             enc_refs = {id(o): [n, o] for n, o in back.items()}
@@ -776,3 +824,6 @@ def _judge_exception(exc):
     except Exception:
         message = ""
     return {"t": kind, "m": message if kind == name else f"{name}: {message}"}
+
+
+_LIVE_TYPES = tuple(LIVE.values())
