@@ -240,7 +240,9 @@ class _Run:
         if round_no == 0 or self.settings["mode"] == "resample":
             return [(None, self.round0_messages, list(range(n)), None)]
         # only earlier rounds: a resumed run must plan a round exactly as the first session did
-        failing = [c for c in self.ran(before_round=round_no) if not c.score_obj().solved]
+        # An `unsupported` verdict says nothing about the code (the judge could not decide): never refine on it.
+        failing = [c for c in self.ran(before_round=round_no)
+                   if not c.score_obj().solved and c.score_obj().status != "unsupported"]
         failing.sort(key=lambda c: c.score_obj().rank_key())
         parents = failing[: max(1, min(self.settings["top_k"], n))]
         if not parents:
@@ -405,7 +407,12 @@ class _Run:
                  f"(refining the {s['top_k']} best failing candidates), temperature {s['temperature']}, seed {s['seed']}",
                  f"- candidates: {data['candidates_sampled']} sampled, {data['candidates_run']} run",
                  f"- generated tokens: {data['tokens']}; wall time: {data['wall_s']:.1f} s",
-                 f"- stopped by: {data['stop_reason']}", "", "## Rounds", "",
+                 f"- stopped by: {data['stop_reason']}"]
+        unsupported = [c for c in self.ran() if c.score_obj().status == "unsupported"]
+        if unsupported:
+            lines.append(f"- not judged: {len(unsupported)} candidates, because the tests use something the sandbox "
+                         f"cannot decide without trusting the program ({unsupported[0].result.get('message', '')})")
+        lines += ["", "## Rounds", "",
                  "| round | sampled | run | duplicates | passing | best tests passed |",
                  "| ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in data["rounds"]:

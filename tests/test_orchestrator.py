@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.model import Sample
 from agent.errors import UserError
+from agent.model import Sample
 from agent.orchestrator import normalize_code, solve_task
 from agent.prompts import task_prompt
 from agent.spec import Task, load_spec
@@ -242,3 +242,27 @@ def test_full_first_round_judges_every_round0_candidate(sandbox, add_task, tmp_p
     assert len(recs) == 4 and all(r["result"] is not None and not r["cancelled"] for r in recs)
     assert res.rounds == [{"round": 0, "sampled": 4, "run": 4, "duplicates": 0, "passed": 1, "best_score": 1.0,
                            "best_so_far": 1.0, "solved": True}]
+
+
+VECTOR_TASK_TESTS = ("from solution import Vector\n\ndef test_add():\n"
+                     "    assert Vector(1, 2) + Vector(3, 4) == Vector(4, 6)\n")
+VECTOR_OWN_EQ = ("class Vector:\n    def __init__(self, x, y):\n        self.x, self.y = x, y\n"
+                 "    def __add__(self, other):\n        return Vector(self.x + other.x, self.y + other.y)\n"
+                 "    def __eq__(self, other):\n        return (self.x, self.y) == (other.x, other.y)\n")
+VECTOR_WRONG = VECTOR_OWN_EQ.replace("return Vector(self.x + other.x, self.y + other.y)", "Vector(0, 0)")
+
+
+def test_unsupported_candidates_are_reported_and_never_refined(sandbox, tmp_path):
+    """A test comparing two objects with the program's own __eq__ cannot be judged: the run says so, and the loop
+    refines the candidate that failed, not the one it could not judge."""
+    task = Task(task_id="vector", name="vector", description="A 2-D vector with + and ==.", entry_point="Vector",
+                signature="class Vector", tests=SandboxTests("pytest", source=VECTOR_TASK_TESTS))
+    gen = ScriptedGenerator([VECTOR_OWN_EQ, VECTOR_WRONG] + [VECTOR_WRONG + f"\nX = {i}\n" for i in range(2)])
+    solve_task(task, gen, sandbox, tmp_path, samples=2, rounds=2, top_k=2)
+    first = by_id(tmp_path)
+    assert first[(0, 0)]["result"]["status"] == "unsupported"
+    assert "Vector" in first[(0, 0)]["result"]["message"] and "__eq__" in first[(0, 0)]["result"]["message"]
+    assert first[(0, 1)]["result"]["status"] == "failed"
+    refinement = gen.calls[1]["messages"][-1]["content"]
+    assert len(gen.calls) == 2 and "Vector(0, 0)" in refinement and "return Vector(self.x" not in refinement
+    assert "not judged: 1 candidates" in (tmp_path / "report.md").read_text()

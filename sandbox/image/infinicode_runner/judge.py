@@ -17,8 +17,15 @@ import pytest
 
 from . import oracles
 from .codec import Opaque, decode_value, encode_value
-from .remote import (TEST_FILE, TEST_MODULE, CandidateError, CandidateGone, Deadline, RemoteClass, RemoteObject,
-                     Unsupported)
+from .remote import (
+    TEST_FILE,
+    TEST_MODULE,
+    CandidateError,
+    CandidateGone,
+    Deadline,
+    RemoteObject,
+    Unsupported,
+)
 
 MAX_REPR = 400  # characters of a value shown in a message
 JOB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "job")

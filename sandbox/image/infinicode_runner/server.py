@@ -13,8 +13,12 @@ forks a fresh candidate for the next job; the interpreter and common imports are
 
 from __future__ import annotations
 
+# Loaded once here: every candidate process starts with them (fork shares them), and the judge never imports
+# anything after a candidate ran (nothing on sys.path is writable, checked below).
+import collections  # noqa: E401,F401
 import ctypes
 import json
+import operator  # noqa: E401,F401
 import os
 import shutil
 import signal
@@ -22,16 +26,18 @@ import sys
 import time
 import types
 
-# Loaded once here: every candidate process starts with them (fork shares them), and the judge never imports
-# anything after a candidate ran (nothing on sys.path is writable, checked below).
-import collections, dataclasses, datetime, decimal, enum, fractions, functools, heapq, itertools, math  # noqa: E401,F401
-import operator, pathlib, random, re, statistics, string, typing  # noqa: E401,F401
-
 import numpy  # noqa: F401
 import pytest  # noqa: F401
 
 from . import candidate, judge
-from .remote import CandidateGone, Connection, Deadline, RemoteClass, RemoteObject, Unsupported
+from .remote import (
+    CandidateGone,
+    Connection,
+    Deadline,
+    RemoteClass,
+    RemoteObject,
+    Unsupported,
+)
 
 sys.setrecursionlimit(10_000)  # judge frames of nested callbacks; the candidate keeps Python's default
 
