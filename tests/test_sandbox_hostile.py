@@ -39,7 +39,8 @@ PROBE = textwrap.dedent('''
 
 GOOD = Job("def add(a, b):\n    return a + b\n", Tests("asserts", asserts=["assert add(2, 3) == 5"]))
 
-SENTINEL = Path(__file__).with_name(".hostile-sentinel")
+# One per process: two sessions running this file at once must not remove each other's sentinel.
+SENTINEL = Path(__file__).with_name(f".hostile-sentinel-{os.getpid()}")
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +168,9 @@ def test_hostile_program_is_not_passed(name, proven_sandbox):
 
 # ---- channels of the Python-semantics judge (issue 10) --------------------------------------------------------
 # Each program comes with its own tests. Tests named test_target_* pass only if an attack works (in plain Python,
-# where the candidate runs next to the tests, most of them would pass); the others pass honestly.
+# where the candidate runs next to the tests, most of them would pass); the others pass honestly. A target never
+# rests on what a candidate method returns (`answer().tolist()` is the candidate's to decide), only on what the
+# judge decides: comparisons, isinstance, exceptions, the tests' own objects.
 
 
 def src(text: str) -> str:
@@ -263,8 +266,8 @@ NUMPY_TESTS = src('''
         np.testing.assert_array_equal(answer(), np.array([1, 2, 3]))
 
 
-    def test_target_list():
-        assert list(answer()) == [1, 2, 3] or answer().tolist() == [1, 2, 3]
+    def test_target_array_equal_function():
+        assert np.array_equal(answer(), np.array([1, 2, 3]))
 ''')
 
 OBJECT_ARRAY = ANYTHING + src('''
