@@ -961,7 +961,7 @@ DATA_CASES = [
             item.qty = 2
             item.tags.append("green")
             assert item == Item("kiwi", 2, ["green"])
-        '''), ITEM, bug(ITEM, "item.qty += amount", "item.qty = amount"), "5 == 8"),
+        '''), ITEM, bug(ITEM, "item.qty += amount", "item.qty = amount"), "5"),
     Case("dataclass_order_true", pytest_module('''
         from solution import Version, parse_version
 
