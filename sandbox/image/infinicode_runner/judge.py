@@ -17,7 +17,7 @@ import pytest
 
 from . import oracles
 from .codec import Opaque, decode_value, encode_value
-from .remote import (
+from .proxies import (
     TEST_FILE,
     TEST_MODULE,
     CandidateError,

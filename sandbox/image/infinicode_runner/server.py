@@ -30,14 +30,8 @@ import numpy  # noqa: F401
 import pytest  # noqa: F401
 
 from . import candidate, judge
-from .remote import (
-    CandidateGone,
-    Connection,
-    Deadline,
-    RemoteClass,
-    RemoteObject,
-    Unsupported,
-)
+from .proxies import CandidateGone, Deadline, RemoteClass, RemoteObject, Unsupported
+from .remote import Connection
 
 sys.setrecursionlimit(10_000)  # judge frames of nested callbacks; the candidate keeps Python's default
 

@@ -1,0 +1,183 @@
+"""What the candidate may receive from the judge, and what it may do with it.
+
+Values cross by value (codec.py). Library functions, classes and modules go over by name: the candidate gets its
+own copy, which cannot reach the judge. The tests' own functions, objects and iterators go over as handles, on
+which the candidate may only call, read public attributes of the tests' own objects, and iterate. Anything else
+(pytest's fixtures, the judge's modules, frames, code) cannot be handed over: the run is `unsupported`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import importlib
+import itertools
+import sys
+import types
+import unittest
+
+from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteClass, RemoteObject, pull
+
+
+def _by_name(obj):
+    """(module, qualname) when obj is a library function, class or method that resolves back to itself."""
+    if isinstance(obj, (RemoteObject, RemoteClass)) or not isinstance(
+            obj, (types.BuiltinFunctionType, types.FunctionType, type, types.MethodDescriptorType,
+                  types.WrapperDescriptorType, types.ClassMethodDescriptorType)) and type(obj).__name__ != "ufunc":
+        return None
+    module = getattr(obj, "__module__", None)
+    if module is None and hasattr(obj, "__objclass__"):
+        module = obj.__objclass__.__module__
+    if module is None and isinstance(getattr(obj, "__self__", None), types.ModuleType):
+        module = obj.__self__.__name__
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or module in (TEST_MODULE, "solution") \
+            or module.startswith(("infinicode_runner", "_pytest", "pytest")) or "<" in qualname:
+        return None
+    try:
+        found = importlib.import_module(module) if module in sys.modules else None
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except Exception:
+        return None
+    return [module, qualname] if found is obj else None
+
+
+def library_exception(module, qualname):
+    """The judge's own class for an exception class of a library the judge has loaded (json.JSONDecodeError,
+    dataclasses.FrozenInstanceError...), so `pytest.raises(TheirLibraryError)` works. Never pytest's or unittest's
+    (a SkipTest or an outcome would skip or stop tests), never the runner's."""
+    if module in ("solution", TEST_MODULE, "builtins") or module.split(".")[0] in (
+            "_pytest", "pytest", "pluggy", "unittest", "infinicode_runner") or module not in sys.modules:
+        return None
+    found = sys.modules[module]
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if not (isinstance(found, type) and issubclass(found, Exception)) or issubclass(found, unittest.SkipTest) \
+            or found.__module__ != module:
+        return None
+    return found
+
+
+_LIVE_TYPES = ()  # filled below, once the live classes exist
+
+_ITERATOR_TYPES = tuple({type(iter(x)) for x in ([], (), range(1), set(), {}, {}.values(), {}.items(), "", b"")}
+                        | {enumerate, zip, map, filter, reversed, types.GeneratorType, itertools.count,
+                           itertools.cycle, itertools.repeat, itertools.chain, itertools.islice})
+
+
+def _handable(obj) -> bool:
+    """Objects the candidate may hold a handle to: the tests' own code and objects, and iterators."""
+    if isinstance(obj, types.FunctionType):
+        return obj.__code__.co_filename == TEST_FILE
+    if isinstance(obj, types.MethodType):
+        return _handable(obj.__func__) and (isinstance(obj.__self__, type) or _handable(obj.__self__))
+    if isinstance(obj, types.GeneratorType):
+        return obj.gi_code.co_filename == TEST_FILE
+    if isinstance(obj, type):
+        return obj.__module__ == TEST_MODULE
+    if type(obj).__module__ == TEST_MODULE:
+        return True
+    if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function
+        return type(obj.__self__) in _VALUE_OWNERS
+    return isinstance(obj, _ITERATOR_TYPES) or type(obj).__name__ in ("itemgetter", "attrgetter", "partial")
+
+
+_VALUE_OWNERS = {dict, list, set, frozenset, str, bytes, tuple, collections.Counter, collections.OrderedDict,
+                 collections.defaultdict, collections.deque}
+
+
+class JudgeHooks:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def out(self, obj, refs, depth):
+        if isinstance(obj, RemoteObject) or isinstance(obj, RemoteClass):
+            return {"h": obj._ic_hid}
+        live = getattr(obj, "__dict__", {}).get("_ic_live") if type(obj) in LIVE_TYPES else None
+        if live is not None and live[0] is self.conn:
+            return {"h": live[1]}
+        if id(obj) in self.conn.wrapped and self.conn.proxies.get(self.conn.wrapped[id(obj)]) is obj:
+            return {"h": self.conn.wrapped[id(obj)]}
+        mirror = getattr(type(obj), "_ic_nt", None)
+        if mirror is not None and type(obj).__dict__.get("_ic_nt") is mirror:
+            return {"nt": [type(obj)._ic_hid, [self.conn.codec._enc(x, refs, depth + 1) for x in tuple.__iter__(obj)]]}
+        if isinstance(obj, types.ModuleType):
+            return {"mod": obj.__name__}
+        name = _by_name(obj)
+        if name is not None:
+            return {"n": name}
+        if _handable(obj):
+            jid = id(obj)
+            self.conn.judge_objects[jid] = obj
+            return {"j": jid}
+        return None
+
+    def back(self, data, refs, depth):
+        conn = self.conn
+        if "h" in data:
+            hid = data["h"]
+            known = conn.proxies.get(hid)
+            if known is not None:
+                return known
+            if "C" in data:
+                obj = conn.mirror(data["C"])
+            else:
+                obj = conn.instance(hid, conn.mirror(data["c"]), data, refs, depth)
+                if type(obj).__dict__.get("_ic_desc", {}).get("name") == "generator" and \
+                        type(obj)._ic_desc.get("module") == "builtins":
+                    obj = pull(obj)  # a genuine generator here, reading the candidate's lazily
+                    conn.wrapped[id(obj)] = hid
+            conn.proxies[hid] = obj
+            return obj
+        if "j" in data:
+            return conn.judge_objects[data["j"]]
+        if "nt" in data:
+            cls_key, fields = data["nt"]
+            cls = conn.mirror(cls_key)
+            if getattr(cls, "_ic_nt", None) is None:
+                raise ValueError("malformed namedtuple")
+            return cls(*[conn.codec._dec(x, refs, depth + 1) for x in fields])
+        raise ValueError("unknown value tag")
+
+
+
+_OPERATORS = {"__len__": len, "__iter__": iter, "__next__": next, "__bool__": bool, "__str__": str, "__repr__": repr,
+              "__hash__": hash, "__getitem__": lambda o, k: o[k], "__contains__": lambda o, x: x in o,
+              "__eq__": lambda o, x: o == x, "__lt__": lambda o, x: o < x, "__le__": lambda o, x: o <= x,
+              "__gt__": lambda o, x: o > x, "__ge__": lambda o, x: o >= x, "__reversed__": reversed}
+_TEST_OBJECT_OPS = {"__setitem__": lambda o, k, v: o.__setitem__(k, v), "__delitem__": lambda o, k: o.__delitem__(k)}
+
+
+def judge_op(op, target, name, args, kwargs):
+    tests_own = TEST_MODULE in (type(target).__module__, getattr(target, "__module__", None) if isinstance(target, type)
+                                else None)
+    if op == "call":
+        if not callable(target):
+            raise TypeError(f"'{type(target).__name__}' object is not callable")
+        return target(*args, **kwargs)
+    if op == "callm" and name in _OPERATORS:
+        return _OPERATORS[name](target, *args)
+    if op == "callm" and name in _TEST_OBJECT_OPS and tests_own:
+        return _TEST_OBJECT_OPS[name](target, *args)
+    if name.startswith("_") or not tests_own:
+        raise AttributeError(f"the program may not use attribute {name!r} of a {type(target).__name__} from the tests")
+    if op == "callm":
+        return getattr(target, name)(*args, **kwargs)
+    if op == "get":
+        return getattr(target, name)
+    if op == "set" and not isinstance(target, type):
+        return setattr(target, name, args[0])
+    raise AttributeError(f"operation {op!r} is not allowed on objects of the tests")
+
+
+def judge_exception(exc):
+    name = type(exc).__name__
+    kind = name if isinstance(getattr(builtins, name, None), type) and type(exc) is getattr(builtins, name) \
+        else ("AssertionError" if isinstance(exc, AssertionError) else "Exception")
+    try:
+        message = str(exc)[:2000]
+    except Exception:
+        message = ""
+    return {"t": kind, "m": message if kind == name else f"{name}: {message}"}
+

@@ -1,0 +1,244 @@
+"""Proxies for the candidate's objects, as the tests in the judge see them.
+
+A candidate class becomes a mirror class here, built from the description the candidate sends (remote.py builds
+it): isinstance, issubclass and `except TheirError` then use the judge's own type machinery, never a candidate
+metaclass. Attributes and methods are fetched from the candidate; whether two objects are equal or ordered is
+decided by the connection's policy (remote.py), never by the candidate's own __eq__.
+"""
+
+from __future__ import annotations
+
+TEST_MODULE = "__tests__"  # __name__ of the tests' namespace: classes the tests define carry it
+TEST_FILE = "<tests>"
+MAX_NESTING = 100  # calls between judge and candidate nested inside each other
+MAX_OUTPUT = 16 * 1024  # bytes of the candidate's stdout/stderr kept for the report
+
+
+class Deadline(BaseException):
+    """The job's (or one input's) time ran out. BaseException: tests cannot swallow it."""
+
+
+class CandidateGone(BaseException):
+    """The candidate process died or broke the protocol."""
+
+
+class Unsupported(BaseException):
+    """The tests used something the judge cannot decide without trusting the candidate; the text names it."""
+
+
+class CandidateError(Exception):
+    """An exception of the candidate that cannot be rebuilt here (KeyboardInterrupt, GeneratorExit...)."""
+
+
+UNSAFE_EXCEPTIONS = {"BaseException", "KeyboardInterrupt", "GeneratorExit", "BaseExceptionGroup"}
+GENUINE_TYPES = {"int", "float", "complex", "str", "bytes", "bytearray", "bool", "list", "tuple", "dict", "set",
+                  "frozenset", "object", "range", "type", "slice", "memoryview", "property", "staticmethod",
+                  "classmethod", "NoneType"}
+DUNDER_OPS = {  # dunders a proxy forwards when the candidate's class has them (comparisons are policy, below)
+    "__len__", "__iter__", "__next__", "__reversed__", "__getitem__", "__setitem__", "__delitem__", "__contains__",
+    "__bool__", "__call__", "__enter__", "__exit__", "__int__", "__float__", "__complex__", "__index__",
+    "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__bytes__", "__fspath__", "__length_hint__",
+    "__neg__", "__pos__", "__abs__", "__invert__",
+    *(f"__{p}{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "divmod", "pow",
+                                 "lshift", "rshift", "and", "or", "xor") for p in ("", "r", "i")),
+}
+_LOCAL_ONLY = ("_ic_", "_pytest", "__")  # attribute names never asked of the candidate
+
+
+def mirrored_name(name: str) -> bool:
+    return not name.startswith(_LOCAL_ONLY) and name != "pytestmark"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Proxies.
+
+
+class RemoteClass(type):
+    """Metaclass of mirror classes: calling one constructs in the candidate; class attributes are fetched there."""
+
+    def __call__(cls, *args, **kwargs):
+        return cls._ic_conn.call(cls, args, kwargs)
+
+    def __getattr__(cls, name):
+        if not mirrored_name(name):
+            raise AttributeError(name)
+        return cls._ic_conn.get(cls, name)
+
+
+
+class RemoteContainerClass(RemoteClass):
+    """For classes whose own metaclass makes them containers (enums: `list(Color)`, `Color["RED"]`)."""
+
+    def __iter__(cls):
+        return cls._ic_conn.callm(cls, "__iter__", ())
+
+    def __len__(cls):
+        return cls._ic_conn.callm(cls, "__len__", ())
+
+    def __contains__(cls, item):
+        return bool(cls._ic_conn.callm(cls, "__contains__", (item,)))
+
+    def __getitem__(cls, key):
+        return cls._ic_conn.callm(cls, "__getitem__", (key,))
+
+
+class RemoteObject:
+    """A candidate object. Attributes and methods are fetched from the candidate; comparisons follow the policy."""
+
+    def __getattr__(self, name):
+        if not mirrored_name(name):
+            raise AttributeError(name)
+        return self._ic_conn.get(self, name)
+
+    def __setattr__(self, name, value):
+        if name.startswith("_ic_") or name.startswith("__"):
+            object.__setattr__(self, name, value)
+        else:
+            self._ic_conn.set(self, name, value)
+
+    def __delattr__(self, name):
+        self._ic_conn.callm(self, "__delattr__", (name,))
+
+    def __eq__(self, other):
+        return self._ic_conn.eq(self, other)
+
+    def __ne__(self, other):
+        result = self._ic_conn.eq(self, other)
+        return result if result is NotImplemented else not result
+
+    def __lt__(self, other):
+        return self._ic_conn.order(self, other, "<")
+
+    def __le__(self, other):
+        return self._ic_conn.order(self, other, "<=")
+
+    def __gt__(self, other):
+        return self._ic_conn.order(self, other, ">")
+
+    def __ge__(self, other):
+        return self._ic_conn.order(self, other, ">=")
+
+    def __hash__(self):
+        return self._ic_conn.hash(self)
+
+    def __repr__(self):
+        return self._ic_conn.text(self, "__repr__")
+
+    def __str__(self):
+        return self._ic_conn.text(self, "__str__")
+
+    def __dir__(self):
+        return sorted(set(type(self)._ic_desc.get("methods", ())))
+
+
+class RemoteException(RemoteObject):
+    """Mixed into mirrors of the candidate's exception classes: the message is the one the candidate had."""
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)  # pytest and the traceback machinery set attributes locally
+
+    def __str__(self):
+        return self.__dict__.get("_ic_msg", "")
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.__dict__.get('_ic_msg', '')!r})"
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+
+class RemoteMember:
+    """A method of a mirror class: `obj.name(...)` is one round trip."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, obj, cls=None):
+        return BoundRemote(cls if obj is None else obj, self.name)
+
+
+class BoundRemote:
+    __slots__ = ("target", "name")
+
+    def __init__(self, target, name):
+        self.target, self.name = target, name
+
+    def __call__(self, *args, **kwargs):
+        return _conn_of(self.target).callm(self.target, self.name, args, kwargs)
+
+    def __repr__(self):
+        return f"<method {self.name} of {type(self.target).__name__}>"
+
+
+def pull(proxy):
+    """A judge generator over a candidate generator: isinstance(g, GeneratorType) holds, items come one by one."""
+    sent = None
+    while True:
+        try:
+            item = next(proxy) if sent is None else proxy._ic_conn.callm(proxy, "send", (sent,))
+        except StopIteration as stop:
+            return stop.value
+        sent = yield item
+
+
+def _conn_of(target):
+    return target._ic_conn
+
+
+def forwarder(name):
+    if name == "__call__":
+        def forward(self, *args, **kwargs):
+            return self._ic_conn.call(self, args, kwargs)
+    elif name == "__exit__":
+        def forward(self, *args):
+            return self._ic_conn.callm(self, name, (None, None, None) if args[0] is None else
+                                       (None, args[1] if isinstance(args[1], RemoteObject) else None, None))
+    else:
+        def forward(self, *args, **kwargs):
+            return self._ic_conn.callm(self, name, args, kwargs)
+    forward.__name__ = name
+    return forward
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Containers read from a candidate object's attribute: a genuine list/dict/set here (a copy, compared as Python
+# compares it) that also applies the tests' changes to the candidate's own container, as `cart.items.append(x)`
+# does in one process.
+
+
+def _live(base, name, remote=None, result_arg=False):
+    local = getattr(base, name)
+
+    def method(self, *args, **kwargs):
+        result = local(self, *args, **kwargs)
+        conn, hid = self.__dict__["_ic_live"]
+        if result_arg:  # set.pop / dict.popitem: remove exactly what was removed here
+            args = (result if base is set else result[0],)
+        conn.callm({"h": hid}, remote or name, args, kwargs)
+        return self if name.startswith("__i") else result
+
+    method.__name__ = name
+    return method
+
+
+def _live_class(base, names, special):
+    ns = {name: _live(base, name) for name in names}
+    ns.update({name: _live(base, name, remote, result_arg=True) for name, remote in special.items()})
+    return type(f"Live{base.__name__.capitalize()}", (base,), ns)
+
+
+LIVE = {
+    list: _live_class(list, ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "__setitem__",
+                             "__delitem__", "__iadd__", "__imul__"), {}),
+    dict: _live_class(dict, ("__setitem__", "__delitem__", "pop", "clear", "update", "setdefault", "__ior__"),
+                      {"popitem": "pop"}),
+    set: _live_class(set, ("add", "discard", "remove", "clear", "update", "difference_update", "intersection_update",
+                           "symmetric_difference_update", "__ior__", "__iand__", "__isub__", "__ixor__"),
+                     {"pop": "discard"}),
+}
+
+
+
+
+LIVE_TYPES = tuple(LIVE.values())
