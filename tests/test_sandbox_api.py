@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from sandbox import Job, Tests
+from sandbox import Job, Tests, run_tests
 
 ADD = "def add(a, b):\n    return a + b\n"
 
@@ -121,3 +121,24 @@ def test_exec_cli_json_and_exit_codes(tmp_path):
     assert bad.returncode == 1 and json.loads(bad.stdout)["status"] == "failed"
     missing = subprocess.run(cmd + [str(tmp_path / "nope.py")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+
+
+def test_star_import_warnings_docstrings_and_unittest_classes():
+    """Ordinary test code beyond plain calls: `from solution import *`, pytest.warns on the program's warnings,
+    docstrings and names of its functions and classes, unittest.TestCase classes."""
+    program = ('import warnings\nLIMIT = 3\n\ndef old(x):\n    """Deprecated."""\n'
+               '    warnings.warn("old() is deprecated", DeprecationWarning)\n    return x\n\n'
+               'class Box:\n    """A box."""\n    def __init__(self):\n        self.v = 1\n')
+    tests = ('import unittest\nimport pytest\nfrom solution import *\n\n'
+             'def test_star():\n    assert LIMIT == 3 and old(2) == 2\n\n'
+             'def test_warns():\n    with pytest.warns(DeprecationWarning, match="deprecated"):\n        old(1)\n\n'
+             'def test_docs():\n    assert old.__name__ == "old" and old.__doc__ == "Deprecated."\n'
+             '    assert Box.__doc__ == "A box." and Box().__doc__ == "A box."\n\n'
+             'class TestBox(unittest.TestCase):\n    def test_v(self):\n        self.assertEqual(Box().v, 1)\n'
+             '        with self.assertRaises(TypeError):\n            old()\n')
+    result = run_tests(program, Tests("pytest", source=tests), memory_mb=256)
+    assert result.ok, (result.status, result.message, result.tests)
+    assert [t.name for t in result.tests] == ["test_star", "test_warns", "test_docs", "TestBox::test_v"]
+    silent = run_tests(program.replace("    warnings.warn", "    # warnings.warn"), Tests("pytest", source=tests),
+                       memory_mb=256)
+    assert silent.status == "failed" and [t.name for t in silent.tests if t.outcome == "failed"] == ["test_warns"]

@@ -25,6 +25,7 @@ import sys
 import time
 import traceback
 import types
+import warnings
 
 from . import codec as wire
 
@@ -54,7 +55,9 @@ def _owner(cls, name):
 
 def describe(cls, key) -> dict:
     """What the judge needs to mirror a class: name, bases, and how its instances compare."""
+    doc = cls.__dict__.get("__doc__")
     desc = {"name": str(cls.__name__), "qualname": str(getattr(cls, "__qualname__", cls.__name__)),
+            "doc": doc[:4000] if type(doc) is str else None,
             "module": str(getattr(cls, "__module__", "") or ""),
             "bases": [key(b) for b in cls.__bases__ if b is not object]}
     eq_owner = _owner(cls, "__eq__")
@@ -286,24 +289,9 @@ class CandidateSide:
             finally:
                 sys.setrecursionlimit(limit)
             snapshots = [(n, wire.Snapshot(o)) for n, o in back.items() if wire.is_mutable(o)]
-            if op == "call":
-                result = target(*args, **kwargs)
-            elif op == "callm":
-                name = msg["m"]
-                if name.startswith("__"):
-                    result = getattr(type(target), name)(target, *args, **kwargs)
-                else:
-                    result = getattr(target, name)(*args, **kwargs)
-            elif op == "get":
-                result = getattr(target, msg["n"])
-            elif op == "set":
-                result = setattr(target, msg["n"], args[0])
-            elif op == "fields":
-                result = tuple(getattr(target, n) for n in msg["n"])
-            elif op == "value":
-                result = _value_of(target, msg["n"])
-            else:
-                raise ValueError(f"unknown request {op!r}")
+            with warnings.catch_warnings(record=True) as warned:
+                warnings.simplefilter("always")
+                result = _perform(op, target, msg, args, kwargs)
             refs = {id(o): [n, o] for n, o in back.items()}
             limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))
@@ -314,6 +302,8 @@ class CandidateSide:
                 sys.setrecursionlimit(limit)
             if sync:
                 reply["s"] = sync
+            if warned:  # raised again in the judge, where pytest.warns can see them
+                reply["w"] = [[w.category.__name__, _safe_str(w.message)] for w in warned[:20]]
             if op == "get" and type(result) in (list, dict, set):  # the judge may change it in place later
                 self.handles[id(result)] = result
                 reply["live"] = id(result)
@@ -350,6 +340,25 @@ class CandidateSide:
             if not (isinstance(cls, type) and issubclass(cls, Exception)):
                 cls = Exception
             raise cls(str(exc.get("m", "")))
+
+
+def _perform(op, target, msg, args, kwargs):
+    if op == "call":
+        return target(*args, **kwargs)
+    if op == "callm":
+        name = msg["m"]
+        if name.startswith("__"):  # implicit special-method lookup, as Python does it: on the type
+            return getattr(type(target), name)(target, *args, **kwargs)
+        return getattr(target, name)(*args, **kwargs)
+    if op == "get":
+        return getattr(target, msg["n"])
+    if op == "set":
+        return setattr(target, msg["n"], args[0])
+    if op == "fields":
+        return tuple(getattr(target, n) for n in msg["n"])
+    if op == "value":
+        return _value_of(target, msg["n"])
+    raise ValueError(f"unknown request {op!r}")
 
 
 def _flush():
@@ -415,7 +424,7 @@ def main(from_judge, to_judge):
         return
     names = {}
     for name, value in list(module.__dict__.items()):
-        if not name.startswith("__"):
+        if not name.startswith("__") or name == "__all__":
             names[name] = side.encode_any(value, {}, 0)
     side.send({"loaded": names, "module": side.encode_any(module, {}, 0)})
     side.serve_forever()

@@ -16,6 +16,7 @@ import select
 import struct
 import sys
 import time
+import warnings
 
 from . import codec as wire
 from .handover import JudgeHooks, judge_exception, judge_op, library_exception
@@ -184,6 +185,8 @@ class Connection:
         try:
             for number, contents in reply.get("s", ()):
                 wire.update_in_place(refs_target(refs, number), self.codec.decode(contents, back))
+            for category, message in reply.get("w", ()):
+                warn_again(str(category), str(message))
             if "ok" in reply:
                 value = self.codec.decode(reply["ok"], back)
                 if type(reply.get("live")) is int and type(value) in LIVE:
@@ -271,8 +274,11 @@ class Connection:
         bases = [self.mirror(b) for b in desc.get("bases", [])]
         bases = [b for b in bases if isinstance(b, RemoteClass) or issubclass(b, BaseException)]
         bases = [b for b in bases if not (issubclass(b, BaseException) and b.__name__ in UNSAFE_EXCEPTIONS)]
+        doc = desc.get("doc") if type(desc.get("doc")) is str else None
+        if name in ("function", "method", "builtin_function_or_method"):  # each one has its own docstring
+            doc = property(lambda self: self._ic_conn.get(self, "__doc__"))
         ns = {"_ic_desc": desc, "_ic_hid": desc["id"], "_ic_conn": self, "__module__": module,
-              "__qualname__": str(desc.get("qualname", name))[:200], "__doc__": None}
+              "__qualname__": str(desc.get("qualname", name))[:200], "__doc__": doc}
         local = set(dir(BaseException)) | set(dir(tuple)) | {"_asdict", "_replace", "_make", "_fields",
                                                                   "_field_defaults"}
         for member in desc.get("methods", ()):
@@ -431,6 +437,14 @@ class Connection:
             return {"exc": judge_exception(exc)}
         finally:
             self.nesting -= 1
+
+
+def warn_again(category, message):
+    """A warning the program issued during a call, issued here so `pytest.warns` sees it (builtin categories)."""
+    cls = getattr(builtins, category, None)
+    if not (isinstance(cls, type) and issubclass(cls, Warning)):
+        cls = UserWarning
+    warnings.warn(message[:2000], cls, stacklevel=2)
 
 
 def refs_target(refs, number):

@@ -86,6 +86,10 @@ def run_job(job, conn, outcomes, extra):
     solution.__dict__.update(_ic_conn=conn, _ic_module=module_proxy, __file__="solution.py")
     solution.__dict__.update({k: v for k, v in names.items() if isinstance(v, (RemoteObject, RemoteClass))
                               or isinstance(v, type)})
+    public = names.pop("__all__", None)  # what `from solution import *` takes
+    if type(public) not in (list, tuple):
+        public = [n for n in names if not n.startswith("_")]
+    solution.__dict__["__all__"] = [str(n) for n in public]
     sys.modules["solution"] = solution
     try:
         if kind == "pytest":
