@@ -24,7 +24,7 @@ IMAGE_DIR = Path(__file__).parent / "image"
 REPOSITORY = "infinicode-sandbox"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-DEBIAN_PACKAGES = ["python3", "python3-pytest", "python3-numpy", "python3-tqdm"]
+DEBIAN_PACKAGES = ["python3", "python3-pytest", "python3-numpy", "python3-tqdm", "python3-hypothesis"]
 RUNNER_PACKAGE = IMAGE_DIR / "infinicode_runner"
 RUNNER_PARENT = "/opt/infinicode"  # sandbox.container puts it on the container's PYTHONPATH
 

@@ -142,3 +142,14 @@ def test_star_import_warnings_docstrings_and_unittest_classes():
     silent = run_tests(program.replace("    warnings.warn", "    # warnings.warn"), Tests("pytest", source=tests),
                        memory_mb=256)
     assert silent.status == "failed" and [t.name for t in silent.tests if t.outcome == "failed"] == ["test_warns"]
+
+
+def test_property_based_tests_with_hypothesis():
+    """Hypothesis ships in the sandbox image: property tests run many calls, and a wrong program's failure shows
+    the falsifying example."""
+    tests = ("from hypothesis import given, strategies as st\nfrom solution import rev\n\n"
+             "@given(st.lists(st.integers()))\ndef test_twice(xs):\n    assert rev(rev(xs)) == xs\n")
+    good = run_tests("def rev(xs):\n    return xs[::-1]\n", Tests("pytest", source=tests), memory_mb=256)
+    assert good.ok, (good.status, good.message, good.tests)
+    bad = run_tests("def rev(xs):\n    return sorted(xs)\n", Tests("pytest", source=tests), memory_mb=256)
+    assert bad.status == "failed" and "left [" in bad.tests[0].message
