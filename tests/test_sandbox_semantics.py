@@ -1414,6 +1414,11 @@ PYTEST_FEATURE_CASES = [
             assert greet_with(table, "de", "Bo") == "Hallo, Bo"
 
 
+        def test_patched_by_dotted_name(monkeypatch):
+            monkeypatch.setattr(f"{__name__}.settings.language", "fr")
+            assert greeting_for("Bo", settings) == "Bonjour, Bo"
+
+
         def test_undone_after_the_test():
             assert settings.language == "en"
         '''), GREETING, bug(GREETING, "WORDS[settings.language]", "WORDS['en']"), "'Hello, Bo'"),
