@@ -169,6 +169,9 @@ class CandidateHooks:
             return side.codec._enc(obj.view(sys.modules["numpy"].ndarray), refs, depth)
         if _is_namedtuple(t):
             return {"nt": [side.class_key(t), [side.codec._enc(x, refs, depth + 1) for x in tuple.__iter__(obj)]]}
+        name = _library_name(obj)
+        if name is not None:
+            return {"lib": name}
         hid = id(obj)
         side.handles[hid] = obj
         if isinstance(obj, type):
@@ -202,6 +205,31 @@ class CandidateHooks:
             cls = side.handles[data["nt"][0]]
             return cls._make(side.codec._dec(x, refs, depth + 1) for x in data["nt"][1])
         raise ValueError("unknown value tag")
+
+
+PRELOADED = set(sys.modules)  # what the judge has loaded too (the candidate is forked from it)
+_NOT_LIBRARIES = ("infinicode_runner", "_pytest", "pytest", "pluggy", "solution")
+
+
+def _library_name(obj):
+    """[module, qualname] of a module, function or class of a preloaded library, when it resolves to obj."""
+    if isinstance(obj, types.ModuleType):
+        module, qualname = obj.__name__, ""
+    elif isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)) or type(obj).__module__ == "typing":
+        module = getattr(obj, "__module__", None)
+        qualname = getattr(obj, "__qualname__", None) or getattr(obj, "_name", None) or getattr(obj, "__name__", None)
+    else:
+        return None
+    if not isinstance(module, str) or not isinstance(qualname, str) or module not in PRELOADED \
+            or module.split(".")[0] in _NOT_LIBRARIES or "<" in qualname:
+        return None
+    found = sys.modules[module]
+    try:
+        for part in filter(None, qualname.split(".")):
+            found = getattr(found, part)
+    except Exception:
+        return None
+    return [module, qualname] if found is obj else None
 
 
 def _is_namedtuple(cls):
@@ -241,6 +269,14 @@ class CandidateSide:
         self.described = set()
         self.judge_proxies = {}
         self.codec = wire.Codec(CandidateHooks(self))
+        self.warned = []
+        # Every warning the program issues during a call is kept for the reply (a hook set once: cheaper than
+        # catching warnings around each call); the judge's own filters decide what is shown.
+        warnings.simplefilter("always")
+        warnings.showwarning = self._keep_warning
+
+    def _keep_warning(self, message, category, *_args, **_kwargs):
+        self.warned.append([getattr(category, "__name__", "UserWarning"), _safe_str(message)])
 
     def class_key(self, cls):
         cid = id(cls)
@@ -289,9 +325,8 @@ class CandidateSide:
             finally:
                 sys.setrecursionlimit(limit)
             snapshots = [(n, wire.Snapshot(o)) for n, o in back.items() if wire.is_mutable(o)]
-            with warnings.catch_warnings(record=True) as warned:
-                warnings.simplefilter("always")
-                result = _perform(op, target, msg, args, kwargs)
+            warned = self.warned = []
+            result = _perform(op, target, msg, args, kwargs)
             refs = {id(o): [n, o] for n, o in back.items()}
             limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))
@@ -303,7 +338,7 @@ class CandidateSide:
             if sync:
                 reply["s"] = sync
             if warned:  # raised again in the judge, where pytest.warns can see them
-                reply["w"] = [[w.category.__name__, _safe_str(w.message)] for w in warned[:20]]
+                reply["w"] = warned[:20]
             if op == "get" and type(result) in (list, dict, set):  # the judge may change it in place later
                 self.handles[id(result)] = result
                 reply["live"] = id(result)

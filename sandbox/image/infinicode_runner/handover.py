@@ -43,6 +43,24 @@ def _by_name(obj):
     return [module, qualname] if found is obj else None
 
 
+_NOT_LIBRARIES = ("infinicode_runner", "_pytest", "pytest", "pluggy", "solution", TEST_MODULE)
+
+
+def library_object(name):
+    """A module, function or class of a library both sides had loaded before the program ran, named by the
+    candidate (`import math`, `from typing import List`): the judge's own, so nothing needs describing."""
+    module, qualname = (str(part) for part in name) if type(name) is list and len(name) == 2 else ("", "")
+    found = sys.modules.get(module)
+    if found is None or module.split(".")[0] in _NOT_LIBRARIES or "<" in qualname:
+        raise ValueError("unknown library object")
+    for part in filter(None, qualname.split(".")):
+        found = getattr(found, part)
+    if not isinstance(found, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type,
+                              types.MethodDescriptorType)) and type(found).__module__ != "typing":
+        raise ValueError("not a library object")
+    return found
+
+
 def library_exception(module, qualname):
     """The judge's own class for an exception class of a library the judge has loaded (json.JSONDecodeError,
     dataclasses.FrozenInstanceError...), so `pytest.raises(TheirLibraryError)` works. Never pytest's or unittest's
@@ -132,6 +150,8 @@ class JudgeHooks:
             return obj
         if "j" in data:
             return conn.judge_objects[data["j"]]
+        if "lib" in data:
+            return library_object(data["lib"])
         if "nt" in data:
             cls_key, fields = data["nt"]
             cls = conn.mirror(cls_key)

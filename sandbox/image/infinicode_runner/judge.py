@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import base64
 import builtins
+import functools
 import os
 import time
 import traceback
@@ -65,12 +66,25 @@ class AssertRewriter(ast.NodeTransformer):
 
     def __init__(self, source):
         self.source = source
+        self.lines = source.splitlines(keepends=True)
         self.asserts = []  # (id, line, text)
+
+    def _text(self, node):
+        """The assert's source text (ast.get_source_segment splits the whole source again on every call)."""
+        try:
+            lines = self.lines[node.lineno - 1:node.end_lineno]
+            if len(lines) == 1:
+                return lines[0].encode()[node.col_offset:node.end_col_offset].decode()
+            first = lines[0].encode()[node.col_offset:].decode()
+            last = lines[-1].encode()[:node.end_col_offset].decode()
+            return "".join([first, *lines[1:-1], last])
+        except (IndexError, TypeError, UnicodeDecodeError):
+            return ast.unparse(node)
 
     def visit_Assert(self, node):
         if any(isinstance(n, (ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await)) for n in ast.walk(node)):
             return node
-        text = ast.get_source_segment(self.source, node) or ast.unparse(node)
+        text = self._text(node)
         aid = len(self.asserts)
         self.asserts.append((aid, node.lineno, " ".join(text.split())))
 
@@ -89,11 +103,12 @@ class AssertRewriter(ast.NodeTransformer):
         return ast.copy_location(ast.Expr(call), node)
 
 
+@functools.lru_cache(maxsize=256)  # the same tests judge every candidate of a task
 def compile_tests(source):
     tree = ast.parse(source, TEST_FILE)
     rewriter = AssertRewriter(source)
     tree = ast.fix_missing_locations(rewriter.visit(tree))
-    return compile(tree, TEST_FILE, "exec", dont_inherit=True), rewriter.asserts
+    return compile(tree, TEST_FILE, "exec", dont_inherit=True), tuple(rewriter.asserts)
 
 
 class AssertRecorder:

@@ -131,7 +131,7 @@ class Connection:
             self._wait()
         data = bytes(self._resp[4:4 + n])
         del self._resp[:4 + n]
-        if self.open_streams:  # output written before the reply is in the pipes by now
+        if self.forward and self.open_streams:  # output written before the reply is in the pipes now: pass it on
             self._wait(timeout=0)
         try:
             reply = wire.json.loads(data)

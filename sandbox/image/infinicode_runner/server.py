@@ -17,6 +17,7 @@ from __future__ import annotations
 # anything after a candidate ran (nothing on sys.path is writable, checked below).
 import collections  # noqa: E401,F401
 import ctypes
+import gc
 import json
 import operator  # noqa: E401,F401
 import os
@@ -118,6 +119,9 @@ def _set_non_dumpable():
 
 
 def spawn_candidate():
+    # Objects that exist now are never traversed by the candidate's garbage collector, so they stay shared with the
+    # judge instead of being copied page by page after the fork (the judge has pytest and numpy loaded).
+    gc.freeze()
     to_r, to_w = os.pipe()
     from_r, from_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -169,6 +173,22 @@ def kill_everything():
     return found
 
 
+def _others_alive(candidate_pid):
+    """Whether a process other than init, the judge and the candidate runs in the container (its offspring)."""
+    known = {1, os.getpid(), candidate_pid}
+    return any(name.isdigit() and int(name) not in known for name in os.listdir("/proc"))
+
+
+def finish_job(conn):
+    """After the verdict is out: reap the candidate, kill what it left, empty /tmp for the next one."""
+    try:
+        os.waitpid(conn.pid, 0)
+    except ChildProcessError:
+        pass
+    kill_everything()
+    _clean_tmp()
+
+
 def _clean_tmp():
     """The next candidate in this container must not see what this one left in /tmp."""
     for entry in os.scandir("/tmp"):
@@ -216,22 +236,24 @@ def handle_job(job, conn):
         status, message = "error", "the tests recursed too deeply"
     except (Exception, SystemExit) as exc:  # malformed tests: the caller's fault, not the candidate's
         status, message = "error", f"the tests themselves failed: {type(exc).__name__}: {exc}"[:2000]
-    # The candidate and everything it started die now; then what is left of its output is read.
+    # The candidate and its process group die now, and what is left of its output is read. Waiting for the kernel
+    # to tear the process down, and the rest of the clean-up, happen after the verdict is sent (finish_job).
     try:
         os.killpg(conn.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    try:
-        _, exit_status = os.waitpid(conn.pid, 0)
-    except ChildProcessError:
-        exit_status = 0
+    exit_status = None
+    if status == "crashed":  # it died on its own: how, says its exit status
+        try:
+            _, exit_status = os.waitpid(conn.pid, 0)
+        except ChildProcessError:
+            pass
     conn.drain()
-    lingering = kill_everything()
-    _clean_tmp()
+    lingering = _others_alive(conn.pid)
     oom_after = _memory_failcnt()
     if status == "crashed" and oom_before is not None and oom_after is not None and oom_after > oom_before:
         status, message = "memory_exceeded", f"the program exceeded its memory limit of {job['memory_mb']} MB"
-    elif status == "crashed" and os.WIFSIGNALED(exit_status):
+    elif status == "crashed" and exit_status is not None and os.WIFSIGNALED(exit_status):
         message += f" (killed by signal {os.WTERMSIG(exit_status)})"
     tests = [_clean_outcome(o) for o in outcomes]
     if status is None:
@@ -300,8 +322,10 @@ def serve():
             reply["pong"] = True
         else:
             reply["result"] = handle_job(msg["job"], conn)
-            conn = None
         data = (json.dumps(reply) + "\n").encode()
         while data:
             data = data[os.write(results_fd, data):]
+        if "result" in reply:
+            finish_job(conn)
+            conn = None
         del msg, reply
