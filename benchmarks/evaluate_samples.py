@@ -92,7 +92,7 @@ def load_tasks(suite: str, data: str | None, task_ids: list[str]) -> tuple[dict,
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         example = next(iter(by_id), "?")
         raise UserError(f"{len(unknown)} task id(s) of the samples are not in {loaded.suite}: {shown}; "
-                        f"ids look like {example}")
+                        f"ids look like {example}; pass the suite the samples were made for")
     return {t: by_id[t] for t in dict.fromkeys(task_ids)}, loaded.source
 
 
