@@ -127,9 +127,9 @@ HOSTILE = {
                              "except Exception:\n    pass\nsys.modules['unittest'] = None\n"
                              "def answer():\n    return 41\n"), {"failed"}, 10),
     "eq_always_true": (("class Anything:\n    def __eq__(self, other):\n        return True\n    __hash__ = None\n"
-                       "def answer():\n    return Anything()\n"), {"failed"}, 5),
+                       "def answer():\n    return Anything()\n"), {"unsupported"}, 5),
     "int_subclass_eq": (("class Liar(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n"
-                        "def answer():\n    return Liar(41)\n"), {"failed"}, 5),
+                        "def answer():\n    return Liar(41)\n"), {"unsupported"}, 5),
     "delete_files": (("import shutil\ndef answer():\n    for root in ('/tmp', '/opt/infinicode', '/proc/1/cwd'):\n"
                      "        shutil.rmtree(root, ignore_errors=True)\n    return 41\n"), {"failed"}, 5),
     "atexit_forgery": (("import atexit\natexit.register(lambda: os.write(os.open('/proc/1/fd/1', os.O_WRONLY),"

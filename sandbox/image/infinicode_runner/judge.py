@@ -10,6 +10,7 @@ import base64
 import builtins
 import functools
 import os
+import sys
 import time
 import traceback
 import types
@@ -97,8 +98,17 @@ class AssertRewriter(ast.NodeTransformer):
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _OPS:
             args = [ast.Constant(aid), thunk(test.left), ast.Constant(_OPS[type(test.ops[0])]),
                     thunk(test.comparators[0]), msg]
+        elif isinstance(test, ast.Call) and not any(isinstance(a, ast.Starred) for a in test.args) \
+                and all(k.arg for k in test.keywords):
+            # assert f(a, b): arguments evaluated once and shown with the result, as pytest's "where" line does
+            packed = ast.Tuple(elts=[*test.args, ast.Dict(keys=[ast.Constant(k.arg) for k in test.keywords],
+                                                          values=[k.value for k in test.keywords])], ctx=ast.Load())
+            args = [ast.Constant(aid), thunk(test.func), ast.Constant("call " + ast.unparse(test.func)),
+                    thunk(packed), msg]
         else:
-            args = [ast.Constant(aid), thunk(test), ast.Constant(None), ast.Constant(None), msg]
+            shown = isinstance(test, (ast.Name, ast.Attribute, ast.Subscript))
+            args = [ast.Constant(aid), thunk(test), ast.Constant("value" if shown else None), ast.Constant(None),
+                    msg]
         call = ast.Call(func=ast.Name("__ic_assert__", ast.Load()), args=args, keywords=[])
         return ast.copy_location(ast.Expr(call), node)
 
@@ -126,6 +136,15 @@ class AssertRecorder:
         try:
             if op is None:
                 ok, expected, actual, detail = bool(left()), None, None, ""
+            elif op == "value":
+                value = left()
+                ok, expected, actual, detail = bool(value), None, None, f": the value was {short(value)}"
+            elif op.startswith("call "):
+                fn, (*pos, kw) = left(), right()
+                value = fn(*pos, **kw)
+                ok, expected, actual = bool(value), None, None
+                shown = ", ".join([*(short(a) for a in pos), *(f"{k}={short(v)}" for k, v in kw.items())])
+                detail = f": {op[5:]}({shown}) returned {short(value)}"
             else:
                 lv, rv = left(), right()
                 ok = bool(_COMPARE[op](lv, rv))
@@ -376,6 +395,7 @@ class JobPlugin:
                 module = types.ModuleType(TEST_MODULE)
                 module.__file__ = JOB_FILE
                 module.__dict__["__ic_assert__"] = plugin.recorder
+                sys.modules[TEST_MODULE] = module  # monkeypatch.setattr(f"{__name__}.X", ...) finds it
                 try:
                     exec(plugin.code, module.__dict__)
                 except (Deadline, CandidateGone) as exc:
@@ -459,6 +479,7 @@ def run_pytest(tests, conn, outcomes):
         pytest.main(args, plugins=[plugin])
     finally:
         conn.forward = False
+        sys.modules.pop(TEST_MODULE, None)
         outcomes.extend(plugin.outcomes.values())
     if plugin.fatal is not None:
         raise plugin.fatal

@@ -358,8 +358,6 @@ class Connection:
             if isinstance(other, (RemoteObject, RemoteClass)):
                 return NotImplemented
             return self.value(a) == other
-        if not isinstance(b, (RemoteObject, RemoteClass)):
-            return NotImplemented  # the program's __eq__ never sees a value of the tests: this is how forgery works
         raise self.unsupported_construct(
             f"comparing {desc.get('qualname')} objects with ==: {desc.get('eq_owner') or desc.get('qualname')} "
             "defines its own __eq__, so the program would decide its own verdict")
@@ -378,7 +376,7 @@ class Connection:
         elif desc.get("eq") == "enum" and desc.get("mixin"):
             left = self.get(a, "_value_")
             right = self.get(b, "_value_") if isinstance(b, RemoteObject) else b
-        elif kind == "custom" and isinstance(b, (RemoteObject, RemoteClass)):
+        elif kind == "custom":
             raise self.unsupported_construct(
                 f"ordering {desc.get('qualname')} objects with {op}: the class defines its own comparison, so the "
                 "program would decide its own verdict")
