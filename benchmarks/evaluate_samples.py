@@ -120,7 +120,8 @@ def _evalplus_status(result, indices: list[int]) -> str:
         outcomes = [result.tests[i] for i in indices if i < len(result.tests)]
         if len(outcomes) == len(indices) and all(o.outcome == "passed" for o in outcomes):
             return "pass"
-        if any(o.outcome == "timeout" for o in outcomes) or (result.status == "timeout" and len(outcomes) < len(indices)):
+        unfinished = result.status == "timeout" and len(outcomes) < len(indices)
+        if unfinished or any(o.outcome == "timeout" for o in outcomes):
             return "timeout"
         return "fail"
     return "pass" if result.status == "passed" else "timeout" if result.status == "timeout" else "fail"

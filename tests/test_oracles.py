@@ -96,4 +96,5 @@ def test_mbppplus_tasks_carry_evalplus_oracles(datasets):
         "Mbpp/164": "any", "Mbpp/295": "evalplus_one_of", "Mbpp/558": "evalplus_one_of",
         "Mbpp/581": "evalplus_one_of"}
     groups = input_groups(tasks["Mbpp/3"])
-    assert groups[:5] == ["base"] * 5 and set(groups[5:]) == {"plus"} and len(groups) == len(tasks["Mbpp/3"].tests.inputs)
+    assert groups[:5] == ["base"] * 5 and set(groups[5:]) == {"plus"}
+    assert len(groups) == len(tasks["Mbpp/3"].tests.inputs)
