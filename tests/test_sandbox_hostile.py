@@ -149,6 +149,14 @@ HOSTILE = {
         "            os.write(fd, line.encode())\n    return 41\n"), {"crashed", "failed"}, 5),
     "huge_return_value": ("def answer():\n    return list(range(30_000_000))\n", {"crashed", "memory_exceeded", "failed", "timeout"}, 10),
     "endless_generator": ("import itertools\ndef answer():\n    return itertools.count()\n", {"failed"}, 10),
+    # The candidate side of the runner sends a request of its own, on a library function it names instead of an
+    # object the tests handed over: run in the judge, this exec would switch the judge's assertions off.
+    "request_on_a_named_judge_function": (
+        ("import gc\ndef answer():\n    side = next(o for o in gc.get_objects()\n"
+         "                if type(o).__name__ == 'CandidateSide')\n"
+         "    code = \"import sys; sys.modules['infinicode_runner.judge'].AssertRecorder.__call__ = lambda *a: None\"\n"
+         "    side.request({'op': 'call', 't': {'lib': ['builtins', 'exec']}, 'a': [code], 'k': {}})\n"
+         "    return 41\n"), {"crashed"}, 5),
 }
 
 

@@ -28,6 +28,7 @@ import types
 import warnings
 
 from . import codec as wire
+from .handover import is_pure_library
 
 _VALUE_BASES = {int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset, collections.deque,
                 collections.OrderedDict, collections.Counter, collections.defaultdict, decimal.Decimal,
@@ -208,7 +209,6 @@ class CandidateHooks:
 
 
 PRELOADED = set(sys.modules)  # what the judge has loaded too (the candidate is forked from it)
-_NOT_LIBRARIES = ("infinicode_runner", "_pytest", "pytest", "pluggy", "solution")
 
 
 def _library_name(obj):
@@ -221,7 +221,7 @@ def _library_name(obj):
     else:
         return None
     if not isinstance(module, str) or not isinstance(qualname, str) or module not in PRELOADED \
-            or module.split(".")[0] in _NOT_LIBRARIES or "<" in qualname:
+            or not is_pure_library(module, qualname):
         return None
     found = sys.modules[module]
     try:

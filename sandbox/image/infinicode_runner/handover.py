@@ -43,20 +43,35 @@ def _by_name(obj):
     return [module, qualname] if found is obj else None
 
 
-_NOT_LIBRARIES = ("infinicode_runner", "_pytest", "pytest", "pluggy", "solution", TEST_MODULE)
+# Libraries whose modules, functions and classes the candidate may name instead of describing them: computation
+# only, nothing that reaches files, processes or the interpreter (a test may call what the program returns).
+PURE_LIBRARIES = {"math", "cmath", "operator", "itertools", "collections", "collections.abc", "string", "re",
+                  "typing", "datetime", "decimal", "fractions", "statistics", "heapq", "bisect", "random", "json",
+                  "enum", "dataclasses", "copy", "textwrap", "unicodedata", "numbers", "array", "numpy", "builtins"}
+PURE_BUILTINS = {"abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr", "complex",
+                 "dict", "divmod", "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "int",
+                 "isinstance", "issubclass", "iter", "len", "list", "map", "max", "min", "next", "object", "oct", "ord",
+                 "pow", "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip"}
+
+
+def is_pure_library(module, qualname):
+    if module == "builtins":
+        return qualname in PURE_BUILTINS or (isinstance(getattr(builtins, qualname, None), type)
+                                              and issubclass(getattr(builtins, qualname), Exception))
+    return module in PURE_LIBRARIES and "<" not in qualname and not qualname.startswith("_")
 
 
 def library_object(name):
-    """A module, function or class of a library both sides had loaded before the program ran, named by the
+    """A module, function or class of a pure library both sides had loaded before the program ran, named by the
     candidate (`import math`, `from typing import List`): the judge's own, so nothing needs describing."""
     module, qualname = (str(part) for part in name) if type(name) is list and len(name) == 2 else ("", "")
     found = sys.modules.get(module)
-    if found is None or module.split(".")[0] in _NOT_LIBRARIES or "<" in qualname:
-        raise ValueError("unknown library object")
+    if found is None or not is_pure_library(module, qualname):
+        raise ValueError("not a library object the program may name")
     for part in filter(None, qualname.split(".")):
         found = getattr(found, part)
     if not isinstance(found, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type,
-                              types.MethodDescriptorType)) and type(found).__module__ != "typing":
+                              types.MethodDescriptorType)) and type(found).__module__ not in ("typing", "numpy"):
         raise ValueError("not a library object")
     return found
 

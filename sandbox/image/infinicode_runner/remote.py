@@ -282,7 +282,7 @@ class Connection:
         local = set(dir(BaseException)) | set(dir(tuple)) | {"_asdict", "_replace", "_make", "_fields",
                                                                   "_field_defaults"}
         for member in desc.get("methods", ()):
-            if type(member) is str and mirrored_name(member) and member not in local:
+            if type(member) is str and mirrored_name(member) and member not in local and not member.startswith("__"):
                 ns[member] = RemoteMember(member)
         for dunder in desc.get("dunders", ()):
             if dunder in DUNDER_OPS:
@@ -408,6 +408,8 @@ class Connection:
         self.nesting += 1
         try:
             back = {}
+            if type(msg.get("t")) is not dict or list(msg["t"]) != ["j"] or msg["t"]["j"] not in self.judge_objects:
+                raise ValueError("a request on something the tests did not hand over")
             target = self.codec.decode(msg.get("t"), back)
             args = [self.codec.decode(a, back) for a in msg.get("a", [])]
             kwargs = {str(k): self.codec.decode(v, back) for k, v in (msg.get("k") or {}).items()}
