@@ -61,7 +61,7 @@ _COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a,
             "is not": lambda a, b: a is not b, "in": lambda a, b: a in b, "not in": lambda a, b: a not in b}
 
 
-class AssertRewriter(ast.NodeTransformer):
+class AssertRewriter:
     """`assert L op R, msg` -> `__ic_assert(ID, lambda: L, op, lambda: R, lambda: msg)`; other asserts keep their
     test as a thunk. With soft=True a failure is recorded and execution goes on (HumanEval's check)."""
 
@@ -110,14 +110,34 @@ class AssertRewriter(ast.NodeTransformer):
             args = [ast.Constant(aid), thunk(test), ast.Constant("value" if shown else None), ast.Constant(None),
                     msg]
         call = ast.Call(func=ast.Name("__ic_assert__", ast.Load()), args=args, keywords=[])
-        return ast.copy_location(ast.Expr(call), node)
+        expr = ast.Expr(call)
+        for new_node in ast.walk(expr):  # locations for the new nodes only (fix_missing_locations walks everything)
+            if "lineno" in new_node._attributes and not hasattr(new_node, "lineno"):
+                ast.copy_location(new_node, node)
+        return expr
+
+    def rewrite(self, statements):
+        """Asserts are statements: descend through statement bodies only, never into expressions."""
+        out = []
+        for stmt in statements:
+            if isinstance(stmt, ast.Assert):
+                stmt = self.visit_Assert(stmt)
+            else:
+                for name in ("body", "orelse", "finalbody"):
+                    block = getattr(stmt, name, None)
+                    if isinstance(block, list):
+                        setattr(stmt, name, self.rewrite(block))
+                for part in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+                    part.body = self.rewrite(part.body)
+            out.append(stmt)
+        return out
 
 
 @functools.lru_cache(maxsize=256)  # the same tests judge every candidate of a task
 def compile_tests(source):
     tree = ast.parse(source, TEST_FILE)
     rewriter = AssertRewriter(source)
-    tree = ast.fix_missing_locations(rewriter.visit(tree))
+    tree.body = rewriter.rewrite(tree.body)
     return compile(tree, TEST_FILE, "exec", dont_inherit=True), tuple(rewriter.asserts)
 
 

@@ -299,6 +299,7 @@ def serve():
         sys.exit(f"infinicode_runner: refusing to run with writable sys.path entries {_writable_path_entries()}")
     _set_non_dumpable()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    candidate.warm_up()
     # Results go out on a private copy of stdout; fd 1 and 2 (which tests and pytest may print to) go nowhere.
     results_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
