@@ -134,13 +134,11 @@ def spawn_candidate():
             os.dup2(devnull, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
-            keep = {0, 1, 2, to_r, from_w}
-            for fd in range(3, 1024):
-                if fd not in keep:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+            low = 3  # close every other descriptor (the judge's pipes, the results copy of stdout...)
+            for fd in sorted((to_r, from_w)):
+                os.closerange(low, fd)
+                low = fd + 1
+            os.closerange(low, 1 << 16)
             sys.stdin = open(0, "r", closefd=False)
             sys.stdout = open(1, "w", buffering=1, closefd=False)
             sys.stderr = open(2, "w", buffering=1, closefd=False)
