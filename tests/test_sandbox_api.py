@@ -153,3 +153,34 @@ def test_property_based_tests_with_hypothesis():
     assert good.ok, (good.status, good.message, good.tests)
     bad = run_tests("def rev(xs):\n    return sorted(xs)\n", Tests("pytest", source=tests), memory_mb=256)
     assert bad.status == "failed" and "left [" in bad.tests[0].message
+
+
+def test_patching_the_program_from_the_tests_reaches_its_own_calls():
+    """monkeypatch / mock.patch of `solution.fetch` replace what the program's own code calls, and are undone;
+    the program's objects can be copied; a coroutine is awaited with asyncio.run; a test class deriving from the
+    program's class cannot be judged (its objects would live in the program)."""
+    program = ("import copy\n\ndef fetch(url):\n    raise RuntimeError('no network in tests')\n\n"
+               "def titles(urls):\n    return [fetch(u).upper() for u in urls]\n\n"
+               "async def double(x):\n    return 2 * x\n\n"
+               "class Board:\n    def __init__(self):\n        self.cells = [0, 0]\n    def play(self, i):\n"
+               "        self.cells[i] = 1\n")
+    tests = ("import asyncio, copy\nfrom unittest import mock\nimport solution\n\n"
+             "def test_monkeypatch(monkeypatch):\n"
+             "    monkeypatch.setattr(solution, 'fetch', lambda url: 'page ' + url)\n"
+             "    assert solution.titles(['a', 'b']) == ['PAGE A', 'PAGE B']\n\n"
+             "def test_undone():\n    try:\n        solution.titles(['a'])\n"
+             "    except RuntimeError as e:\n"
+             "        assert 'no network' in str(e)\n"
+             "    else:\n        raise AssertionError('fetch was not restored')\n\n"
+             "def test_mock_patch():\n    with mock.patch('solution.fetch', return_value='x') as fake:\n"
+             "        assert solution.titles(['u']) == ['X']\n    fake.assert_called_once_with('u')\n\n"
+             "def test_copies():\n    board = solution.Board()\n    snapshot = copy.deepcopy(board)\n"
+             "    board.play(0)\n"
+             "    assert board.cells == [1, 0] and snapshot.cells == [0, 0]\n\n"
+             "def test_coroutine():\n    assert asyncio.run(solution.double(21)) == 42\n")
+    result = run_tests(program, Tests("pytest", source=tests), memory_mb=256)
+    assert result.ok, (result.status, result.message, [(t.name, t.outcome, t.message) for t in result.tests])
+    subclass = ("from solution import Board\n\nclass MyBoard(Board):\n    def play(self, i):\n        pass\n\n"
+                "def test_subclass():\n    assert MyBoard().cells == [0, 0]\n")
+    derived = run_tests(program, Tests("pytest", source=subclass), memory_mb=256)
+    assert derived.status == "unsupported" and "subclassing the program's class Board" in derived.message

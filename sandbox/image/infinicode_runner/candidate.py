@@ -395,6 +395,12 @@ def _perform(op, target, msg, args, kwargs):
         return tuple(getattr(target, n) for n in msg["n"])
     if op == "value":
         return _value_of(target, msg["n"])
+    if op == "copy":
+        import copy
+        return copy.deepcopy(target) if msg.get("n") == "deepcopy" else copy.copy(target)
+    if op == "await":
+        import asyncio
+        return asyncio.run(target)
     raise ValueError(f"unknown request {op!r}")
 
 

@@ -16,7 +16,7 @@ import sys
 import types
 import unittest
 
-from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteClass, RemoteObject, pull
+from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteClass, RemoteObject, awaited, pull
 
 
 def _by_name(obj):
@@ -109,7 +109,7 @@ def _handable(obj) -> bool:
         return obj.gi_code.co_filename == TEST_FILE
     if isinstance(obj, type):
         return obj.__module__ == TEST_MODULE
-    if type(obj).__module__ == TEST_MODULE:
+    if type(obj).__module__ in (TEST_MODULE, "unittest.mock"):  # the tests' own objects, and their mocks
         return True
     if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function
         return type(obj.__self__) in _VALUE_OWNERS
@@ -157,9 +157,10 @@ class JudgeHooks:
                 obj = conn.mirror(data["C"])
             else:
                 obj = conn.instance(hid, conn.mirror(data["c"]), data, refs, depth)
-                if type(obj).__dict__.get("_ic_desc", {}).get("name") == "generator" and \
-                        type(obj)._ic_desc.get("module") == "builtins":
-                    obj = pull(obj)  # a genuine generator here, reading the candidate's lazily
+                kind = type(obj).__dict__.get("_ic_desc", {})
+                if kind.get("module") == "builtins" and kind.get("name") in ("generator", "coroutine"):
+                    # a genuine generator (coroutine) here, reading the candidate's lazily (running it there)
+                    obj = pull(obj) if kind["name"] == "generator" else awaited(obj)
                     conn.wrapped[id(obj)] = hid
             conn.proxies[hid] = obj
             return obj
@@ -185,8 +186,8 @@ _TEST_OBJECT_OPS = {"__setitem__": lambda o, k, v: o.__setitem__(k, v), "__delit
 
 
 def judge_op(op, target, name, args, kwargs):
-    tests_own = TEST_MODULE in (type(target).__module__, getattr(target, "__module__", None) if isinstance(target, type)
-                                else None)
+    tests_own = type(target).__module__ in (TEST_MODULE, "unittest.mock") or (
+        isinstance(target, type) and getattr(target, "__module__", None) == TEST_MODULE)
     if op == "call":
         if not callable(target):
             raise TypeError(f"'{type(target).__name__}' object is not callable")

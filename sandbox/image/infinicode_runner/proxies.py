@@ -61,6 +61,10 @@ class RemoteClass(type):
     """Metaclass of mirror classes: calling one constructs in the candidate; class attributes are fetched there."""
 
     def __call__(cls, *args, **kwargs):
+        if "_ic_desc" not in cls.__dict__:  # a class of the tests deriving from the program's class
+            raise cls._ic_conn.unsupported_construct(
+                f"subclassing the program's class {cls.__mro__[1].__qualname__} in the tests (its objects live in "
+                "the program's process, where the tests' methods cannot run)")
         return cls._ic_conn.call(cls, args, kwargs)
 
     def __getattr__(cls, name):
@@ -125,6 +129,12 @@ class RemoteObject:
     def __hash__(self):
         return self._ic_conn.hash(self)
 
+    def __copy__(self):
+        return self._ic_conn.request({"op": "copy", "t": self._ic_conn.codec.encode(self), "n": "copy"})
+
+    def __deepcopy__(self, memo):
+        return self._ic_conn.request({"op": "copy", "t": self._ic_conn.codec.encode(self), "n": "deepcopy"})
+
     def __repr__(self):
         return self._ic_conn.text(self, "__repr__")
 
@@ -173,6 +183,11 @@ class BoundRemote:
 
     def __repr__(self):
         return f"<method {self.name} of {type(self.target).__name__}>"
+
+
+async def awaited(proxy):
+    """A judge coroutine for a candidate coroutine: awaiting it runs the candidate's to its end, there."""
+    return proxy._ic_conn.request({"op": "await", "t": proxy._ic_conn.codec.encode(proxy)})
 
 
 def pull(proxy):
