@@ -25,7 +25,11 @@ def register(app: typer.Typer) -> None:
                                             "Mbpp/11 or a name)."),
         split: str = typer.Option("test", "--split", help="MBPP split: test | validation | train | prompt | all."),
         model: Optional[str] = typer.Option(None, "--model", help="HF id, local folder or .gguf file "
-                                            "(default: the embedded SmolLM2-135M-Instruct)."),
+                                            "(default: the embedded SmolLM2-135M-Instruct); with --server, the "
+                                            "name the server serves (default: the first it lists)."),
+        server: Optional[list[str]] = typer.Option(None, "--server", help="OpenAI-compatible API base URL, e.g. "
+                                                   "http://localhost:8000/v1; repeat for replicas (default: "
+                                                   "$OPENAI_BASE_URL, else the model runs in-process)."),
         adapter: Optional[Path] = typer.Option(None, "--adapter", help="LoRA adapter folder."),
         quantization: str = typer.Option("nf4", "--quantization", help="nf4 | bf16 | fp32."),
         baseline: Optional[str] = typer.Option(None, "--baseline", help="resample: also spend the same budget "
@@ -48,7 +52,7 @@ def register(app: typer.Typer) -> None:
 
         config = BenchConfig(suite=suite, data=str(data) if data else None, split=split, canonical=canonical,
                              samples=samples, rounds=rounds, limit=limit, tasks=tasks, model=model,
-                             adapter=str(adapter) if adapter else None, quantization=quantization,
+                             adapter=str(adapter) if adapter else None, quantization=quantization, server=server,
                              baseline=baseline, out=str(out) if out else None, temperature=temperature,
                              top_k=top_k, seed=seed, max_new_tokens=max_new_tokens, workers=workers)
         try:

@@ -37,11 +37,11 @@ def info(
     from rich.console import Console
     from rich.table import Table
 
-    from agent.model import CodeModel
+    from agent.provider.hf import HFProvider
 
     status_console = Console(stderr=True)
     with status_console.status(f"Loading {model or 'the embedded model'} ({quantization})"):
-        loaded = CodeModel.from_pretrained(model, adapter=adapter, quantization=quantization, device=device)
+        loaded = HFProvider.from_pretrained(model, adapter=adapter, quantization=quantization, device=device)
     details = loaded.info()
     if as_json:
         print(json.dumps(details, indent=2))

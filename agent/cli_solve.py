@@ -51,7 +51,11 @@ def register(app: typer.Typer) -> None:
     def solve(
         spec: Path = typer.Argument(..., help="Task spec (.toml); see examples/."),
         model: Optional[str] = typer.Option(None, "--model", help="HF id, local folder or .gguf file "
-                                            "(default: the embedded SmolLM2-135M-Instruct)."),
+                                            "(default: the embedded SmolLM2-135M-Instruct); with --server, the "
+                                            "name the server serves (default: the first it lists)."),
+        server: Optional[list[str]] = typer.Option(None, "--server", help="OpenAI-compatible API base URL, e.g. "
+                                                   "http://localhost:8000/v1; repeat for replicas (default: "
+                                                   "$OPENAI_BASE_URL, else the model runs in-process)."),
         adapter: Optional[Path] = typer.Option(None, "--adapter", help="LoRA adapter folder to load on the model."),
         samples: Optional[int] = typer.Option(None, "--samples", min=1, help="Candidates per round "
                                               "(default: the spec's budget, else 8)."),
@@ -74,7 +78,7 @@ def register(app: typer.Typer) -> None:
         err = Console(stderr=True)
         try:
             code = _solve(spec, model, adapter, samples, rounds, out, seed, temperature, top_k, max_new_tokens,
-                          quantization, mode, err)
+                          quantization, mode, err, server)
         except (UserError, SandboxError) as exc:
             print(f"infinicode: error: {exc}", file=sys.stderr)
             raise typer.Exit(2)
@@ -82,7 +86,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _solve(spec, model, adapter, samples, rounds, out, seed, temperature, top_k, max_new_tokens, quantization,
-           mode, err) -> int:
+           mode, err, server=None) -> int:
     from agent.errors import UserError
     from agent.orchestrator import MODES, solve_task
     from agent.spec import load_spec
@@ -97,14 +101,17 @@ def _solve(spec, model, adapter, samples, rounds, out, seed, temperature, top_k,
         raise UserError(f"--adapter {adapter}: no such folder; pass a LoRA adapter folder")
     out = out or Path("runs") / f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
-    from agent.model import CodeModel
+    from agent.provider import make_provider, server_urls
     from sandbox import Sandbox
 
     rounds_total = rounds or task.budget.rounds
+    urls = server_urls(server)
     with Sandbox() as sandbox:
-        err.print(f"[bold]infinicode[/bold]: loading model {model or '(embedded default)'} ...")
-        generator = CodeModel.from_pretrained(model=model, adapter=str(adapter) if adapter else None,
-                                              quantization=quantization)
+        where = f" on {', '.join(urls)}" if urls else ""
+        default = "(the first the server lists)" if urls else "(embedded default)"
+        err.print(f"[bold]infinicode[/bold]: loading model {model or default}{where} ...")
+        generator = make_provider(model=model, server=urls, adapter=str(adapter) if adapter else None,
+                                  quantization=quantization)
         progress = _Progress(err, rounds_total)
         try:
             with progress.live:

@@ -38,6 +38,12 @@ def extraction_target(task) -> str | list[str]:
     return names if len(names) > 1 else task.entry_point
 
 
+def code_from_answer(text: str, messages: list[dict], entry_point: str | Sequence[str] | None = None) -> str:
+    """The code in a model's answer to `messages`; a final assistant message is the prefix the model continued."""
+    prefix = messages[-1]["content"] if messages and messages[-1].get("role") == "assistant" else ""
+    return extract_code(text, entry_point=entry_point, prefix=prefix)
+
+
 def extract_code(text: str, entry_point: str | Sequence[str] | None = None, prefix: str = "") -> str:
     """The code in `text`.
 

@@ -422,7 +422,7 @@ def train_adapter(dataset: SFTDataset, out_dir: str | Path, settings: TrainSetti
     """Train a LoRA adapter on the examples and write it to out_dir (peft format + metadata + loss.png).
 
     base: an already loaded (hf_model, tokenizer) to train on (e.g. one used for generation before); by default
-    the base is loaded with agent.model.load_base. on_step(step, total, loss, lr) is called after each optimizer
+    the base is loaded with agent.provider.hf.load_base. on_step(step, total, loss, lr) is called after each optimizer
     step. A checkpoint in out_dir/checkpoints from the same data and settings is resumed when `resume` is on.
     """
     import torch
@@ -433,7 +433,7 @@ def train_adapter(dataset: SFTDataset, out_dir: str | Path, settings: TrainSetti
     _seed_everything(settings.seed)
 
     if base is None:
-        from agent.model import load_base
+        from agent.provider.hf import load_base
 
         model, tokenizer = load_base(settings.model, quantization=settings.quantization, device=settings.device)
     else:

@@ -104,7 +104,7 @@ def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: 
                        top_p: float, max_new_tokens: int, seed: int, progress=None) -> dict:
     """n candidates per task from its round-0 prompt, all run; one JSON per task in out_dir (reused on resume).
     Returns {"pass@1", "tasks", "counts": {task_id: [n, c]}}."""
-    from agent.extract import extraction_target
+    from agent.extract import code_from_answer, extraction_target
     from agent.orchestrator import derive_seed
     from agent.prompts import assemble_program, task_prompt
     from sandbox import Job
@@ -137,12 +137,13 @@ def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: 
                 if progress:
                     progress.update(bar, advance=1)
                 continue
-        drawn = generator.sample(task_prompt(task), n=samples, temperature=temperature, top_p=top_p,
-                                 max_new_tokens=max_new_tokens, seed=derive_seed(seed, 0, 0),
-                                 entry_point=extraction_target(task))
-        cands = [{"text": s.text, "code": s.code, "completion_tokens": s.completion_tokens} for s in drawn]
-        futures = [sandbox.submit(Job(program=assemble_program(task, s.code), tests=task.tests,
-                                      timeout_s=task.timeout_s, memory_mb=task.memory_mb)) for s in drawn]
+        messages = task_prompt(task)
+        drawn = generator.sample(messages, n=samples, temperature=temperature, top_p=top_p,
+                                 max_new_tokens=max_new_tokens, seed=derive_seed(seed, 0, 0))
+        cands = [{"text": s.text, "code": code_from_answer(s.text, messages, extraction_target(task)),
+                  "completion_tokens": s.completion_tokens} for s in drawn]
+        futures = [sandbox.submit(Job(program=assemble_program(task, cand["code"]), tests=task.tests,
+                                      timeout_s=task.timeout_s, memory_mb=task.memory_mb)) for cand in cands]
         pending.append((task, path, cands, futures))
         while pending and all(f.done() for f in pending[0][3]):  # the sandbox runs while the model samples
             finish(*pending.pop(0))
@@ -204,7 +205,7 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
         raise UserError(f"{out} holds an improve run with other settings; resume with the same options or "
                         f"choose another --out")
 
-    from agent.model import CodeModel
+    from agent.provider.hf import HFProvider
     from sandbox import Sandbox
 
     with Sandbox() as sandbox:
@@ -238,7 +239,7 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
                            train_loss=[meta["loss_per_step"][0]["loss"], meta["loss_per_step"][-1]["loss"]])
             console.print(f"[bold]round {r}[/bold]: model {settings.model or '(embedded default)'}"
                           + (f" + adapter {adapter}" if adapter else " (base)"))
-            generator = CodeModel.from_pretrained(model=settings.model, adapter=str(adapter) if adapter else None,
+            generator = HFProvider.from_pretrained(model=settings.model, adapter=str(adapter) if adapter else None,
                                                   quantization=settings.quantization)
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as progress:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from agent.errors import UserError
-from agent.extract import extraction_target
+from agent.extract import code_from_answer, extraction_target
 from agent.feedback import build_refinement, outcome_line
 from agent.prompts import assemble_program, task_prompt
 from agent.scoring import Score, score_candidate
@@ -280,16 +280,23 @@ class _Run:
                     self.stop_reason = reason
                     break
                 seed = derive_seed(self.settings["seed"], round_no, chunk[0])
-                samples = self.generator.sample(
-                    messages, n=len(chunk), temperature=self.settings["temperature"], top_p=self.settings["top_p"],
-                    max_new_tokens=self.settings["max_new_tokens"], seed=seed, entry_point=extraction_target(self.task))
+                try:
+                    samples = self.generator.sample(
+                        messages, n=len(chunk), temperature=self.settings["temperature"],
+                        top_p=self.settings["top_p"], max_new_tokens=self.settings["max_new_tokens"], seed=seed)
+                except Exception:
+                    # the model failed (e.g. its server went down): record what the sandbox judges of the
+                    # candidates already sampled, so a rerun resumes after them
+                    self.collect(pending, block=True)
+                    raise
                 for index, sample in zip(chunk, samples):
                     self.tokens += int(sample.completion_tokens)
                     self.prompt_tokens += int(sample.prompt_tokens)
                     if (round_no, index) in self.candidates:
                         continue  # a resumed partial chunk: this one was already recorded
+                    code = code_from_answer(sample.text, messages, extraction_target(self.task))
                     cand = _Candidate(round=round_no, index=index, parent=parent, seed=seed, messages=messages,
-                                      text=sample.text, code=sample.code, prompt_tokens=int(sample.prompt_tokens),
+                                      text=sample.text, code=code, prompt_tokens=int(sample.prompt_tokens),
                                       completion_tokens=int(sample.completion_tokens), feedback=feedback)
                     original = self.seen.get(normalize_code(cand.code))
                     if original is not None:

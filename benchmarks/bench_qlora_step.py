@@ -1,7 +1,7 @@
 """QLoRA training-step time and memory on a realistic model shape, against plain bf16 LoRA (GPU).
 
 The weights are random (built from the architecture's config: no download), which does not change the cost of a
-step. Each variant runs infinicode's own training pieces (agent.model.load_base, agent.finetune.wrap_lora,
+step. Each variant runs infinicode's own training pieces (agent.provider.hf.load_base, agent.finetune.wrap_lora,
 make_optimizer, completion_loss_sum) on batches of random tokens with the first half of each row masked as the
 prompt, and prints one table with ratios against the bf16 baseline:
 
@@ -74,7 +74,7 @@ def run_variant(folder: Path, quantization: str, optimizer_name: str, device: st
     import torch
 
     from agent.finetune import TrainSettings, completion_loss_sum, wrap_lora
-    from agent.model import load_base
+    from agent.provider.hf import load_base
 
     if device == "cuda":
         torch.cuda.empty_cache()

@@ -3,7 +3,7 @@
     python benchmarks/bench_sampling.py [--max-new-tokens 64] [--ns 1,4,16] [--quantizations bf16,nf4]
 
 Every candidate is made to run exactly --max-new-tokens tokens (min_new_tokens), so both sides do the same work.
-Batched: `CodeModel.sample(n=n)`, one generate call for all n. Baseline: `sample(n=1)` called once per candidate;
+Batched: `HFProvider.sample(n=n)`, one generate call for all n. Baseline: `sample(n=1)` called once per candidate;
 its rate does not depend on n, so it is measured on min(n, --baseline-calls) calls. Ratio = batched / baseline.
 """
 
@@ -38,12 +38,12 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from agent.model import CodeModel
+    from agent.provider.hf import HFProvider
 
     ns = [int(n) for n in args.ns.split(",")]
     rows = []
     for quantization in args.quantizations.split(","):
-        model = CodeModel.from_pretrained(args.model, quantization=quantization, device=args.device)
+        model = HFProvider.from_pretrained(args.model, quantization=quantization, device=args.device)
         _run(model, 1, 4, seed=0)  # warm-up: first-call allocations and kernel selection
         for n in ns:
             batched_s, batched_tokens = _run(model, n, args.max_new_tokens, seed=1)

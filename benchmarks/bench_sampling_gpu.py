@@ -4,7 +4,7 @@ the floor of reading every weight once per decode step at the measured memory ba
     python benchmarks/bench_sampling_gpu.py [--ns 1,4,16] [--new-tokens 128] [--prompt-tokens 256]
 
 Speed does not need trained weights: the model is built from the config, saved once and loaded through
-`agent.model.load_causal_lm` exactly as a user's checkpoint would be (bitsandbytes NF4 with double quant).
+`agent.provider.hf.load_causal_lm` exactly as a user's checkpoint would be (bitsandbytes NF4 with double quant).
 floor tok/s = n * bandwidth / bytes read per step; "% of floor" says how close decoding gets to it.
 """
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from agent.model import load_causal_lm
+    from agent.provider.hf import load_causal_lm
 
     bandwidth = measure_bandwidth()
     ns = [int(n) for n in args.ns.split(",")]

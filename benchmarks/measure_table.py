@@ -81,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         from sandbox import Sandbox
 
         def load():
-            from agent.model import CodeModel
+            from agent.provider.hf import HFProvider
 
             console.print(f"loading model {args.model or '(embedded default)'} ({args.quantization}) ...")
-            return CodeModel.from_pretrained(model=args.model, adapter=args.adapter, quantization=args.quantization)
+            return HFProvider.from_pretrained(model=args.model, adapter=args.adapter, quantization=args.quantization)
 
         generator = LazyModel(load)
         with Sandbox() as sandbox:

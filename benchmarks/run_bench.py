@@ -50,6 +50,7 @@ class BenchConfig:
     model: str | None = None
     adapter: str | None = None
     quantization: str = "nf4"
+    server: list[str] | None = None  # OpenAI-compatible base URLs (replicas); None: in-process or OPENAI_BASE_URL
     baseline: str | None = None
     out: str | None = None
     temperature: float = 0.8
@@ -361,11 +362,14 @@ def run_bench(config: BenchConfig, generator=None, sandbox=None, console=None) -
 
             def get_generator():
                 if state["generator"] is None:
-                    from agent.model import CodeModel
+                    from agent.provider import make_provider, server_urls
 
-                    console.print(f"loading model {config.model or '(embedded default)'} ({config.quantization}) ...")
-                    state["generator"] = CodeModel.from_pretrained(model=config.model, adapter=config.adapter,
-                                                                   quantization=config.quantization)
+                    urls = server_urls(config.server)
+                    where = f"on {', '.join(urls)}" if urls else f"({config.quantization})"
+                    default = "(the first the server lists)" if urls else "(embedded default)"
+                    console.print(f"loading model {config.model or default} {where} ...")
+                    state["generator"] = make_provider(model=config.model, server=config.server,
+                                                       adapter=config.adapter, quantization=config.quantization)
                 return state["generator"]
 
             per_task, ran_now = run_model(tasks, config, out, "refine", get_generator, box, console)

@@ -95,6 +95,6 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_model():
-    from agent.model import CodeModel
+    from agent.provider.hf import HFProvider
 
-    return CodeModel.from_pretrained(None, quantization="nf4", device="cpu")
+    return HFProvider.from_pretrained(None, quantization="nf4", device="cpu")

@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from agent.model import Sample
+from agent.provider import Sample
 from agent.errors import UserError
 from benchmarks.run_bench import BenchConfig, run_bench
 from tests.spec_text import add_spec
@@ -156,11 +156,12 @@ class ScriptedGenerator:
         self.script = {k: list(v) for k, v in script.items()}
         self.calls = 0
 
-    def sample(self, messages, n, entry_point=None, **kw):
+    def sample(self, messages, n, **kw):
         self.calls += 1
-        codes, self.script[entry_point] = self.script[entry_point][:n], self.script[entry_point][n:]
-        assert len(codes) == n, f"the script for {entry_point} ran out"
-        return [Sample(f"```python\n{c}```", c, 10, self.count_tokens(c)) for c in codes]
+        name = next(name for name in self.script if name in messages[-1]["content"])  # the task's function
+        codes, self.script[name] = self.script[name][:n], self.script[name][n:]
+        assert len(codes) == n, f"the script for {name} ran out"
+        return [Sample(f"```python\n{c}```", 10, self.count_tokens(c)) for c in codes]
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

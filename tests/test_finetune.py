@@ -1,6 +1,6 @@
 """Fine-tuning: the SFT dataset from run folders, the contamination guard, QLoRA training on a tiny model (loss goes
 down, every LoRA layer learns even after a generate, the model answers differently), checkpoints resume, and the
-adapter loads into CodeModel and solves a task through the real sandbox."""
+adapter loads into HFProvider and solves a task through the real sandbox."""
 
 from __future__ import annotations
 
@@ -213,11 +213,11 @@ def tiny_dir(tmp_path_factory, add_task):
 
 @pytest.fixture(scope="module")
 def tiny_runs(tmp_path_factory, tiny_dir, add_task):
-    """Run folders whose round-0 prompts are rendered exactly as CodeModel renders them for the tiny model."""
-    from agent.model import CodeModel
+    """Run folders whose round-0 prompts are rendered exactly as HFProvider renders them for the tiny model."""
+    from agent.provider.hf import HFProvider
     from agent.prompts import task_prompt
 
-    model = CodeModel.from_pretrained(model=str(tiny_dir), quantization="nf4", device="cpu")
+    model = HFProvider.from_pretrained(model=str(tiny_dir), quantization="nf4", device="cpu")
     root = tmp_path_factory.mktemp("runs")
     messages = task_prompt(add_task)
     write_run(root, add_task.task_id, ADD_SOLUTION, prompt=model.render(messages), messages=messages)
@@ -273,7 +273,7 @@ def _greedy(model, tokenizer, prompt: str, n: int = 24) -> list[int]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_dir, tiny_runs):
     """Generate with the 4-bit base first (the order that breaks LoRA gradients on AVX512-BF16 CPUs), then train."""
-    from agent.model import load_base
+    from agent.provider.hf import load_base
 
     dataset = build_dataset([tiny_runs], force_eval_tasks=True)
     model, tokenizer = load_base(str(tiny_dir), quantization="nf4", device="cpu")
@@ -299,7 +299,7 @@ def _lora_b_learned(model) -> dict[str, bool]:
 
 
 def test_every_lora_layer_learns_in_the_first_step_after_a_generate(tmp_path, tiny_dir, tiny_runs):
-    from agent.model import load_base
+    from agent.provider.hf import load_base
 
     model, tokenizer = load_base(str(tiny_dir), quantization="nf4", device="cpu")
     dataset = build_dataset([tiny_runs], force_eval_tasks=True)
@@ -400,10 +400,10 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path, tiny_dir, tiny_
 
 
 def test_adapter_loads_into_codemodel_and_solves_in_the_sandbox(trained, tiny_dir, add_task, sandbox, tmp_path):
-    from agent.model import CodeModel
+    from agent.provider.hf import HFProvider
     from agent.orchestrator import solve_task
 
-    tuned = CodeModel.from_pretrained(model=str(tiny_dir), adapter=str(trained["out"]), quantization="nf4",
+    tuned = HFProvider.from_pretrained(model=str(tiny_dir), adapter=str(trained["out"]), quantization="nf4",
                                       device="cpu")
     solved = solve_task(add_task, tuned, sandbox, tmp_path / "tuned", samples=2, rounds=1, temperature=0.2,
                          max_new_tokens=64)
@@ -411,7 +411,7 @@ def test_adapter_loads_into_codemodel_and_solves_in_the_sandbox(trained, tiny_di
     run = json.loads((tmp_path / "tuned" / "run.json").read_text())
     assert run["adapter"] and Path(run["adapter"]).resolve() == trained["out"].resolve()
 
-    base = CodeModel.from_pretrained(model=str(tiny_dir), quantization="nf4", device="cpu")
+    base = HFProvider.from_pretrained(model=str(tiny_dir), quantization="nf4", device="cpu")
     unsolved = solve_task(add_task, base, sandbox, tmp_path / "base", samples=2, rounds=1, temperature=0.2,
                          max_new_tokens=64)
     assert not unsolved.solved

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from agent.errors import UserError
-from agent.model import CodeModel, load_base
+from agent.extract import code_from_answer
+from agent.provider.hf import HFProvider, load_base
 from tests.model_fixtures import build_tiny_model, copy_without_chat_template
 
 MESSAGES = [{"role": "user", "content": "Write a function add(a, b) that returns a + b."}]
@@ -18,7 +19,7 @@ MESSAGES = [{"role": "user", "content": "Write a function add(a, b) that returns
 
 @pytest.fixture(scope="module")
 def nf4_model(tiny_model_dir):
-    return CodeModel.from_pretrained(str(tiny_model_dir), quantization="nf4", device="cpu")
+    return HFProvider.from_pretrained(str(tiny_model_dir), quantization="nf4", device="cpu")
 
 
 def _linear4bit_layers(model):
@@ -47,8 +48,8 @@ def test_nf4_load_quantizes_every_decoder_linear_with_double_quant(nf4_model):
 
 
 def test_parameter_count_is_the_same_in_every_precision(tiny_model_dir, nf4_model):
-    fp32 = CodeModel.from_pretrained(str(tiny_model_dir), quantization="fp32", device="cpu")
-    bf16 = CodeModel.from_pretrained(str(tiny_model_dir), quantization="bf16", device="cpu")
+    fp32 = HFProvider.from_pretrained(str(tiny_model_dir), quantization="fp32", device="cpu")
+    bf16 = HFProvider.from_pretrained(str(tiny_model_dir), quantization="bf16", device="cpu")
     assert not _linear4bit_layers(fp32.model) and not _linear4bit_layers(bf16.model)
     assert fp32.model.dtype == torch.float32 and bf16.model.dtype == torch.bfloat16
     expected = sum(p.numel() for p in fp32.model.parameters())
@@ -57,17 +58,17 @@ def test_parameter_count_is_the_same_in_every_precision(tiny_model_dir, nf4_mode
 
 def test_missing_local_path_is_one_clear_line(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
-        CodeModel.from_pretrained(str(tmp_path / "no-such-model"))
+        HFProvider.from_pretrained(str(tmp_path / "no-such-model"))
     with pytest.raises(UserError, match="does not exist"):
-        CodeModel.from_pretrained(str(tmp_path / "model.gguf"))
+        HFProvider.from_pretrained(str(tmp_path / "model.gguf"))
     with pytest.raises(UserError, match="no config.json"):
-        CodeModel.from_pretrained(str(tmp_path))
+        HFProvider.from_pretrained(str(tmp_path))
 
 
 def test_unknown_hub_id_offline_is_one_clear_line(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UserError, match="HF_HUB_OFFLINE") as caught:
-        CodeModel.from_pretrained("infinicode-tests/no-such-model")
+        HFProvider.from_pretrained("infinicode-tests/no-such-model")
     assert "\n" not in str(caught.value)
 
 
@@ -76,7 +77,7 @@ def test_unknown_hub_id_online_is_one_clear_line(monkeypatch):
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     # Either the hub says it does not exist, or (as on machines without a network) it cannot be reached.
     with pytest.raises(UserError, match="unknown model id|cannot reach the Hugging Face Hub") as caught:
-        CodeModel.from_pretrained("infinicode-tests/no-such-model-7f3a")
+        HFProvider.from_pretrained("infinicode-tests/no-such-model-7f3a")
     assert "\n" not in str(caught.value)
 
 
@@ -245,7 +246,7 @@ def test_prompt_longer_than_the_context_is_one_clear_line(nf4_model):
 
 
 def test_completion_prompt_without_chat_template(tiny_model_dir, tmp_path):
-    plain = CodeModel.from_pretrained(str(copy_without_chat_template(tiny_model_dir, tmp_path / "tiny-plain")),
+    plain = HFProvider.from_pretrained(str(copy_without_chat_template(tiny_model_dir, tmp_path / "tiny-plain")),
                                       quantization="bf16", device="cpu")
     assert not plain.has_chat_template
     messages = [{"role": "user", "content": "Add two numbers."},
@@ -254,7 +255,8 @@ def test_completion_prompt_without_chat_template(tiny_model_dir, tmp_path):
     assert plain.render(MESSAGES) == MESSAGES[0]["content"] + "\n"
     sample = plain.sample(messages, n=1, temperature=0, max_new_tokens=6)[0]
     assert not sample.text.startswith("def add")  # the text is the continuation only...
-    assert sample.code.startswith("def add(a, b):")  # ...the code includes the prefix it continues
+    # ...and the loop's extraction puts the prefix it continued in front
+    assert code_from_answer(sample.text, messages).startswith("def add(a, b):")
 
 
 def test_chat_template_continues_a_final_assistant_message(nf4_model):
@@ -293,7 +295,7 @@ def _logits(code_model):
 
 def test_adapters_load_switch_and_turn_off_without_reloading_the_base(tiny_model_dir, adapters):
     adapter_a, adapter_b = adapters
-    model = CodeModel.from_pretrained(str(tiny_model_dir), quantization="nf4", device="cpu")
+    model = HFProvider.from_pretrained(str(tiny_model_dir), quantization="nf4", device="cpu")
     base_module = model.base_model
     plain = _logits(model)
 
@@ -318,7 +320,7 @@ def test_adapters_load_switch_and_turn_off_without_reloading_the_base(tiny_model
 
 
 def test_adapter_given_at_load_time(tiny_model_dir, adapters):
-    model = CodeModel.from_pretrained(str(tiny_model_dir), adapter=str(adapters[0]), quantization="nf4",
+    model = HFProvider.from_pretrained(str(tiny_model_dir), adapter=str(adapters[0]), quantization="nf4",
                                       device="cpu")
     assert model.adapter == str(adapters[0])
 

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from agent.extract import code_from_answer
+
 pytestmark = pytest.mark.slow
 
 ADD_PROMPT = [{"role": "user", "content": "Write a Python function add(a, b) that returns the sum of a and b."}]
@@ -17,18 +19,17 @@ def _defines(code: str, name: str) -> bool:
 
 
 def test_embedded_model_writes_a_function_that_parses(embedded_model):
-    samples = embedded_model.sample(ADD_PROMPT, n=1, temperature=0, max_new_tokens=96, entry_point="add")
-    code = samples[0].code
+    samples = embedded_model.sample(ADD_PROMPT, n=1, temperature=0, max_new_tokens=96)
+    code = code_from_answer(samples[0].text, ADD_PROMPT, "add")
     assert _defines(code, "add"), samples[0].text  # ast.parse raises if it does not parse
 
 
 def test_embedded_model_sampled_candidates_mostly_parse(embedded_model):
-    samples = embedded_model.sample(ADD_PROMPT, n=4, temperature=0.7, max_new_tokens=96, seed=0,
-                                    entry_point="add")
+    samples = embedded_model.sample(ADD_PROMPT, n=4, temperature=0.7, max_new_tokens=96, seed=0)
     parsed = 0
     for sample in samples:
         try:
-            parsed += _defines(sample.code, "add")
+            parsed += _defines(code_from_answer(sample.text, ADD_PROMPT, "add"), "add")
         except SyntaxError:
             pass
         assert sample.prompt_tokens > 10 and 0 < sample.completion_tokens <= 96

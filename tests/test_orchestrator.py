@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import UserError
-from agent.model import Sample
+from agent.provider import Sample
 from agent.orchestrator import normalize_code, solve_task
 from agent.prompts import task_prompt
 from agent.spec import Task, load_spec
@@ -45,7 +45,7 @@ class ScriptedGenerator:
         assert len(self.script) >= n, "the loop asked for more candidates than the script has"
         codes, self.script = self.script[:n], self.script[n:]
         prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
-        return [Sample(text=f"Here you go:\n```python\n{c}```\n", code=c, prompt_tokens=prompt_tokens,
+        return [Sample(text=f"Here you go:\n```python\n{c}```\n", prompt_tokens=prompt_tokens,
                        completion_tokens=self.count_tokens(c)) for c in codes]
 
     def count_tokens(self, text: str) -> int:

@@ -392,7 +392,7 @@ def test_buggy_versions_of_the_new_examples_fail_with_what_differed(sandbox):
 
 
 class _TextGenerator:
-    """Answers with fixed texts, extracting code the way the real model does (with the entry point it is given)."""
+    """Answers with fixed texts; the loop extracts the code from them."""
 
     context_length = 4096
     name = "texts"
@@ -400,21 +400,19 @@ class _TextGenerator:
     def __init__(self, texts: list[str]):
         self.texts, self.calls = list(texts), []
 
-    def sample(self, messages, n, entry_point=None, **kw):
-        from agent.extract import extract_code
-        from agent.model import Sample
+    def sample(self, messages, n, **kw):
+        from agent.provider import Sample
 
-        self.calls.append({"messages": messages, "entry_point": entry_point})
+        self.calls.append({"messages": messages})
         texts, self.texts = self.texts[:n], self.texts[n:]
-        return [Sample(text=t, code=extract_code(t, entry_point=entry_point), prompt_tokens=10,
-                       completion_tokens=len(t.split())) for t in texts]
+        return [Sample(text=t, prompt_tokens=10, completion_tokens=len(t.split())) for t in texts]
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
 
 def test_the_loop_solves_a_stdio_spec_from_fenced_programs_with_a_main_guard(sandbox, tmp_path):
-    from agent.extract import PROGRAM
+    from agent.extract import PROGRAM, extraction_target
     from agent.orchestrator import solve_task
 
     task = load_spec(EXAMPLES[0].parent / "pair_sums_stdio.toml")
@@ -424,13 +422,14 @@ def test_the_loop_solves_a_stdio_spec_from_fenced_programs_with_a_main_guard(san
                                 f"Fixed:\n```python\n{right}```\n"])
     result = solve_task(task, generator, sandbox, tmp_path / "run", samples=1, rounds=2)
     assert result.solved and result.solution == right  # the main guard and top-level code were kept
-    assert [call["entry_point"] for call in generator.calls] == [PROGRAM, PROGRAM]
+    assert extraction_target(task) == PROGRAM and len(generator.calls) == 2
     fix_prompt = generator.calls[1]["messages"][-1]["content"]
     assert "Your program printed:\n```text\n7\n0\n-3\n1\n```" in fix_prompt
     assert "Input:\n```text\n3\n10 -3\n0 0\n-2 -1\n```" in fix_prompt
 
 
 def test_the_loop_solves_a_class_spec_given_in_two_blocks(sandbox, tmp_path):
+    from agent.extract import extraction_target
     from agent.orchestrator import solve_task
 
     task = load_spec(EXAMPLES[0].parent / "lru_cache.toml")
@@ -438,5 +437,5 @@ def test_the_loop_solves_a_class_spec_given_in_two_blocks(sandbox, tmp_path):
     text = f"First the error:\n```python\n{head}```\nThen the cache:\n```python\nclass LRUCache:{rest}```\n"
     generator = _TextGenerator([text])
     result = solve_task(task, generator, sandbox, tmp_path / "run", samples=1, rounds=1)
-    assert generator.calls[0]["entry_point"] == ["LRUCache", "CapacityError"]
+    assert extraction_target(task) == ["LRUCache", "CapacityError"]
     assert result.solved, result.best_score

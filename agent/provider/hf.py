@@ -1,6 +1,6 @@
-"""The generator: a causal LM (4-bit NF4 by default) with an optional LoRA adapter, sampling n candidates at once.
+"""The in-process model: a causal LM (4-bit NF4 by default) with LoRA adapters, sampling n candidates at once.
 
-    m = CodeModel.from_pretrained(model=None, adapter=None, quantization="nf4", device=None)
+    m = HFProvider.from_pretrained(model=None, adapter=None, quantization="nf4", device=None)
     samples = m.sample(messages, n=4, temperature=0.8, top_p=0.95, max_new_tokens=384, stop=None, seed=0)
 
 `model` is a Hugging Face id, a local folder or a .gguf file; None is the embedded SmolLM2-135M-Instruct.
@@ -13,26 +13,14 @@ import logging
 import math
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.errors import UserError
-from agent.extract import extract_code
+from agent.provider.base import Provider, Sample, cut_at_stop, stop_list
 
 QUANTIZATIONS = ("nf4", "bf16", "fp32")
-
-
-@dataclass
-class Sample:
-    text: str  # the raw completion (after a stop string was cut off)
-    code: str  # the program extracted from it
-    prompt_tokens: int
-    completion_tokens: int  # tokens generated for this candidate (up to and including its stop/end token)
-    finish_reason: str = "length"  # "stop" (a stop string), "eos" (end token) or "length" (max_new_tokens)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -300,42 +288,11 @@ def check_adapter_matches(path: Path, base_model, base_names: list[str]) -> dict
     return config
 
 
-# ---------------------------------------------------------------- stopping on strings
-
-
-def _stop_criteria(tokenizer, stop: list[str], prompt_length: int):
-    """Marks each sequence done once its generated text contains a stop string; generation ends when all are."""
-    import torch
-    from transformers import StoppingCriteria
-
-    window = max(len(s) for s in stop) + 8  # tokens: each decodes to at least one character (plus slack)
-
-    class StopOnStrings(StoppingCriteria):
-        def __init__(self):
-            self.stopped_at: dict[int, int] = {}
-
-        def __call__(self, input_ids, scores, **kwargs):
-            done = []
-            for row_index, row in enumerate(input_ids):
-                if row_index in self.stopped_at:
-                    done.append(True)
-                    continue
-                generated = row[prompt_length:]
-                tail = tokenizer.decode(generated[-window:], skip_special_tokens=True)
-                hit = any(s in tail for s in stop)
-                if hit:
-                    self.stopped_at[row_index] = len(generated)
-                done.append(hit)
-            return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
-
-    return StopOnStrings()
-
-
 # ---------------------------------------------------------------- the model
 
 
-class CodeModel:
-    """A loaded base model (+ adapters) that samples code candidates."""
+class HFProvider(Provider):
+    """A loaded base model (+ adapters) that samples candidates in this process."""
 
     def __init__(self, model, tokenizer, source: ModelSource, quantization: str, device: str):
         self.model = model
@@ -350,7 +307,7 @@ class CodeModel:
 
     @classmethod
     def from_pretrained(cls, model: str | os.PathLike | None = None, adapter: str | os.PathLike | None = None,
-                        quantization: str = "nf4", device: str | None = None) -> "CodeModel":
+                        quantization: str = "nf4", device: str | None = None) -> HFProvider:
         source = resolve_model(model)
         device = resolve_device(device)
         hf_model, tokenizer = load_base(quantization=quantization, device=device, source=source)
@@ -448,7 +405,7 @@ class CodeModel:
 
     def sample(self, messages: list[dict], n: int = 4, temperature: float = 0.8, top_p: float = 0.95,
                max_new_tokens: int = 384, stop: list[str] | str | None = None, seed: int | None = 0,
-               entry_point: str | None = None, min_new_tokens: int = 0) -> list[Sample]:
+               min_new_tokens: int = 0) -> list[Sample]:
         """n candidates for one prompt, generated as one batch (split in halves after a GPU out-of-memory).
 
         temperature <= 0 is greedy (one generation, copied n times). Same seed, same candidates.
@@ -456,9 +413,8 @@ class CodeModel:
         """
         if n < 1:
             raise UserError(f"n must be at least 1 (got {n})")
-        stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if s]
+        stops = stop_list(stop)
         prompt = self.render(messages)
-        prefix = messages[-1]["content"] if messages[-1]["role"] == "assistant" else ""
         input_ids, attention_mask = self._encode(prompt)
         prompt_tokens = int(input_ids.shape[1])
         room = self.context_length - prompt_tokens
@@ -471,21 +427,14 @@ class CodeModel:
                               max_new_tokens, min(min_new_tokens, max_new_tokens), stops, seed)
         if greedy:
             runs = runs * n
-        samples = []
-        for tokens, finish in runs:
-            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-            cut = min((text.find(s) for s in stops if s in text), default=-1)
-            if cut >= 0:
-                text, finish = text[:cut], "stop"
-            samples.append(Sample(text=text, code=extract_code(text, entry_point=entry_point, prefix=prefix),
-                                  prompt_tokens=prompt_tokens, completion_tokens=len(tokens), finish_reason=finish))
-        return samples
+        return [Sample(text=text, prompt_tokens=prompt_tokens, completion_tokens=tokens, finish_reason=finish)
+                for text, tokens, finish in runs]
 
     def _generate(self, input_ids, attention_mask, count, greedy, temperature, top_p, max_new_tokens,
-                  min_new_tokens, stops, seed) -> list[tuple[list[int], str]]:
+                  min_new_tokens, stops, seed) -> list[tuple[str, int, str]]:
         import torch
 
-        results: list[tuple[list[int], str]] = []
+        results: list[tuple[str, int, str]] = []
         batch = min(count, self.max_batch or count)
         cuda_devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
         while len(results) < count:
@@ -508,9 +457,8 @@ class CodeModel:
         return results
 
     def _generate_batch(self, input_ids, attention_mask, size, greedy, temperature, top_p, max_new_tokens,
-                        min_new_tokens, stops) -> list[tuple[list[int], str]]:
-        from transformers import StoppingCriteriaList
-
+                        min_new_tokens, stops) -> list[tuple[str, int, str]]:
+        """(text cut before any stop string, completion tokens, finish reason) per sequence."""
         prompt_length = input_ids.shape[1]
         generation = dict(max_new_tokens=max_new_tokens, num_return_sequences=size, do_sample=not greedy,
                           pad_token_id=self.tokenizer.pad_token_id)
@@ -520,20 +468,21 @@ class CodeModel:
             generation.update(temperature=float(temperature), top_p=float(top_p))
         else:
             generation.update(temperature=None, top_p=None, top_k=None)
-        criteria = _stop_criteria(self.tokenizer, stops, prompt_length) if stops else None
-        if criteria is not None:
-            generation["stopping_criteria"] = StoppingCriteriaList([criteria])
+        if stops:  # transformers' own criterion: a sequence ends at the token that completes a stop string
+            generation.update(stop_strings=stops, tokenizer=self.tokenizer)
         output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **generation)
         eos_ids = self._eos_ids()
+        ends = eos_ids | {self.tokenizer.pad_token_id}  # a sequence that stopped early is padded after its end
         runs = []
-        for row_index, row in enumerate(output[:, prompt_length:].tolist()):
-            end, finish = len(row), "length"
-            eos_at = next((i for i, token in enumerate(row) if token in eos_ids), None)
-            if eos_at is not None:
-                end, finish = eos_at + 1, "eos"
-            if criteria is not None and criteria.stopped_at.get(row_index, end + 1) <= end:
-                end, finish = criteria.stopped_at[row_index], "stop"
-            runs.append((row[:end], finish))
+        for row in output[:, prompt_length:].tolist():
+            end = next((i for i, token in enumerate(row) if token in ends), len(row))
+            text, stopped = cut_at_stop(self.tokenizer.decode(row[:end], skip_special_tokens=True), stops)
+            if stopped:
+                runs.append((text, end, "stop"))  # the padding after the stop is not the model's
+            elif end < len(row):
+                runs.append((text, end + 1, "eos"))
+            else:
+                runs.append((text, end, "length"))
         return runs
 
     def _eos_ids(self) -> set[int]:
@@ -570,5 +519,5 @@ class CodeModel:
         }
 
     def __repr__(self) -> str:
-        return f"CodeModel({self.name!r}, quantization={self.quantization!r}, device={self.device!r}, " \
+        return f"HFProvider({self.name!r}, quantization={self.quantization!r}, device={self.device!r}, " \
                f"adapter={self.adapter!r})"

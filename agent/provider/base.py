@@ -1,0 +1,55 @@
+"""What every model backend offers the loop: n sampled answers for chat messages, and token counting.
+
+Backends (agent/provider/hf.py in-process, agent/provider/openai_compat.py over HTTP) return raw text; getting
+the code out of it is the loop's job (agent/extract.py), so every backend is judged on the same extraction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+FINISH_REASONS = ("stop", "eos", "length")  # a stop string, the model's end token, max_new_tokens
+
+
+@dataclass
+class Sample:
+    text: str  # what the model wrote, cut before the first stop string
+    prompt_tokens: int
+    completion_tokens: int  # tokens generated for this candidate (up to and including its stop or end token)
+    finish_reason: str = "length"  # one of FINISH_REASONS
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Provider:
+    """A model that samples candidates. Subclasses set `name` and `context_length` and implement the methods."""
+
+    name: str = "model"
+    context_length: int = 2048  # tokens the model reads: prompt plus completion
+
+    def sample(self, messages: list[dict], n: int = 4, temperature: float = 0.8, top_p: float = 0.95,
+               max_new_tokens: int = 384, stop: list[str] | str | None = None,
+               seed: int | None = 0) -> list[Sample]:
+        """n answers to `messages` (role system/user/assistant; a final assistant message is continued)."""
+        raise NotImplementedError
+
+    def count_tokens(self, text: str) -> int:
+        raise NotImplementedError
+
+    def render(self, messages: list[dict]) -> str:
+        """The prompt text as the model sees it, as close as the backend knows (used to fit prompts)."""
+        return "\n\n".join(f"{m['role']}: {m['content']}" for m in messages)
+
+    def info(self) -> dict:
+        return {"name": self.name, "context_length": self.context_length, "adapter": None}
+
+
+def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
+    """The text before the first stop string, and whether one was found."""
+    cut = min((text.find(s) for s in stops if s and s in text), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def stop_list(stop: list[str] | str | None) -> list[str]:
+    return [stop] if isinstance(stop, str) and stop else [s for s in (stop or []) if s]
