@@ -8,119 +8,22 @@ objects to the tests; a lying description can only make the candidate's own obje
 
 from __future__ import annotations
 
-import base64
 import builtins
 import collections
 import dataclasses
 import datetime
-import decimal
-import enum
-import fractions
 import importlib
 import json
 import math
 import os
-import resource
-import select
-import signal
 import sys
-import time
 import traceback
 import types
 import warnings
 
 from . import codec as wire
-from .handover import is_pure_library
-
-_VALUE_BASES = {int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset, collections.deque,
-                collections.OrderedDict, collections.Counter, collections.defaultdict, decimal.Decimal,
-                fractions.Fraction, datetime.date, datetime.datetime, datetime.time, datetime.timedelta}
-_FORWARDED = ("__len__", "__iter__", "__next__", "__reversed__", "__getitem__", "__setitem__", "__delitem__",
-              "__contains__", "__bool__", "__call__", "__enter__", "__exit__", "__int__", "__float__", "__complex__",
-              "__index__", "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__bytes__", "__fspath__",
-              "__length_hint__", "__neg__", "__pos__", "__abs__", "__invert__",
-              *(f"__{p}{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "divmod",
-                                           "pow", "lshift", "rshift", "and", "or", "xor") for p in ("", "r", "i")))
-_ORDER = ("__lt__", "__le__", "__gt__", "__ge__")
-
-
-def _generated(fn) -> bool:
-    """Made by @dataclass (compiled from a string), not written by the program."""
-    return getattr(getattr(fn, "__code__", None), "co_filename", None) == "<string>"
-
-
-def _owner(cls, name):
-    for klass in cls.__mro__:
-        if name in klass.__dict__:
-            return klass
-    return object
-
-
-def describe(cls, key) -> dict:
-    """What the judge needs to mirror a class: name, bases, and how its instances compare."""
-    doc = cls.__dict__.get("__doc__")
-    desc = {"name": str(cls.__name__), "qualname": str(getattr(cls, "__qualname__", cls.__name__)),
-            "doc": doc[:4000] if type(doc) is str else None,
-            "module": str(getattr(cls, "__module__", "") or ""),
-            "bases": [key(b) for b in cls.__bases__ if b is not object]}
-    eq_owner = _owner(cls, "__eq__")
-    params = getattr(cls, "__dataclass_params__", None)
-    value_base = next((b for b in cls.__mro__ if b in _VALUE_BASES), None)
-    if isinstance(cls, enum.EnumMeta):
-        desc["eq"], desc["hash"] = "enum", "identity"
-        desc["mixin"] = any(b in _VALUE_BASES for b in cls.__mro__)
-    elif eq_owner is object:
-        desc["eq"] = "identity"
-    elif params is not None and params.eq and _generated(cls.__eq__):
-        desc["eq"] = "dataclass"
-        desc["fields"] = [f.name for f in dataclasses.fields(cls) if f.compare]
-    elif value_base is not None and eq_owner is value_base:
-        desc["eq"], desc["value"] = "value", value_base.__name__
-    else:
-        desc["eq"] = "custom"
-    desc["eq_owner"] = f"{eq_owner.__qualname__}" if eq_owner is not object else ""
-    if "hash" not in desc:
-        h = getattr(cls, "__hash__", None)
-        if h is None:
-            desc["hash"] = "none"
-        elif desc["eq"] == "dataclass" and _generated(h):
-            desc["hash"] = "fields"
-        elif desc["eq"] == "value":
-            desc["hash"] = "value"
-        elif h is object.__hash__:
-            desc["hash"] = "identity"
-        else:
-            desc["hash"] = "remote"
-    if params is not None and getattr(params, "order", False) and desc["eq"] == "dataclass":
-        desc["order"] = "dataclass"
-    elif desc["eq"] == "value":
-        desc["order"] = "value"
-    elif any(_owner(cls, name) is not object for name in _ORDER):
-        desc["order"] = "custom"
-    else:
-        desc["order"] = "none"
-    if _is_namedtuple(cls):
-        desc["nt"] = [str(f) for f in cls._fields]
-        defaults = getattr(cls, "_field_defaults", {}) or {}
-        tail = [f for f in cls._fields if f in defaults]
-        desc["nt_defaults_for"] = tail
-    desc["dunders"] = [name for name in _FORWARDED if _owner(cls, name) is not object and hasattr(cls, name)]
-    meta = type(cls)
-    desc["meta"] = [d for d in ("__iter__", "__len__", "__contains__", "__getitem__")
-                    if hasattr(meta, d) and _owner(meta, d) not in (type, object)]
-    methods = []
-    for name in dir(cls):
-        if name.startswith("__"):
-            continue
-        for klass in cls.__mro__:
-            if name in klass.__dict__:
-                raw = klass.__dict__[name]
-                if isinstance(raw, (types.FunctionType, staticmethod, classmethod, types.BuiltinFunctionType,
-                                    types.MethodDescriptorType, types.WrapperDescriptorType)):
-                    methods.append(name)
-                break
-    desc["methods"] = methods
-    return desc
+from .describe import VALUE_BASES, describe, is_namedtuple, library_name
+from .programs import flush, serve_programs, set_limits
 
 
 class JudgeProxy:
@@ -170,9 +73,9 @@ class CandidateHooks:
         if t.__module__ != "numpy" and "numpy" in sys.modules and isinstance(obj, sys.modules["numpy"].ndarray):
             # Arrays are values: a subclass crosses as its data (np.asarray), its own methods stay behind.
             return side.codec._enc(obj.view(sys.modules["numpy"].ndarray), refs, depth)
-        if _is_namedtuple(t):
+        if is_namedtuple(t):
             return {"nt": [side.class_key(t), [side.codec._enc(x, refs, depth + 1) for x in tuple.__iter__(obj)]]}
-        name = _library_name(obj)
+        name = library_name(obj)
         if name is not None:
             return {"lib": name}
         hid = id(obj)
@@ -210,35 +113,6 @@ class CandidateHooks:
         raise ValueError("unknown value tag")
 
 
-PRELOADED = set(sys.modules)  # what the judge has loaded too (the candidate is forked from it)
-
-
-def _library_name(obj):
-    """[module, qualname] of a module, function or class of a preloaded library, when it resolves to obj."""
-    if isinstance(obj, types.ModuleType):
-        module, qualname = obj.__name__, ""
-    elif isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)) or type(obj).__module__ == "typing":
-        module = getattr(obj, "__module__", None)
-        qualname = getattr(obj, "__qualname__", None) or getattr(obj, "_name", None) or getattr(obj, "__name__", None)
-    else:
-        return None
-    if not isinstance(module, str) or not isinstance(qualname, str) or module not in PRELOADED \
-            or not is_pure_library(module, qualname):
-        return None
-    found = sys.modules[module]
-    try:
-        for part in filter(None, qualname.split(".")):
-            found = getattr(found, part)
-    except Exception:
-        return None
-    return [module, qualname] if found is obj else None
-
-
-def _is_namedtuple(cls):
-    return cls is not tuple and issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple) \
-        and isinstance(getattr(cls, "_field_defaults", None), dict) and callable(getattr(cls, "_make", None))
-
-
 def _safe_str(obj):
     try:
         return str(obj)[:2000]
@@ -247,7 +121,7 @@ def _safe_str(obj):
 
 
 def _value_of(obj, base_name):
-    base = next(b for b in _VALUE_BASES if b.__name__ == base_name)
+    base = next(b for b in VALUE_BASES if b.__name__ == base_name)
     if base is datetime.date:
         return datetime.date(obj.year, obj.month, obj.day)
     if base is datetime.datetime:
@@ -306,7 +180,7 @@ class CandidateSide:
             return {"h": hid, "c": self.class_key(type(obj))}
 
     def send(self, msg):
-        _flush()
+        flush()
         wire.send_msg(self.to_judge, msg)
 
     # -- the judge's requests ---------------------------------------------------------------------------------
@@ -404,14 +278,6 @@ def _perform(op, target, msg, args, kwargs):
     raise ValueError(f"unknown request {op!r}")
 
 
-def _flush():
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            pass
-
-
 def _trimmed_traceback(exc):
     """Only the program's own frames (solution.py), so feedback shows what the model wrote."""
     try:
@@ -420,23 +286,6 @@ def _trimmed_traceback(exc):
         return "".join(lines)[-4000:]
     except BaseException:
         return ""
-
-
-def _vm_size():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _limits(memory_mb, timeout_s):
-    mem = _vm_size() + memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    cpu = int(timeout_s) + 2
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def main(from_judge, to_judge):
@@ -448,7 +297,7 @@ def main(from_judge, to_judge):
     job = wire.recv_msg(from_judge)
     if job.get("stdio"):
         return serve_programs(from_judge, to_judge)
-    _limits(job["memory_mb"], job["timeout_s"])
+    set_limits(job["memory_mb"], job["timeout_s"])
     try:
         code = compile(job["program"], "solution.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
@@ -508,88 +357,3 @@ def warm_up():
         for fd in (r1, w1, r2, w2):
             os.close(fd)
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# Whole programs (stdio tests): this process never runs the program itself; it forks one child per case.
-
-
-def serve_programs(from_judge, to_judge):
-    while True:
-        req = wire.recv_msg(from_judge)
-        wire.send_msg(to_judge, run_program(req["program"], req["stdin"], float(req["timeout_s"]),
-                                            int(req["memory_mb"])))
-
-
-def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20):
-    stdin_fd = os.memfd_create("stdin")
-    data = stdin_text.encode()
-    while data:
-        data = data[os.write(stdin_fd, data):]
-    os.lseek(stdin_fd, 0, os.SEEK_SET)
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        status = 1
-        try:
-            os.setpgid(0, 0)
-            for fd, target in ((stdin_fd, 0), (out_w, 1), (err_w, 2)):
-                os.dup2(fd, target)
-            os.closerange(3, 1024)
-            sys.stdin = open(0, "r", closefd=False)
-            sys.stdout = open(1, "w", closefd=False)
-            sys.stderr = open(2, "w", closefd=False)
-            _limits(memory_mb, timeout_s)
-            status = _run_main(program)
-        finally:
-            _flush()
-            os._exit(status)
-    for fd in (stdin_fd, out_w, err_w):
-        os.close(fd)
-    chunks = {out_r: bytearray(), err_r: bytearray()}
-    open_fds, timed_out = {out_r, err_r}, False
-    deadline = started + timeout_s
-    while open_fds:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
-            break
-        ready, _, _ = select.select(list(open_fds), [], [], remaining)
-        for fd in ready:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                open_fds.discard(fd)
-            elif len(chunks[fd]) < max_bytes:
-                chunks[fd] += chunk[:max_bytes - len(chunks[fd])]
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
-    _, status = os.waitpid(pid, 0)
-    elapsed = time.monotonic() - started
-    for fd in (out_r, err_r):
-        os.close(fd)
-    return {"stdout": base64.b64encode(bytes(chunks[out_r])).decode(),
-            "stderr": bytes(chunks[err_r][-4000:]).decode("utf-8", "replace"),
-            "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "timed_out": timed_out, "time": round(elapsed, 4)}
-
-
-def _run_main(program):
-    try:
-        code = compile(program, "solution.py", "exec", dont_inherit=True)
-        exec(code, {"__name__": "__main__", "__builtins__": builtins, "__file__": "solution.py"})
-        return 0
-    except SystemExit as exc:
-        code = exc.code
-        if code is None:
-            return 0
-        if isinstance(code, int):
-            return code & 0xFF
-        print(code, file=sys.stderr)
-        return 1
-    except BaseException:
-        traceback.print_exc()
-        return 1

@@ -1,0 +1,138 @@
+"""How the candidate describes its classes to the judge, and which library objects it names instead.
+
+The judge mirrors a class from this description (remote.py): its name, bases, the dunders to forward, and how its
+instances compare. An honest description makes honest programs behave as Python objects to the tests; a lying
+one can only make the candidate's own objects behave worse, since the judge decides every comparison itself.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import decimal
+import enum
+import fractions
+import sys
+import types
+
+from .handover import is_pure_library
+
+VALUE_BASES = {int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset, collections.deque,
+                collections.OrderedDict, collections.Counter, collections.defaultdict, decimal.Decimal,
+                fractions.Fraction, datetime.date, datetime.datetime, datetime.time, datetime.timedelta}
+_FORWARDED = ("__len__", "__iter__", "__next__", "__reversed__", "__getitem__", "__setitem__", "__delitem__",
+              "__contains__", "__bool__", "__call__", "__enter__", "__exit__", "__int__", "__float__", "__complex__",
+              "__index__", "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__bytes__", "__fspath__",
+              "__length_hint__", "__neg__", "__pos__", "__abs__", "__invert__",
+              *(f"__{p}{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "divmod",
+                                           "pow", "lshift", "rshift", "and", "or", "xor") for p in ("", "r", "i")))
+_ORDER = ("__lt__", "__le__", "__gt__", "__ge__")
+
+
+def _generated(fn) -> bool:
+    """Made by @dataclass (compiled from a string), not written by the program."""
+    return getattr(getattr(fn, "__code__", None), "co_filename", None) == "<string>"
+
+
+def _owner(cls, name):
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass
+    return object
+
+
+def describe(cls, key) -> dict:
+    """What the judge needs to mirror a class: name, bases, and how its instances compare."""
+    doc = cls.__dict__.get("__doc__")
+    desc = {"name": str(cls.__name__), "qualname": str(getattr(cls, "__qualname__", cls.__name__)),
+            "doc": doc[:4000] if type(doc) is str else None,
+            "module": str(getattr(cls, "__module__", "") or ""),
+            "bases": [key(b) for b in cls.__bases__ if b is not object]}
+    eq_owner = _owner(cls, "__eq__")
+    params = getattr(cls, "__dataclass_params__", None)
+    value_base = next((b for b in cls.__mro__ if b in VALUE_BASES), None)
+    if isinstance(cls, enum.EnumMeta):
+        desc["eq"], desc["hash"] = "enum", "identity"
+        desc["mixin"] = any(b in VALUE_BASES for b in cls.__mro__)
+    elif eq_owner is object:
+        desc["eq"] = "identity"
+    elif params is not None and params.eq and _generated(cls.__eq__):
+        desc["eq"] = "dataclass"
+        desc["fields"] = [f.name for f in dataclasses.fields(cls) if f.compare]
+    elif value_base is not None and eq_owner is value_base:
+        desc["eq"], desc["value"] = "value", value_base.__name__
+    else:
+        desc["eq"] = "custom"
+    desc["eq_owner"] = f"{eq_owner.__qualname__}" if eq_owner is not object else ""
+    if "hash" not in desc:
+        h = getattr(cls, "__hash__", None)
+        if h is None:
+            desc["hash"] = "none"
+        elif desc["eq"] == "dataclass" and _generated(h):
+            desc["hash"] = "fields"
+        elif desc["eq"] == "value":
+            desc["hash"] = "value"
+        elif h is object.__hash__:
+            desc["hash"] = "identity"
+        else:
+            desc["hash"] = "remote"
+    if params is not None and getattr(params, "order", False) and desc["eq"] == "dataclass":
+        desc["order"] = "dataclass"
+    elif desc["eq"] == "value":
+        desc["order"] = "value"
+    elif any(_owner(cls, name) is not object for name in _ORDER):
+        desc["order"] = "custom"
+    else:
+        desc["order"] = "none"
+    if is_namedtuple(cls):
+        desc["nt"] = [str(f) for f in cls._fields]
+        defaults = getattr(cls, "_field_defaults", {}) or {}
+        tail = [f for f in cls._fields if f in defaults]
+        desc["nt_defaults_for"] = tail
+    desc["dunders"] = [name for name in _FORWARDED if _owner(cls, name) is not object and hasattr(cls, name)]
+    meta = type(cls)
+    desc["meta"] = [d for d in ("__iter__", "__len__", "__contains__", "__getitem__")
+                    if hasattr(meta, d) and _owner(meta, d) not in (type, object)]
+    methods = []
+    for name in dir(cls):
+        if name.startswith("__"):
+            continue
+        for klass in cls.__mro__:
+            if name in klass.__dict__:
+                raw = klass.__dict__[name]
+                if isinstance(raw, (types.FunctionType, staticmethod, classmethod, types.BuiltinFunctionType,
+                                    types.MethodDescriptorType, types.WrapperDescriptorType)):
+                    methods.append(name)
+                break
+    desc["methods"] = methods
+    return desc
+
+
+PRELOADED = set(sys.modules)  # what the judge has loaded too (the candidate is forked from it)
+
+
+def library_name(obj):
+    """[module, qualname] of a module, function or class of a preloaded library, when it resolves to obj."""
+    if isinstance(obj, types.ModuleType):
+        module, qualname = obj.__name__, ""
+    elif isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)) or type(obj).__module__ == "typing":
+        module = getattr(obj, "__module__", None)
+        qualname = getattr(obj, "__qualname__", None) or getattr(obj, "_name", None) or getattr(obj, "__name__", None)
+    else:
+        return None
+    if not isinstance(module, str) or not isinstance(qualname, str) or module not in PRELOADED \
+            or not is_pure_library(module, qualname):
+        return None
+    found = sys.modules[module]
+    try:
+        for part in filter(None, qualname.split(".")):
+            found = getattr(found, part)
+    except Exception:
+        return None
+    return [module, qualname] if found is obj else None
+
+
+def is_namedtuple(cls):
+    return cls is not tuple and issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple) \
+        and isinstance(getattr(cls, "_field_defaults", None), dict) and callable(getattr(cls, "_make", None))

@@ -1,0 +1,124 @@
+"""Whole programs (stdio tests) and the resource limits every candidate process runs under."""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import os
+import resource
+import select
+import signal
+import sys
+import time
+import traceback
+
+from . import codec as wire
+
+
+def flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def _vm_size():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def set_limits(memory_mb, timeout_s):
+    mem = _vm_size() + memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    cpu = int(timeout_s) + 2
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+
+
+def serve_programs(from_judge, to_judge):
+    while True:
+        req = wire.recv_msg(from_judge)
+        wire.send_msg(to_judge, run_program(req["program"], req["stdin"], float(req["timeout_s"]),
+                                            int(req["memory_mb"])))
+
+
+def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20):
+    stdin_fd = os.memfd_create("stdin")
+    data = stdin_text.encode()
+    while data:
+        data = data[os.write(stdin_fd, data):]
+    os.lseek(stdin_fd, 0, os.SEEK_SET)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.setpgid(0, 0)
+            for fd, target in ((stdin_fd, 0), (out_w, 1), (err_w, 2)):
+                os.dup2(fd, target)
+            os.closerange(3, 1024)
+            sys.stdin = open(0, "r", closefd=False)
+            sys.stdout = open(1, "w", closefd=False)
+            sys.stderr = open(2, "w", closefd=False)
+            set_limits(memory_mb, timeout_s)
+            status = _run_main(program)
+        finally:
+            flush()
+            os._exit(status)
+    for fd in (stdin_fd, out_w, err_w):
+        os.close(fd)
+    chunks = {out_r: bytearray(), err_r: bytearray()}
+    open_fds, timed_out = {out_r, err_r}, False
+    deadline = started + timeout_s
+    while open_fds:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select(list(open_fds), [], [], remaining)
+        for fd in ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                open_fds.discard(fd)
+            elif len(chunks[fd]) < max_bytes:
+                chunks[fd] += chunk[:max_bytes - len(chunks[fd])]
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    elapsed = time.monotonic() - started
+    for fd in (out_r, err_r):
+        os.close(fd)
+    return {"stdout": base64.b64encode(bytes(chunks[out_r])).decode(),
+            "stderr": bytes(chunks[err_r][-4000:]).decode("utf-8", "replace"),
+            "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "timed_out": timed_out, "time": round(elapsed, 4)}
+
+
+def _run_main(program):
+    try:
+        code = compile(program, "solution.py", "exec", dont_inherit=True)
+        exec(code, {"__name__": "__main__", "__builtins__": builtins, "__file__": "solution.py"})
+        return 0
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code & 0xFF
+        print(code, file=sys.stderr)
+        return 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
