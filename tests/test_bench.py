@@ -77,7 +77,7 @@ def test_canonical_mbppplus_computes_and_caches_expected_outputs(sandbox, datase
 
 
 def bench_cli() -> typer.Typer:
-    from agent.cli_bench import register
+    from infinicode.cli_bench import register
 
     app = typer.Typer()
     register(app)

@@ -38,7 +38,7 @@ def mbppplus_records(datasets) -> dict[str, dict]:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent.cli", "evaluate", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "infinicode.cli", "evaluate", *args], capture_output=True, text=True,
                           cwd=REPO, timeout=600, check=False)
 
 

@@ -140,7 +140,7 @@ def test_guard_accepts_train_ids_and_force_records_eval_ids(tmp_path):
 def test_cli_finetune_refuses_contaminated_runs_before_loading_a_model(tmp_path):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from infinicode.cli import app
 
     write_run(tmp_path / "runs", "HumanEval/7", "def f():\n    return 1\n")
     result = CliRunner().invoke(app, ["finetune", str(tmp_path / "runs"), "--out", str(tmp_path / "adapter")])
@@ -152,7 +152,7 @@ def test_cli_finetune_refuses_contaminated_runs_before_loading_a_model(tmp_path)
 def test_cli_improve_refuses_eval_split_training_and_overlap(datasets, tmp_path):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from infinicode.cli import app
 
     runner = CliRunner()
     contaminated = runner.invoke(app, ["improve", "--train", "mbpp:test", "--eval", "humaneval", "--data",
@@ -421,7 +421,7 @@ def test_adapter_loads_into_codemodel_and_solves_in_the_sandbox(trained, tiny_di
 
 
 def test_parse_suite_arg(tmp_path):
-    from agent.improve import parse_suite_arg
+    from infinicode.improve import parse_suite_arg
 
     assert parse_suite_arg("mbpp:train", "test") == ("mbpp", "train")
     assert parse_suite_arg("humaneval", "test") == ("humaneval", "test")
@@ -460,7 +460,7 @@ def solver_dir(tmp_path_factory, tiny_dir, add_task):
 def test_improve_runs_rounds_and_reports_pass_at_1_against_the_base(tmp_path, solver_dir):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from infinicode.cli import app
 
     add_spec = (REPO / "examples" / "add.toml").read_text()
     (tmp_path / "train").mkdir()

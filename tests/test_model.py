@@ -355,7 +355,7 @@ def test_missing_or_broken_adapter_folder(nf4_model, tmp_path):
 def _cli():
     import typer
 
-    from agent import cli_model
+    from infinicode import cli_model
 
     app = typer.Typer()
 

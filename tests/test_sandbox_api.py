@@ -111,7 +111,7 @@ def test_exec_cli_json_and_exit_codes(tmp_path):
     (tmp_path / "solution.py").write_text(ADD)
     (tmp_path / "tests.py").write_text("from solution import add\n\ndef test_add():\n    assert add(2, 2) == 4\n")
     (tmp_path / "bad.py").write_text("from solution import add\n\ndef test_add():\n    assert add(2, 2) == 5\n")
-    cmd = [sys.executable, "-m", "agent.cli", "exec", str(tmp_path / "solution.py")]
+    cmd = [sys.executable, "-m", "infinicode.cli", "exec", str(tmp_path / "solution.py")]
     ok = subprocess.run(cmd + [str(tmp_path / "tests.py"), "--json"], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     data = json.loads(ok.stdout)

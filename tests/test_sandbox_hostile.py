@@ -1306,8 +1306,8 @@ def test_engine_down_is_one_line(tmp_path):
     (tmp_path / "s.py").write_text("def f():\n    return 1\n")
     (tmp_path / "t.py").write_text("from solution import f\ndef test_f():\n    assert f() == 1\n")
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "exec", str(tmp_path / "s.py"), str(tmp_path / "t.py")],
-                          check=False, capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "infinicode.cli", "exec", str(tmp_path / "s.py"),
+                           str(tmp_path / "t.py")], check=False, capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the Docker engine" in lines[0] and "Traceback" not in proc.stderr

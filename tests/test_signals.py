@@ -54,7 +54,7 @@ def _containers_of(pid: int) -> list[str]:
 def _start_and_signal(args: list[str], signum: int, tmp_path: Path) -> tuple[int, list[str], str]:
     """Run the CLI; once its container exists and the job had time to start, send `signum`.
     Returns (exit code, ids of the containers seen before the signal, stderr)."""
-    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", *args], cwd=REPO, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "infinicode.cli", *args], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120

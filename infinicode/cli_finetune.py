@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
         from sandbox.errors import SandboxError
 
         try:
-            from agent.improve import ImproveSettings, run_improve
+            from infinicode.improve import ImproveSettings, run_improve
             from agent.finetune import TrainSettings
 
             settings = ImproveSettings(

@@ -1,4 +1,4 @@
-"""The `infinicode` command. Each verb lives in its own `agent/cli_<verb>.py` and registers itself here.
+"""The `infinicode` command. Each verb lives in its own `infinicode/cli_<verb>.py` and registers itself here.
 
 Heavy imports (torch, transformers, docker) happen inside the commands, so `infinicode --help` stays fast.
 """
@@ -17,7 +17,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 
 VERBS = ("sandbox", "model", "solve", "bench", "evaluate", "finetune")
 for _verb in VERBS:
-    importlib.import_module(f"agent.cli_{_verb}").register(app)
+    importlib.import_module(f"infinicode.cli_{_verb}").register(app)
 
 
 class Terminated(KeyboardInterrupt):
