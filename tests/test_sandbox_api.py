@@ -184,3 +184,18 @@ def test_patching_the_program_from_the_tests_reaches_its_own_calls():
                 "def test_subclass():\n    assert MyBoard().cells == [0, 0]\n")
     derived = run_tests(program, Tests("pytest", source=subclass), memory_mb=256)
     assert derived.status == "unsupported" and "subclassing the program's class Board" in derived.message
+
+
+def test_input_and_stdin_come_from_the_tests():
+    """A function that calls input() or reads sys.stdin reads what the tests patched in; nothing patched is EOF."""
+    program = ("import sys\n\ndef greet():\n    name = input('Name? ')\n    print(f'Hello, {name}!')\n\n"
+               "def total():\n    return sum(int(line) for line in sys.stdin)\n\ndef ask():\n    return input()\n")
+    tests = ("import io\nimport pytest\nfrom solution import ask, greet, total\n\n"
+             "def test_greet(monkeypatch, capsys):\n"
+             "    monkeypatch.setattr('builtins.input', lambda prompt='': 'Ada')\n"
+             "    greet()\n    assert capsys.readouterr().out == 'Hello, Ada!\\n'\n\n"
+             "def test_stdin(monkeypatch):\n    monkeypatch.setattr('sys.stdin', io.StringIO('1\\n2\\n3\\n'))\n"
+             "    assert total() == 6\n\n"
+             "def test_nothing_to_read():\n    with pytest.raises(EOFError):\n        ask()\n")
+    result = run_tests(program, Tests("pytest", source=tests), memory_mb=256)
+    assert result.ok, (result.status, result.message, [(t.name, t.outcome, t.message) for t in result.tests])

@@ -61,6 +61,28 @@ for _name in ("__len__", "__iter__", "__next__", "__getitem__", "__setitem__", "
     setattr(JudgeProxy, _name, _proxy_dunder(_name))
 
 
+class TestsStdin:
+    """The program's sys.stdin during tests of functions: lines come from the tests' side."""
+
+    def __init__(self, side):
+        self.side = side
+
+    def readline(self, *_):
+        return self.side.request({"op": "stdin", "n": "readline"})
+
+    def read(self, *_):
+        return self.side.request({"op": "stdin", "n": "read"})
+
+    def readlines(self):
+        return self.read().splitlines(keepends=True)
+
+    def __iter__(self):
+        return iter(self.readline, "")
+
+    def fileno(self):
+        return 0
+
+
 class CandidateHooks:
     def __init__(self, side):
         self.side = side
@@ -150,6 +172,9 @@ class CandidateSide:
         # catching warnings around each call); the judge's own filters decide what is shown.
         warnings.simplefilter("always")
         warnings.showwarning = self._keep_warning
+        # input() and sys.stdin read the tests' standard input (monkeypatched input, or a StringIO stdin).
+        builtins.input = lambda prompt=None: self.request({"op": "stdin", "n": "input", "a": prompt})
+        sys.stdin = TestsStdin(self)
 
     def _keep_warning(self, message, category, *_args, **_kwargs):
         self.warned.append([getattr(category, "__name__", "UserWarning"), _safe_str(message)])
@@ -325,7 +350,7 @@ def main(from_judge, to_judge):
 def warm_up():
     """Run this side's code once in the judge, before any fork. Python specializes bytecode as it runs, so every
     candidate then starts with these paths ready instead of paying for that on its first calls."""
-    saved = warnings.showwarning, list(warnings.filters)
+    saved = warnings.showwarning, list(warnings.filters), builtins.input, sys.stdin
     r1, w1 = os.pipe()
     r2, w2 = os.pipe()
     try:
@@ -353,7 +378,7 @@ def warm_up():
                         {"op": "callm", "t": {"h": id(inst)}, "m": "__repr__", "a": []}):
                 wire.dumps(side.handle(json.loads(json.dumps(msg))))
     finally:
-        warnings.showwarning, warnings.filters[:] = saved[0], saved[1]
+        warnings.showwarning, warnings.filters[:], builtins.input, sys.stdin = saved[0], saved[1], saved[2], saved[3]
         for fd in (r1, w1, r2, w2):
             os.close(fd)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections  # noqa: E401,F401
 import ctypes
 import gc
+import io
 import json
 import operator  # noqa: E401,F401
 import os
@@ -310,6 +311,7 @@ def serve():
     _set_non_dumpable()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     candidate.warm_up()
+    sys.stdin = io.StringIO("")  # jobs are read from fd 0 directly; tests and programs find stdin empty
     # Results go out on a private copy of stdout; fd 1 and 2 (which tests and pytest may print to) go nowhere.
     results_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
