@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from agent.errors import UserError
+from agent.runfolder import RUN_JSON, RunFolder
 
 ADAPTER_METADATA = "infinicode_adapter.json"
 TRAIN_DATA = "train_data.jsonl"
@@ -128,11 +129,11 @@ def find_run_files(paths: Iterable[str | Path]) -> list[Path]:
         if not p.exists():
             raise UserError(f"{p} does not exist; give run folders or benchmark output folders")
         if p.is_file():
-            if p.name != "run.json":
+            if p.name != RUN_JSON:
                 raise UserError(f"{p} is not a run.json file; give run folders or benchmark output folders")
             found.append(p)
         else:
-            found.extend(sorted(p.rglob("run.json")))
+            found.extend(sorted(p.rglob(RUN_JSON)))
     return sorted(set(found))
 
 
@@ -166,22 +167,21 @@ def build_dataset(paths: Iterable[str | Path], force_eval_tasks: bool = False,
     candidates: list[SFTExample] = []
     unsolved = 0
     for f in files:
-        try:
-            run = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"{f} is not readable JSON ({exc}); remove it or re-run that task") from None
-        if not run.get("solved") or not (run.get("solution") or "").strip():
+        folder = RunFolder(f.parent)
+        run = folder.read_run()
+        if not run.solved or not (run.solution or "").strip():
             unsolved += 1
             continue
-        prompt = run.get("round0_prompt")
+        prompt = run.round0_prompt
         if not prompt:
-            if render is None or not run.get("round0_messages"):
+            if render is None or not run.round0_messages:
                 raise UserError(f"{f} has no round0_prompt; re-run that task with the current infinicode")
-            prompt = render(run["round0_messages"])
-        task_id = str(run.get("task_id") or f.parent.name)
-        codes = [run["solution"]]
+            prompt = render(run.round0_messages)
+        task_id = str(run.task_id or f.parent.name)
+        codes = [run.solution]
         if all_passing:
-            codes += _passing_codes(f.parent / "trajectory.jsonl")
+            codes += [c.code for c in folder.read_trajectory() if c.result is not None and c.result.ok
+                      and c.code.strip()]
         for code in codes:
             candidates.append(SFTExample(task_id, prompt, format_target(code), code, str(f)))
 
@@ -198,21 +198,6 @@ def build_dataset(paths: Iterable[str | Path], force_eval_tasks: bool = False,
                         f"solve more tasks (more samples or rounds) first")
     return SFTDataset(examples, len(files), unsolved, len(candidates) - len(examples), flagged,
                       [str(p) for p in paths])
-
-
-def _passing_codes(trajectory: Path) -> list[str]:
-    if not trajectory.exists():
-        return []
-    codes = []
-    for line in trajectory.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        result = rec.get("result") or {}
-        if result.get("status") == "passed" and (rec.get("code") or "").strip():
-            codes.append(rec["code"])
-    return codes
 
 
 def load_train_data(path: Path) -> list[SFTExample]:

@@ -10,8 +10,8 @@ Sampling overlaps with execution: candidates are sampled in chunks and each one 
 chunk k+1. A candidate whose code is the same as one already run (ignoring comments, docstrings and
 formatting) is recorded as a duplicate and not run again.
 
-The run folder holds `trajectory.jsonl` (one record per candidate, flushed as it is written),
-`run.json` (settings and outcome; rewritten after every round), `solution.py` and `report.md`.
+The run folder (`agent.runfolder`) holds `trajectory.jsonl` (one record per candidate, flushed as it is
+written), `run.json` (settings and outcome; rewritten after every round), `solution.py` and `report.md`.
 Running again with the same folder and the same settings resumes: recorded candidates are not sampled or run
 again, and a finished run is returned as it is.
 """
@@ -22,7 +22,6 @@ import ast
 import hashlib
 import io
 import json
-import os
 import time
 import tokenize
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -34,70 +33,25 @@ from agent.errors import UserError
 from agent.extract import code_from_answer, extraction_target
 from agent.feedback import build_refinement, outcome_line
 from agent.prompts import assemble_program, task_prompt
+from agent.runfolder import BestCandidate, CandidateRecord, RoundSummary, RunFolder, RunRecord
 from agent.scoring import Score, score_candidate
 from agent.spec import Task
 from sandbox.results import Job, RunResult
 
 MODES = ("refine", "resample")
-TRAJECTORY = "trajectory.jsonl"
-RUN_JSON = "run.json"
-SOLUTION = "solution.py"
-REPORT = "report.md"
 
 
 @dataclass
 class SolveResult:
     solved: bool
     solution: str | None  # the best candidate's code (the passing one when solved)
-    rounds: list[dict]
+    rounds: list[RoundSummary]
     tokens: int  # generated tokens over the whole run (resumed sessions included)
     wall_s: float
     out_dir: Path
-    best_score: dict | None = None
+    best_score: Score | None = None
     candidates_run: int = 0
     stop_reason: str = ""  # solved | rounds | tokens | time
-
-
-@dataclass
-class _Candidate:
-    """One sampled candidate; `result` is None until the sandbox answers (or for duplicates)."""
-
-    round: int
-    index: int
-    parent: list[int] | None
-    seed: int
-    messages: list[dict]
-    text: str
-    code: str
-    prompt_tokens: int
-    completion_tokens: int
-    duplicate_of: list[int] | None = None
-    cancelled: bool = False
-    result: dict | None = None
-    score: dict | None = None
-    feedback: dict | None = None  # how the refinement prompt was fitted (kept / dropped evidence)
-
-    @property
-    def id(self) -> tuple[int, int]:
-        return self.round, self.index
-
-    @property
-    def ran(self) -> bool:
-        return self.result is not None
-
-    def score_obj(self) -> Score:
-        return Score.from_dict(self.score)
-
-    def to_record(self) -> dict:
-        return {"round": self.round, "index": self.index, "parent": self.parent, "seed": self.seed,
-                "messages": self.messages, "text": self.text, "code": self.code,
-                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "duplicate_of": self.duplicate_of, "cancelled": self.cancelled, "result": self.result,
-                "score": self.score, "feedback": self.feedback}
-
-    @classmethod
-    def from_record(cls, d: dict) -> "_Candidate":
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
 def normalize_code(code: str) -> str:
@@ -162,36 +116,15 @@ def _render(generator, messages: list[dict]) -> str:
     return "\n\n".join(f"{m['role']}: {m['content']}" for m in messages)
 
 
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _load_trajectory(path: Path) -> list[_Candidate]:
-    """Records of an earlier session; a torn last line (killed mid-write) is cut off the file."""
-    if not path.exists():
-        return []
-    raw = path.read_bytes()
-    good_end = raw.rfind(b"\n") + 1
-    if good_end < len(raw):
-        with open(path, "r+b") as fh:
-            fh.truncate(good_end)
-    out = []
-    for line in raw[:good_end].decode("utf-8").splitlines():
-        if line.strip():
-            out.append(_Candidate.from_record(json.loads(line)))
-    return out
-
-
 class _Run:
     """State of one solve: candidates, budgets, files. `solve_task` drives it round by round."""
 
     def __init__(self, task: Task, generator, sandbox, out_dir: Path, settings: dict, on_event):
         self.task, self.generator, self.sandbox, self.out_dir = task, generator, sandbox, out_dir
+        self.folder = RunFolder(out_dir)
         self.settings = settings
         self.on_event = on_event or (lambda event: None)
-        self.candidates: dict[tuple[int, int], _Candidate] = {}
+        self.candidates: dict[tuple[int, int], CandidateRecord] = {}
         self.seen: dict[str, tuple[int, int]] = {}  # normalized code -> first candidate with it
         self.tokens = 0
         self.prompt_tokens = 0
@@ -206,25 +139,24 @@ class _Run:
     def wall_s(self) -> float:
         return self.previous_wall_s + (time.monotonic() - self.started)
 
-    def add(self, cand: _Candidate, write: bool) -> None:
+    def add(self, cand: CandidateRecord, write: bool) -> None:
         self.candidates[cand.id] = cand
         if cand.duplicate_of is None and not cand.cancelled:
             self.seen.setdefault(normalize_code(cand.code), cand.id)
         if write:
-            self.trajectory.write(json.dumps(cand.to_record(), default=str) + "\n")
-            self.trajectory.flush()
+            self.trajectory.write(cand)
 
-    def ran(self, before_round: int | None = None) -> list[_Candidate]:
+    def ran(self, before_round: int | None = None) -> list[CandidateRecord]:
         """Executed candidates (of rounds before `before_round`, if given), in (round, index) order."""
         return [c for _, c in sorted(self.candidates.items()) if c.ran and c.duplicate_of is None
                 and (before_round is None or c.round < before_round)]
 
-    def best(self) -> _Candidate | None:
+    def best(self) -> CandidateRecord | None:
         ran = self.ran()
-        return min(ran, key=lambda c: c.score_obj().rank_key()) if ran else None  # min is first on ties
+        return min(ran, key=lambda c: c.score.rank_key()) if ran else None  # min is first on ties
 
     def solved(self) -> bool:
-        return any(c.score_obj().solved for c in self.ran())
+        return any(c.score.solved for c in self.ran())
 
     def out_of_budget(self) -> str:
         if self.settings["max_tokens"] is not None and self.tokens >= self.settings["max_tokens"]:
@@ -242,8 +174,8 @@ class _Run:
         # only earlier rounds: a resumed run must plan a round exactly as the first session did
         # An `unsupported` verdict says nothing about the code (the judge could not decide): never refine on it.
         failing = [c for c in self.ran(before_round=round_no)
-                   if not c.score_obj().solved and c.score_obj().status != "unsupported"]
-        failing.sort(key=lambda c: c.score_obj().rank_key())
+                   if not c.score.solved and c.score.status != "unsupported"]
+        failing.sort(key=lambda c: c.score.rank_key())
         parents = failing[: max(1, min(self.settings["top_k"], n))]
         if not parents:
             return [(None, self.round0_messages, list(range(n)), None)]
@@ -263,7 +195,7 @@ class _Run:
         plans = self.plan(round_no)
         self.on_event({"type": "round_start", "round": round_no, "prompts": len(plans),
                        "parents": [p[0] for p in plans]})
-        pending: dict[Future, _Candidate] = {}
+        pending: dict[Future, CandidateRecord] = {}
         chunk_size = self.settings["chunk_size"]
         # pass@k needs every round-0 candidate judged: then round 0 does not stop at the first pass
         self.stop_early = not (round_no == 0 and self.settings["full_first_round"])
@@ -295,7 +227,7 @@ class _Run:
                     if (round_no, index) in self.candidates:
                         continue  # a resumed partial chunk: this one was already recorded
                     code = code_from_answer(sample.text, messages, extraction_target(self.task))
-                    cand = _Candidate(round=round_no, index=index, parent=parent, seed=seed, messages=messages,
+                    cand = CandidateRecord(round=round_no, index=index, parent=parent, seed=seed, messages=messages,
                                       text=sample.text, code=code, prompt_tokens=int(sample.prompt_tokens),
                                       completion_tokens=int(sample.completion_tokens), feedback=feedback)
                     original = self.seen.get(normalize_code(cand.code))
@@ -313,7 +245,7 @@ class _Run:
                 break
         self.collect(pending, block=True)
 
-    def collect(self, pending: dict[Future, _Candidate], block: bool) -> None:
+    def collect(self, pending: dict[Future, CandidateRecord], block: bool) -> None:
         """Record finished sandbox runs; with block, wait for all. Once one passes, the rest are abandoned."""
         while pending:
             if self.solved() and self.stop_early:
@@ -327,18 +259,18 @@ class _Run:
             for fut in done:
                 self.record_result(pending.pop(fut), fut)
 
-    def record_result(self, cand: _Candidate, fut: Future) -> None:
+    def record_result(self, cand: CandidateRecord, fut: Future) -> None:
         if fut.cancelled():
             cand.cancelled = True
             self.add(cand, write=True)
             return
         result: RunResult = fut.result()
-        cand.result = result.to_dict()
-        cand.score = score_candidate(cand.code, result, self.task.reference).to_dict()
+        cand.result = result
+        cand.score = score_candidate(cand.code, result, self.task.reference)
         self.add(cand, write=True)
         self.event_candidate(cand)
 
-    def abandon(self, pending: dict[Future, _Candidate]) -> None:
+    def abandon(self, pending: dict[Future, CandidateRecord]) -> None:
         """A solution exists: results already in are recorded, the rest are cancelled (runs already started
         finish in the sandbox on their own; their candidates are recorded as cancelled)."""
         for fut, cand in list(pending.items()):
@@ -350,87 +282,84 @@ class _Run:
                 self.add(cand, write=True)
         pending.clear()
 
-    def event_candidate(self, cand: _Candidate) -> None:
+    def event_candidate(self, cand: CandidateRecord) -> None:
         best = self.best()
         self.on_event({
             "type": "candidate", "round": cand.round, "index": cand.index, "duplicate": cand.duplicate_of is not None,
-            "status": cand.result["status"] if cand.result else "duplicate",
-            "passed": cand.result["passed"] if cand.result else None,
-            "total": cand.result["total"] if cand.result else None,
+            "status": cand.result.status if cand.result else "duplicate",
+            "passed": cand.result.passed if cand.result else None,
+            "total": cand.result.total if cand.result else None,
             "candidates_run": len(self.ran()), "tokens": self.tokens,
-            "best": best.score_obj().summary() if best else None,
-            "best_fraction": best.score_obj().fraction if best else 0.0,
+            "best": best.score.summary() if best else None,
+            "best_fraction": best.score.fraction if best else 0.0,
         })
 
     # ---- summaries and files -------------------------------------------------------------------------
-    def round_summaries(self) -> list[dict]:
+    def round_summaries(self) -> list[RoundSummary]:
         rounds = sorted({c.round for c in self.candidates.values()})
         out = []
         best_so_far = 0.0
         for r in rounds:
             cands = [c for c in self.candidates.values() if c.round == r]
             ran = [c for c in cands if c.ran and c.duplicate_of is None]
-            fractions = [c.score_obj().fraction for c in ran]
+            fractions = [c.score.fraction for c in ran]
             best_so_far = max([best_so_far] + fractions)
-            solved = sum(1 for c in ran if c.score_obj().solved)
-            out.append({"round": r, "sampled": len(cands), "run": len(ran),
-                        "duplicates": sum(1 for c in cands if c.duplicate_of is not None),
-                        "passed": solved, "best_score": max(fractions, default=0.0),
-                        "best_so_far": best_so_far, "solved": solved > 0})
+            solved = sum(1 for c in ran if c.score.solved)
+            out.append(RoundSummary(round=r, sampled=len(cands), run=len(ran),
+                                    duplicates=sum(1 for c in cands if c.duplicate_of is not None),
+                                    passed=solved, best_score=max(fractions, default=0.0),
+                                    best_so_far=best_so_far, solved=solved > 0))
         return out
 
-    def run_json(self, status: str) -> dict:
+    def run_record(self, status: str) -> RunRecord:
         best = self.best()
-        model, adapter = self.settings["model"], self.settings["adapter"]
-        return {
-            "task_id": self.task.task_id, "task_name": self.task.name, "status": status,
-            "solved": self.solved(), "solution": best.code if best else None,
-            "best": {"round": best.round, "index": best.index, "score": best.score} if best else None,
-            "stop_reason": self.stop_reason,
-            "round0_messages": self.round0_messages, "round0_prompt": _render(self.generator, self.round0_messages),
-            "model": model, "adapter": adapter, "settings": self.settings,
-            "tokens": self.tokens, "prompt_tokens": self.prompt_tokens, "wall_s": round(self.wall_s(), 3),
-            "candidates_sampled": len(self.candidates), "candidates_run": len(self.ran()),
-            "rounds": self.round_summaries(),
-        }
+        return RunRecord(
+            task_id=self.task.task_id, task_name=self.task.name, status=status, solved=self.solved(),
+            solution=best.code if best else None,
+            best=BestCandidate(best.round, best.index, best.score) if best else None,
+            stop_reason=self.stop_reason, round0_messages=self.round0_messages,
+            round0_prompt=_render(self.generator, self.round0_messages),
+            model=self.settings["model"], adapter=self.settings["adapter"], settings=self.settings,
+            tokens=self.tokens, prompt_tokens=self.prompt_tokens, wall_s=round(self.wall_s(), 3),
+            candidates_sampled=len(self.candidates), candidates_run=len(self.ran()), rounds=self.round_summaries())
 
-    def save(self, status: str) -> dict:
-        data = self.run_json(status)
-        _write_json(self.out_dir / RUN_JSON, data)
+    def save(self, status: str) -> RunRecord:
+        record = self.run_record(status)
+        self.folder.write_run(record)
         if status == "done":
             best = self.best()
             if best is not None:
-                (self.out_dir / SOLUTION).write_text(best.code.rstrip() + "\n", encoding="utf-8")
-            (self.out_dir / REPORT).write_text(self.report(data), encoding="utf-8")
-        return data
+                self.folder.write_solution(best.code)
+            self.folder.write_report(self.report(record))
+        return record
 
-    def report(self, data: dict) -> str:
+    def report(self, record: RunRecord) -> str:
         s = self.settings
         best = self.best()
-        lines = [f"# {self.task.name}: {'solved' if data['solved'] else 'not solved'}", "",
+        lines = [f"# {self.task.name}: {'solved' if record.solved else 'not solved'}", "",
                  f"- task: `{self.task.task_id}`",
-                 f"- model: `{data['model']}`" + (f", adapter `{data['adapter']}`" if data["adapter"] else ""),
+                 f"- model: `{record.model}`" + (f", adapter `{record.adapter}`" if record.adapter else ""),
                  f"- mode: {s['mode']}; {s['samples']} samples per round, up to {s['rounds']} rounds "
-                 f"(refining the {s['top_k']} best failing candidates), temperature {s['temperature']}, seed {s['seed']}",
-                 f"- candidates: {data['candidates_sampled']} sampled, {data['candidates_run']} run",
-                 f"- generated tokens: {data['tokens']}; wall time: {data['wall_s']:.1f} s",
-                 f"- stopped by: {data['stop_reason']}"]
-        unsupported = [c for c in self.ran() if c.score_obj().status == "unsupported"]
+                 f"(refining the {s['top_k']} best failing candidates), temperature {s['temperature']}, "
+                 f"seed {s['seed']}",
+                 f"- candidates: {record.candidates_sampled} sampled, {record.candidates_run} run",
+                 f"- generated tokens: {record.tokens}; wall time: {record.wall_s:.1f} s",
+                 f"- stopped by: {record.stop_reason}"]
+        unsupported = [c for c in self.ran() if c.score.status == "unsupported"]
         if unsupported:
             lines.append(f"- not judged: {len(unsupported)} candidates, because the tests use something the sandbox "
-                         f"cannot decide without trusting the program ({unsupported[0].result.get('message', '')})")
+                         f"cannot decide without trusting the program ({unsupported[0].result.message})")
         lines += ["", "## Rounds", "",
                  "| round | sampled | run | duplicates | passing | best tests passed |",
                  "| ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for r in data["rounds"]:
-            lines.append(f"| {r['round']} | {r['sampled']} | {r['run']} | {r['duplicates']} | {r['passed']} | "
-                         f"{r['best_score']:.0%} |")
+        for r in record.rounds:
+            lines.append(f"| {r.round} | {r.sampled} | {r.run} | {r.duplicates} | {r.passed} | {r.best_score:.0%} |")
         if best is not None:
-            score = best.score_obj()
+            score = best.score
             lines += ["", f"## Best candidate (round {best.round}, #{best.index}): {score.summary()}", "",
                       "```python", best.code.rstrip(), "```"]
             if not score.solved:
-                lines += ["", outcome_line(RunResult.from_dict(best.result), self.task)]
+                lines += ["", outcome_line(best.result, self.task)]
         return "\n".join(lines) + "\n"
 
 
@@ -466,33 +395,32 @@ def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int
     out_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(task, generator, sandbox, out_dir, settings, on_event)
 
-    previous = None
-    if (out_dir / RUN_JSON).exists():
-        previous = json.loads((out_dir / RUN_JSON).read_text(encoding="utf-8"))
-        old = previous.get("settings", {})
+    previous = run.folder.read_run()
+    if previous is not None:
+        old = previous.settings
         changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
         if changed:
             raise UserError(f"{out_dir} holds a run with other settings ({', '.join(changed)} differ); "
                             "resume with the same settings or choose another output folder")
-        run.previous_wall_s = float(previous.get("wall_s", 0.0))
-    elif (out_dir / TRAJECTORY).exists():
+        run.previous_wall_s = previous.wall_s
+    elif run.folder.trajectory_path.exists():
         raise UserError(f"{out_dir} holds a trajectory but no run.json; choose another output folder")
 
-    for cand in _load_trajectory(out_dir / TRAJECTORY):
+    for cand in run.folder.read_trajectory():
         run.add(cand, write=False)
         run.tokens += cand.completion_tokens  # tokens of chunks re-sampled on resume are counted again
         run.prompt_tokens += cand.prompt_tokens
     if previous is not None:
-        run.tokens = max(run.tokens, int(previous.get("tokens", 0)))
-        run.prompt_tokens = max(run.prompt_tokens, int(previous.get("prompt_tokens", 0)))
+        run.tokens = max(run.tokens, previous.tokens)
+        run.prompt_tokens = max(run.prompt_tokens, previous.prompt_tokens)
 
-    if previous is not None and previous.get("status") == "done":
-        run.stop_reason = previous.get("stop_reason", "")
+    if previous is not None and previous.done:
+        run.stop_reason = previous.stop_reason
         return _result(run, previous)
 
     run.on_event({"type": "start", "task": task.name, "settings": settings, "resumed": len(run.candidates),
                   "rounds": rounds})
-    run.trajectory = open(out_dir / TRAJECTORY, "a", encoding="utf-8")
+    run.trajectory = run.folder.trajectory_writer()
     try:
         run.save("running")
         for round_no in range(rounds):
@@ -513,16 +441,16 @@ def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int
             run.stop_reason = "solved"
         elif not run.stop_reason:
             run.stop_reason = "rounds"
-        data = run.save("done")
+        record = run.save("done")
     finally:
         run.trajectory.close()
-    run.on_event({"type": "done", "solved": data["solved"], "stop_reason": run.stop_reason,
-                  "best": data["best"], "tokens": run.tokens, "wall_s": data["wall_s"]})
-    return _result(run, data)
+    run.on_event({"type": "done", "solved": record.solved, "stop_reason": run.stop_reason,
+                  "best": record.best, "tokens": run.tokens, "wall_s": record.wall_s})
+    return _result(run, record)
 
 
-def _result(run: _Run, data: dict) -> SolveResult:
-    return SolveResult(solved=bool(data["solved"]), solution=data["solution"], rounds=data["rounds"],
-                       tokens=int(data["tokens"]), wall_s=float(data["wall_s"]), out_dir=run.out_dir,
-                       best_score=(data.get("best") or {}).get("score"), candidates_run=data["candidates_run"],
-                       stop_reason=data.get("stop_reason", ""))
+def _result(run: _Run, record: RunRecord) -> SolveResult:
+    return SolveResult(solved=record.solved, solution=record.solution, rounds=record.rounds, tokens=record.tokens,
+                       wall_s=record.wall_s, out_dir=run.out_dir,
+                       best_score=record.best.score if record.best else None,
+                       candidates_run=record.candidates_run, stop_reason=record.stop_reason)

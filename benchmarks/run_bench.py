@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from agent.errors import UserError
+from agent.runfolder import CandidateRecord, RunFolder, RunRecord
 from benchmarks.passk import STANDARD_KS, pass_at_ks
 from benchmarks.suites import SUITES, attach_expected, expected_cache_file, load_suite, select_tasks
 
@@ -103,63 +104,37 @@ def _check_resume(out: Path, config: BenchConfig) -> None:
 # ---------------------------------------------------------------- reading run folders
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                break  # a torn last line of an interrupted run
-    return rows
-
-
-def finished_run(run_dir: Path) -> dict | None:
-    path = run_dir / "run.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return None
-    return data if data.get("status") == "done" else None
-
-
-def candidate_verdicts(records: list[dict]) -> list[tuple[dict, bool | None]]:
+def candidate_verdicts(records: list[CandidateRecord]) -> list[tuple[CandidateRecord, bool | None]]:
     """Each candidate with whether it passed; a duplicate takes its original's verdict; None: never judged."""
-    by_id = {(r["round"], r["index"]): r for r in records}
+    by_id = {rec.id: rec for rec in records}
 
-    def verdict(rec: dict, depth: int = 0) -> bool | None:
-        if rec.get("result"):
-            return rec["result"].get("status") == "passed"
-        original = rec.get("duplicate_of")
-        if original and depth < 10 and tuple(original) in by_id:
-            return verdict(by_id[tuple(original)], depth + 1)
+    def verdict(rec: CandidateRecord, depth: int = 0) -> bool | None:
+        if rec.result is not None:
+            return rec.result.ok
+        original = tuple(rec.duplicate_of or ())
+        if original and depth < 10 and original in by_id:
+            return verdict(by_id[original], depth + 1)
         return None
 
-    return [(rec, verdict(rec)) for rec in sorted(records, key=lambda r: (r["round"], r["index"]))]
+    return [(rec, verdict(rec)) for rec in sorted(records, key=lambda r: r.id)]
 
 
-def task_summary(task, run: dict, run_dir: Path) -> dict:
+def task_summary(task, run: RunRecord, folder: RunFolder) -> dict:
     """One task's numbers from its finished run folder."""
-    records = read_jsonl(run_dir / "trajectory.jsonl")
-    judged = [(rec, ok) for rec, ok in candidate_verdicts(records) if ok is not None]
-    round0 = [(rec, ok) for rec, ok in judged if rec["round"] == 0]
-    settings = run.get("settings", {})
-    rounds_planned = int(settings.get("rounds") or len(run.get("rounds", [])) or 1)
-    solved_in = sorted(r["round"] for r in run.get("rounds", []) if r.get("solved"))
+    judged = [(rec, ok) for rec, ok in candidate_verdicts(folder.read_trajectory()) if ok is not None]
+    round0 = [(rec, ok) for rec, ok in judged if rec.round == 0]
+    rounds_planned = int(run.settings.get("rounds") or len(run.rounds) or 1)
+    solved_in = sorted(r.round for r in run.rounds if r.solved)
     first = solved_in[0] if solved_in else None
     return {
-        "task_id": task.task_id, "name": task.name, "solved": bool(run.get("solved")),
+        "task_id": task.task_id, "name": task.name, "solved": run.solved,
         "solved_in_round": first,
         "solved_by_round": [first is not None and first <= r for r in range(rounds_planned)],
         "n": len(round0), "c": sum(1 for _, ok in round0 if ok),
-        "samples_planned": int(settings.get("samples") or 0),
-        "candidates_run": int(run.get("candidates_run", 0)), "candidates_judged": len(judged),
-        "tokens": int(run.get("tokens", 0)), "wall_s": float(run.get("wall_s", 0.0)),
-        "stop_reason": run.get("stop_reason", ""), "run_dir": str(run_dir),
+        "samples_planned": int(run.settings.get("samples") or 0),
+        "candidates_run": run.candidates_run, "candidates_judged": len(judged),
+        "tokens": run.tokens, "wall_s": run.wall_s,
+        "stop_reason": run.stop_reason, "run_dir": str(folder.path),
     }
 
 
@@ -272,10 +247,10 @@ def run_model(tasks: list, config: BenchConfig, out: Path, mode: str, get_genera
     progress = _Progress(console, len(tasks), mode)
     with progress.progress:
         for task in tasks:
-            run_dir = root / task_dir_name(task.task_id)
+            folder = RunFolder(root / task_dir_name(task.task_id))
             progress.start_task(task.task_id)
-            if finished_run(run_dir) is None:
-                solve_task(task, get_generator(), sandbox, run_dir, samples=config.samples, rounds=config.rounds,
+            if folder.finished_run() is None:
+                solve_task(task, get_generator(), sandbox, folder.path, samples=config.samples, rounds=config.rounds,
                            top_k=config.top_k, mode=mode, temperature=config.temperature, seed=config.seed,
                            on_event=progress, max_new_tokens=config.max_new_tokens,
                            # pass@k needs every round-0 candidate judged, not only those before the first pass
@@ -284,8 +259,8 @@ def run_model(tasks: list, config: BenchConfig, out: Path, mode: str, get_genera
             progress.advance()
     rows = []
     for task in tasks:
-        run_dir = root / task_dir_name(task.task_id)
-        rows.append(task_summary(task, finished_run(run_dir), run_dir))
+        folder = RunFolder(root / task_dir_name(task.task_id))
+        rows.append(task_summary(task, folder.finished_run(), folder))
     return rows, ran_now
 
 
@@ -295,14 +270,14 @@ def model_samples(tasks: list, rows: list[dict]) -> tuple[list[dict], list[dict]
 
     samples, solutions = [], []
     for task, row in zip(tasks, rows):
-        run_dir = Path(row["run_dir"])
-        for rec, ok in candidate_verdicts(read_jsonl(run_dir / "trajectory.jsonl")):
-            if rec["round"] == 0 and ok is not None:
-                samples.append(sample_line(task, assemble_program(task, rec["code"]),
-                                           {"passed": ok, "round": 0, "index": rec["index"]}))
-        run = finished_run(run_dir) or {}
-        if run.get("solution") is not None:
-            solutions.append(sample_line(task, assemble_program(task, run["solution"]), {"passed": row["solved"]}))
+        folder = RunFolder(row["run_dir"])
+        for rec, ok in candidate_verdicts(folder.read_trajectory()):
+            if rec.round == 0 and ok is not None:
+                samples.append(sample_line(task, assemble_program(task, rec.code),
+                                           {"passed": ok, "round": 0, "index": rec.index}))
+        run = folder.finished_run()
+        if run is not None and run.solution is not None:
+            solutions.append(sample_line(task, assemble_program(task, run.solution), {"passed": row["solved"]}))
     return samples, solutions
 
 
@@ -379,11 +354,11 @@ def run_bench(config: BenchConfig, generator=None, sandbox=None, console=None) -
                 base_rows, base_ran = run_model(tasks, config, out, "resample", get_generator, box, console)
                 ran_now += base_ran
                 baseline = {"mode": "resample", **summarize(base_rows), "per_task": base_rows}
-            runs = [finished_run(Path(r["run_dir"])) or {} for r in per_task]
+            runs = [run for r in per_task if (run := RunFolder(r["run_dir"]).finished_run()) is not None]
             results.update(summary, per_task=per_task, exceptions=[], notes=notes, baseline=baseline,
-                           model=next((r.get("model") for r in runs if r.get("model")), config.model),
-                           adapter=next((r.get("adapter") for r in runs if r.get("adapter")), config.adapter),
-                           settings=next((r.get("settings") for r in runs if r.get("settings")), {}),
+                           model=next((r.model for r in runs if r.model), config.model),
+                           adapter=next((r.adapter for r in runs if r.adapter), config.adapter),
+                           settings=next((r.settings for r in runs if r.settings), {}),
                            tasks_run_now=ran_now)
             samples, solutions = model_samples(tasks, per_task)
             write_jsonl(out / "samples.jsonl", samples)

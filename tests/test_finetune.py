@@ -12,6 +12,8 @@ import pytest
 from agent.errors import UserError
 from agent.finetune import (ADAPTER_METADATA, LOSS_PLOT, TRAIN_DATA, TrainSettings, build_dataset,
                             check_contamination, eval_split_of, format_target, normalize_code, train_adapter)
+from agent.runfolder import CandidateRecord, RunFolder
+from sandbox.results import RunResult
 
 REPO = Path(__file__).resolve().parent.parent
 ADD_SOLUTION = "def add(a: int, b: int) -> int:\n    return a + b\n"
@@ -68,10 +70,11 @@ def test_dataset_drops_duplicates_of_the_same_task_only(tmp_path):
 def test_all_passing_adds_the_other_passing_candidates_of_a_solved_run(tmp_path):
     solution = "def f(x):\n    return x + 1\n"
     folder = write_run(tmp_path, "Mbpp/601", solution)
-    records = [{"round": 0, "index": 0, "code": "def f(x):\n    return x - 1\n", "result": {"status": "failed"}},
-               {"round": 0, "index": 1, "code": "def f(x):\n    return 1 + x\n", "result": {"status": "passed"}},
-               {"round": 1, "index": 0, "code": solution, "result": {"status": "passed"}}]
-    (folder / "trajectory.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    failed, passed = (RunResult(status=s, passed=int(s == "passed"), total=1, tests=[]) for s in ("failed", "passed"))
+    with RunFolder(folder).trajectory_writer() as trajectory:
+        trajectory.write(CandidateRecord(0, 0, "def f(x):\n    return x - 1\n", result=failed))
+        trajectory.write(CandidateRecord(0, 1, "def f(x):\n    return 1 + x\n", result=passed))
+        trajectory.write(CandidateRecord(1, 0, solution, result=passed))
 
     assert [e.code for e in build_dataset([tmp_path]).examples] == [solution]
     wide = build_dataset([tmp_path], all_passing=True)

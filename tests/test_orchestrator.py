@@ -11,6 +11,7 @@ from agent.errors import UserError
 from agent.provider import Sample
 from agent.orchestrator import normalize_code, solve_task
 from agent.prompts import task_prompt
+from agent.runfolder import RoundSummary
 from agent.spec import Task, load_spec
 from sandbox import Tests as SandboxTests
 
@@ -89,13 +90,13 @@ def test_refine_ranks_feeds_back_and_stops_at_first_pass(sandbox, add_task, tmp_
 
     assert res.solved and res.solution == FIX and res.stop_reason == "solved"
     assert len(gen.calls) == 2 and len(gen.script) == 2  # round 2 never sampled
-    assert [r["round"] for r in res.rounds] == [0, 1] and res.rounds[-1]["solved"]
+    assert [r.round for r in res.rounds] == [0, 1] and res.rounds[-1].solved
 
     # round 0: the wrong answer (1/4 tests) ranks above the syntax error (0 tests, does not parse)
     recs = by_id(tmp_path)
     assert recs[(0, 0)]["score"]["syntax_valid"] is False and recs[(0, 0)]["result"]["status"] == "syntax_error"
     assert (recs[(0, 1)]["score"]["passed"], recs[(0, 1)]["score"]["total"]) == (1, 4)
-    assert res.rounds[0]["best_score"] == 0.25
+    assert res.rounds[0].best_score == 0.25
 
     # round 1 refines the best failing candidate, with the sandbox's evidence
     assert gen.calls[0]["messages"] == task_prompt(add_task)
@@ -130,7 +131,7 @@ def test_top_k_refines_several_parents_and_skips_copies(sandbox, add_task, tmp_p
     recs = by_id(tmp_path)
     assert recs[(1, 0)]["duplicate_of"] == [0, 1] and recs[(1, 0)]["result"] is None
     assert len(box.jobs) == 3  # the copy was not run
-    assert res.rounds[1]["duplicates"] == 1 and res.rounds[1]["run"] == 1
+    assert res.rounds[1].duplicates == 1 and res.rounds[1].run == 1
 
 
 def test_duplicates_within_a_round_are_not_run(sandbox, add_task, tmp_path):
@@ -141,8 +142,8 @@ def test_duplicates_within_a_round_are_not_run(sandbox, add_task, tmp_path):
     assert [job.program for job in box.jobs] == [WRONG, WRONG_2]
     recs = by_id(tmp_path)
     assert recs[(0, 1)]["duplicate_of"] == [0, 0] and recs[(0, 1)]["score"] is None
-    assert res.rounds[0] == {"round": 0, "sampled": 3, "run": 2, "duplicates": 1, "passed": 0, "best_score": 0.25,
-                             "best_so_far": 0.25, "solved": False}
+    assert res.rounds[0] == RoundSummary(round=0, sampled=3, run=2, duplicates=1, passed=0, best_score=0.25,
+                                         best_so_far=0.25, solved=False)
     assert (tmp_path / "solution.py").read_text() == WRONG  # best attempt; run.json says it is not solved
     assert "not solved" in (tmp_path / "report.md").read_text()
 
@@ -182,7 +183,7 @@ def test_resume_skips_finished_work(sandbox, add_task, tmp_path):
     assert [job.program for job in box.jobs][0] == FIX  # round 0 was not run again
     ids = [(r["round"], r["index"]) for r in records(tmp_path)]
     assert sorted(ids) == [(0, 0), (0, 1), (1, 0), (1, 1)] and len(set(ids)) == len(ids)
-    assert [r["round"] for r in res.rounds] == [0, 1]
+    assert [r.round for r in res.rounds] == [0, 1]
 
     # a finished run is returned as it is
     third = ScriptedGenerator([])
@@ -240,8 +241,8 @@ def test_full_first_round_judges_every_round0_candidate(sandbox, add_task, tmp_p
     assert res.solved and len(gen.script) == 1  # all of round 0 sampled, nothing after it
     recs = records(tmp_path)
     assert len(recs) == 4 and all(r["result"] is not None and not r["cancelled"] for r in recs)
-    assert res.rounds == [{"round": 0, "sampled": 4, "run": 4, "duplicates": 0, "passed": 1, "best_score": 1.0,
-                           "best_so_far": 1.0, "solved": True}]
+    assert res.rounds == [RoundSummary(round=0, sampled=4, run=4, duplicates=0, passed=1, best_score=1.0,
+                                       best_so_far=1.0, solved=True)]
 
 
 VECTOR_TASK_TESTS = ("from solution import Vector\n\ndef test_add():\n"
