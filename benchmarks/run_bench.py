@@ -31,7 +31,6 @@ from benchmarks.passk import STANDARD_KS, pass_at_ks
 from benchmarks.suites import SUITES, attach_expected, expected_cache_file, load_suite, select_tasks
 
 BASELINES = ("resample",)
-QUANTIZATIONS = ("nf4", "bf16", "fp32")
 BENCH_JSON = "bench.json"
 # Settings that must match for an output folder to be resumed.
 RESUME_KEYS = ("suite", "split", "canonical", "samples", "rounds", "model", "adapter", "quantization",
@@ -78,8 +77,6 @@ def check_config(config: BenchConfig) -> None:
         raise UserError(f"--baseline {config.baseline!r} is unknown; use --baseline resample")
     if config.canonical and config.baseline:
         raise UserError("--baseline compares against the model's refinement; it does not go with --canonical")
-    if config.quantization not in QUANTIZATIONS:
-        raise UserError(f"--quantization {config.quantization!r} is unknown; use one of {', '.join(QUANTIZATIONS)}")
     if config.adapter is not None and not Path(config.adapter).is_dir():
         raise UserError(f"--adapter {config.adapter}: no such folder; pass a LoRA adapter folder")
     for name in ("samples", "rounds", "limit", "top_k", "max_new_tokens", "workers"):

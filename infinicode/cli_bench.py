@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from infinicode.choices import Baseline, MbppSplit, Quantization
+
 
 def register(app: typer.Typer) -> None:
     @app.command("bench")
@@ -23,7 +25,7 @@ def register(app: typer.Typer) -> None:
         limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N tasks."),
         tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated task ids (HumanEval/3, 3, "
                                             "Mbpp/11 or a name)."),
-        split: str = typer.Option("test", "--split", help="MBPP split: test | validation | train | prompt | all."),
+        split: MbppSplit = typer.Option(MbppSplit.test, "--split", help="MBPP split."),
         model: Optional[str] = typer.Option(None, "--model", help="HF id, local folder or .gguf file "
                                             "(default: the embedded SmolLM2-135M-Instruct); with --server, the "
                                             "name the server serves (default: the first it lists)."),
@@ -31,9 +33,10 @@ def register(app: typer.Typer) -> None:
                                                    "http://localhost:8000/v1; repeat for replicas (default: "
                                                    "$OPENAI_BASE_URL, else the model runs in-process)."),
         adapter: Optional[Path] = typer.Option(None, "--adapter", help="LoRA adapter folder."),
-        quantization: str = typer.Option("nf4", "--quantization", help="nf4 | bf16 | fp32."),
-        baseline: Optional[str] = typer.Option(None, "--baseline", help="resample: also spend the same budget "
-                                               "on plain resampling without feedback, for comparison."),
+        quantization: Quantization = typer.Option(Quantization.nf4, "--quantization", help="Weights of an "
+                                                  "in-process model."),
+        baseline: Optional[Baseline] = typer.Option(None, "--baseline", help="resample: also spend the same "
+                                                    "budget on plain resampling without feedback, for comparison."),
         out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/bench/<suite>); an "
                                            "existing one is resumed."),
         temperature: float = typer.Option(0.8, "--temperature", min=0.0, help="Sampling temperature."),
@@ -50,11 +53,13 @@ def register(app: typer.Typer) -> None:
         from benchmarks.report import pass_at_line
         from sandbox.errors import SandboxError
 
-        config = BenchConfig(suite=suite, data=str(data) if data else None, split=split, canonical=canonical,
-                             samples=samples, rounds=rounds, limit=limit, tasks=tasks, model=model,
-                             adapter=str(adapter) if adapter else None, quantization=quantization, server=server,
-                             baseline=baseline, out=str(out) if out else None, temperature=temperature,
-                             top_k=top_k, seed=seed, max_new_tokens=max_new_tokens, workers=workers)
+        config = BenchConfig(suite=suite, data=str(data) if data else None, split=split.value,
+                             canonical=canonical, samples=samples, rounds=rounds, limit=limit, tasks=tasks,
+                             model=model, adapter=str(adapter) if adapter else None,
+                             quantization=quantization.value, server=server,
+                             baseline=baseline.value if baseline else None, out=str(out) if out else None,
+                             temperature=temperature, top_k=top_k, seed=seed, max_new_tokens=max_new_tokens,
+                             workers=workers)
         try:
             results = run_bench(config)
         except (UserError, SandboxError) as exc:

@@ -9,13 +9,15 @@ from typing import Annotated, List, Optional
 import typer
 
 from agent.finetune import TrainSettings  # stdlib-only at import: cheap for every CLI call
+from infinicode.choices import Quantization
 
 TRAIN = TrainSettings()  # the training defaults live in one place; both verbs show them
 
 # Options both verbs take, declared once.
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Base model: HF id, local folder or .gguf file "
                                                  "(default: the embedded SmolLM2-135M-Instruct).")]
-QuantizationOpt = Annotated[str, typer.Option("--quantization", help="nf4 (QLoRA) | bf16 | fp32.")]
+QuantizationOpt = Annotated[Quantization, typer.Option("--quantization", help="Weights of the base: nf4 "
+                                                        "trains QLoRA, bf16 and fp32 plain LoRA.")]
 EpochsOpt = Annotated[int, typer.Option("--epochs", min=1, help="Passes over the training data.")]
 LrOpt = Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate (warmup, then cosine).")]
 RankOpt = Annotated[int, typer.Option("--rank", min=1, help="LoRA rank (alpha = 2 x rank).")]
@@ -34,7 +36,7 @@ def register(app: typer.Typer) -> None:
                                           "run.json files of solved tasks)."),
         out: Path = typer.Option(..., "--out", help="Adapter folder to write (peft format + metadata + loss.png)."),
         model: ModelOpt = None,
-        quantization: QuantizationOpt = "nf4",
+        quantization: QuantizationOpt = Quantization.nf4,
         epochs: EpochsOpt = TRAIN.epochs,
         lr: LrOpt = TRAIN.lr,
         rank: RankOpt = TRAIN.rank,
@@ -57,7 +59,7 @@ def register(app: typer.Typer) -> None:
         from agent.errors import UserError
 
         try:
-            _finetune(runs, out, model, quantization, epochs, lr, rank, batch_size, grad_accum, max_steps,
+            _finetune(runs, out, model, quantization.value, epochs, lr, rank, batch_size, grad_accum, max_steps,
                       max_length, target_modules, checkpoint_every, seed, all_passing, force_eval_tasks, overwrite)
         except UserError as exc:
             print(f"infinicode: error: {exc}", file=sys.stderr)
@@ -82,7 +84,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/improve-<time>); an "
                                            "existing one is resumed."),
         model: ModelOpt = None,
-        quantization: QuantizationOpt = "nf4",
+        quantization: QuantizationOpt = Quantization.nf4,
         data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the suites' data files."),
         temperature: float = typer.Option(0.8, "--temperature", min=0.0, help="Sampling temperature."),
         max_new_tokens: int = typer.Option(384, "--max-new-tokens", min=1, help="Tokens per candidate."),
@@ -106,10 +108,10 @@ def register(app: typer.Typer) -> None:
             settings = ImproveSettings(
                 train=train, eval=eval_, rounds=rounds, samples=samples, solve_rounds=solve_rounds,
                 limit_train=limit_train, limit_eval=limit_eval, continue_adapter=continue_adapter,
-                model=model, quantization=quantization, data=str(data) if data else None,
+                model=model, quantization=quantization.value, data=str(data) if data else None,
                 temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
                 force_eval_tasks=force_eval_tasks,
-                train_settings=TrainSettings(model=model, quantization=quantization, epochs=epochs, lr=lr,
+                train_settings=TrainSettings(model=model, quantization=quantization.value, epochs=epochs, lr=lr,
                                              rank=rank, batch_size=batch_size, grad_accum=grad_accum,
                                              max_steps=max_steps, seed=seed))
             run_improve(settings, out)
@@ -126,8 +128,6 @@ def _finetune(runs, out, model, quantization, epochs, lr, rank, batch_size, grad
     from agent.finetune import ADAPTER_METADATA, TrainSettings, build_dataset, train_adapter
 
     err = Console(stderr=True)
-    if quantization not in ("nf4", "bf16", "fp32"):
-        raise UserError(f"--quantization {quantization!r} is unknown; use nf4, bf16 or fp32")
     if (out / ADAPTER_METADATA).exists() and not overwrite:
         raise UserError(f"{out} already holds a trained adapter; choose another --out or pass --overwrite")
     # the cheap checks first: no data or contaminated data fails before the model loads

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from infinicode.choices import Quantization
+
 model_app = typer.Typer(no_args_is_help=True, help="Fetch the embedded model; show what a model loads as.")
 
 
@@ -29,7 +31,7 @@ def info(
     model: Optional[str] = typer.Option(None, "--model", "-m",
                                         help="Hub id, local folder or .gguf file (default: the embedded model)."),
     adapter: Optional[str] = typer.Option(None, "--adapter", "-a", help="LoRA adapter folder."),
-    quantization: str = typer.Option("nf4", "--quantization", "-q", help="nf4, bf16 or fp32."),
+    quantization: Quantization = typer.Option(Quantization.nf4, "--quantization", "-q", help="Weights."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: cuda if available)."),
     as_json: bool = typer.Option(False, "--json", help="Print the details as JSON."),
 ):
@@ -41,7 +43,7 @@ def info(
 
     status_console = Console(stderr=True)
     with status_console.status(f"Loading {model or 'the embedded model'} ({quantization})"):
-        loaded = HFProvider.from_pretrained(model, adapter=adapter, quantization=quantization, device=device)
+        loaded = HFProvider.from_pretrained(model, adapter=adapter, quantization=quantization.value, device=device)
     details = loaded.info()
     if as_json:
         print(json.dumps(details, indent=2))

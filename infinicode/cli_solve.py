@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from infinicode.choices import Mode, Quantization
+
 
 class _Progress:
     """One live status line on stderr: round, candidates run, best score so far."""
@@ -66,8 +68,10 @@ def register(app: typer.Typer) -> None:
         temperature: float = typer.Option(0.8, "--temperature", min=0.0, help="Sampling temperature."),
         top_k: int = typer.Option(2, "--top-k", min=1, help="Failing candidates refined per round."),
         max_new_tokens: int = typer.Option(384, "--max-new-tokens", min=1, help="Tokens per candidate."),
-        quantization: str = typer.Option("nf4", "--quantization", help="nf4 | bf16 | fp32."),
-        mode: str = typer.Option("refine", "--mode", help="refine (feedback) | resample (no feedback)."),
+        quantization: Quantization = typer.Option(Quantization.nf4, "--quantization", help="Weights of an "
+                                                  "in-process model."),
+        mode: Mode = typer.Option(Mode.refine, "--mode", help="refine: later rounds learn from the failures; "
+                                  "resample: they sample the task prompt again (no feedback)."),
     ) -> None:
         """Solve one task: sample, run in the sandbox, refine from failures. Exit 0 solved, 1 not, 2 bad input."""
         from rich.console import Console
@@ -78,7 +82,7 @@ def register(app: typer.Typer) -> None:
         err = Console(stderr=True)
         try:
             code = _solve(spec, model, adapter, samples, rounds, out, seed, temperature, top_k, max_new_tokens,
-                          quantization, mode, err, server)
+                          quantization.value, mode.value, err, server)
         except (UserError, SandboxError) as exc:
             print(f"infinicode: error: {exc}", file=sys.stderr)
             raise typer.Exit(2)
@@ -88,15 +92,11 @@ def register(app: typer.Typer) -> None:
 def _solve(spec, model, adapter, samples, rounds, out, seed, temperature, top_k, max_new_tokens, quantization,
            mode, err, server=None) -> int:
     from agent.errors import UserError
-    from agent.orchestrator import MODES, solve_task
+    from agent.orchestrator import solve_task
     from agent.spec import load_spec
 
     # the cheap checks first: a bad spec or option fails before Docker or the model start
     task = load_spec(spec)
-    if mode not in MODES:
-        raise UserError(f"--mode {mode!r} is unknown; use one of {', '.join(MODES)}")
-    if quantization not in ("nf4", "bf16", "fp32"):
-        raise UserError(f"--quantization {quantization!r} is unknown; use nf4, bf16 or fp32")
     if adapter is not None and not adapter.is_dir():
         raise UserError(f"--adapter {adapter}: no such folder; pass a LoRA adapter folder")
     out = out or Path("runs") / f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
