@@ -349,14 +349,13 @@ def make_optimizer(params, lr: float, device: str):
     return torch.optim.AdamW(params, lr=lr, weight_decay=0.0), "adamw_torch"
 
 
-def _lr_lambda(warmup: int, total: int) -> Callable[[int], float]:
-    """Linear warmup, then cosine decay to 10% of the peak."""
-    def f(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return f
+def make_scheduler(optimizer, warmup: int, total: int):
+    """transformers' linear warmup (the first step already at 1/warmup of the peak), then cosine decay to 10% of
+    the peak at the last step."""
+    from transformers import get_scheduler
+
+    return get_scheduler("cosine_warmup_with_min_lr", optimizer, num_warmup_steps=warmup, num_training_steps=total,
+                         scheduler_specific_kwargs={"min_lr_rate": 0.1})
 
 
 def _batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
@@ -449,7 +448,7 @@ def train_adapter(dataset: SFTDataset, out_dir: str | Path, settings: TrainSetti
     total_steps = max(1, total_steps)
     warmup = settings.warmup_steps if settings.warmup_steps is not None else max(1, round(0.05 * total_steps))
     optimizer, optimizer_name = make_optimizer(trainable, settings.lr, device)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(warmup, total_steps))
+    scheduler = make_scheduler(optimizer, warmup, total_steps)
 
     dataset_sha = dataset.sha256
     losses: list[float] = []

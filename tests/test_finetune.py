@@ -288,6 +288,22 @@ def trained(tmp_path_factory, tiny_dir, tiny_runs):
             "tokenizer": tokenizer}
 
 
+def test_lr_schedule_warms_up_then_decays_to_a_tenth_of_the_peak():
+    import torch
+
+    from agent.finetune import make_scheduler
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = make_scheduler(optimizer, warmup=2, total=10)
+    lrs = []
+    for _ in range(10):
+        lrs.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[:2] == [0.5, 1.0]  # the first step already learns
+    assert all(a > b for a, b in zip(lrs[1:], lrs[2:])) and lrs[-1] == pytest.approx(0.1)
+
+
 def test_training_lowers_the_loss(trained):
     losses = trained["result"].losses
     assert len(losses) == 60
