@@ -85,6 +85,10 @@ def register(app: typer.Typer) -> None:
                                            "existing one is resumed."),
         model: ModelOpt = None,
         quantization: QuantizationOpt = Quantization.nf4,
+        server: Optional[list[str]] = typer.Option(None, "--server", help="Sample through this OpenAI-compatible "
+                                                   "API base URL (repeat for replicas; default $OPENAI_BASE_URL); "
+                                                   "it must serve --model, and load each round's adapter at run "
+                                                   "time (vLLM: --enable-lora, VLLM_ALLOW_RUNTIME_LORA_UPDATING)."),
         data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the suites' data files."),
         temperature: float = typer.Option(0.8, "--temperature", min=0.0, help="Sampling temperature."),
         max_new_tokens: int = typer.Option(384, "--max-new-tokens", min=1, help="Tokens per candidate."),
@@ -108,7 +112,7 @@ def register(app: typer.Typer) -> None:
             settings = ImproveSettings(
                 train=train, eval=eval_, rounds=rounds, samples=samples, solve_rounds=solve_rounds,
                 limit_train=limit_train, limit_eval=limit_eval, continue_adapter=continue_adapter,
-                model=model, quantization=quantization.value, data=str(data) if data else None,
+                model=model, quantization=quantization.value, server=server, data=str(data) if data else None,
                 temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
                 force_eval_tasks=force_eval_tasks,
                 train_settings=TrainSettings(model=model, quantization=quantization.value, epochs=epochs, lr=lr,

@@ -33,17 +33,20 @@ def info(
     adapter: Optional[str] = typer.Option(None, "--adapter", "-a", help="LoRA adapter folder."),
     quantization: Quantization = typer.Option(Quantization.nf4, "--quantization", "-q", help="Weights."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: cuda if available)."),
+    server: Optional[list[str]] = typer.Option(None, "--server", help="Describe the model this OpenAI-compatible "
+                                               "API base URL serves instead (default $OPENAI_BASE_URL)."),
     as_json: bool = typer.Option(False, "--json", help="Print the details as JSON."),
 ):
     """Load a model (and adapter) and show parameters, dtype/quantization, device and adapter."""
     from rich.console import Console
     from rich.table import Table
 
-    from agent.provider.hf import HFProvider
+    from agent.provider import make_provider, server_urls
 
     status_console = Console(stderr=True)
-    with status_console.status(f"Loading {model or 'the embedded model'} ({quantization})"):
-        loaded = HFProvider.from_pretrained(model, adapter=adapter, quantization=quantization.value, device=device)
+    urls = server_urls(server)
+    with status_console.status(f"Loading {model or 'the default model'} ({', '.join(urls) or quantization.value})"):
+        loaded = make_provider(model, server=urls, adapter=adapter, quantization=quantization.value, device=device)
     details = loaded.info()
     if as_json:
         print(json.dumps(details, indent=2))
@@ -51,6 +54,12 @@ def info(
     table = Table(title=f"{details['name']}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
+    if details.get("kind") == "server":
+        for field in ("servers", "model", "api", "adapter", "context_length", "context_length_from",
+                      "token_counting"):
+            table.add_row(field.replace("_", " "), str(details[field]))
+        Console().print(table)
+        return
     rows = [
         ("source", details["source"]),
         ("parameters", f"{details['parameters']:,} ({details['parameters'] / 1e6:.1f}M)"),

@@ -48,6 +48,7 @@ class ImproveSettings:
     continue_adapter: bool = False
     model: str | None = None
     quantization: str = "nf4"
+    server: list[str] | None = None  # OpenAI-compatible base URLs: sample there, load each adapter there
     data: str | None = None
     temperature: float = 0.8
     top_p: float = 0.95
@@ -205,8 +206,10 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
         raise UserError(f"{out} holds an improve run with other settings; resume with the same options or "
                         f"choose another --out")
 
-    from agent.provider.hf import HFProvider
+    from agent.provider import make_provider, server_urls
     from sandbox import Sandbox
+
+    urls = server_urls(settings.server)
 
     with Sandbox() as sandbox:
         train_tasks = with_expected_outputs(train_tasks, train_source, sandbox)
@@ -239,8 +242,10 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
                            train_loss=[meta["loss_per_step"][0]["loss"], meta["loss_per_step"][-1]["loss"]])
             console.print(f"[bold]round {r}[/bold]: model {settings.model or '(embedded default)'}"
                           + (f" + adapter {adapter}" if adapter else " (base)"))
-            generator = HFProvider.from_pretrained(model=settings.model, adapter=str(adapter) if adapter else None,
-                                                  quantization=settings.quantization)
+            # With a server, training still runs here on the local base (settings.model), and the server must
+            # serve that same base: each round's adapter is loaded there at run time.
+            generator = make_provider(model=settings.model, server=urls, adapter=str(adapter) if adapter else None,
+                                      quantization=settings.quantization)
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as progress:
                 ev = evaluate_pass_at_1(eval_tasks, generator, sandbox, rdir / "eval", settings.samples,
@@ -250,6 +255,8 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
                 if r < settings.rounds:
                     tr = solve_train_tasks(train_tasks, generator, sandbox, rdir / "train", settings, progress)
                     row.update(train_solved=tr["solved"], train_tasks=tr["tasks"])
+            if callable(getattr(generator, "close", None)):
+                generator.close()
             del generator
             gc.collect()
             row.update(wall_s=round(time.time() - t0, 1), done=True)

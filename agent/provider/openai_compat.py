@@ -27,6 +27,7 @@ import math
 import os
 import re
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -89,6 +90,8 @@ class OpenAICompatProvider(Provider):
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="infinicode-http")
         self.honours_n: bool | None = None  # learnt from the first request that asks for several choices
+        self.answered: Counter[str] = Counter()  # base URL -> requests it answered
+        self.failed: Counter[str] = Counter()  # base URL -> requests that failed there after the retries
         self._listed = self._list_models()
         self.base_model = model or self._default_model()
         self.model = self.base_model  # what requests name: the base model, or a loaded adapter's name
@@ -266,9 +269,13 @@ class OpenAICompatProvider(Provider):
                 raise self._error(exc, self.urls[at]) from None
             except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as exc:
                 last_error = exc  # the client already retried with backoff: try the next replica
+                with self._lock:
+                    self.failed[self.urls[at]] += 1
                 continue
             except openai.APIError as exc:
                 raise self._error(exc, self.urls[at]) from None
+            with self._lock:
+                self.answered[self.urls[at]] += 1
             return self._samples(response, messages, stops)
         raise self._error(last_error, self.urls[first], retried=True) from None
 
@@ -387,7 +394,8 @@ class OpenAICompatProvider(Provider):
         return {"name": self.name, "kind": "server", "model": self.model, "servers": list(self.urls),
                 "api": self.api, "adapter": self.adapter, "context_length": self.context_length,
                 "context_length_from": self.context_source, "token_counting": self.token_counting,
-                "honours_n": self.honours_n, "max_concurrency": self.max_concurrency}
+                "honours_n": self.honours_n, "max_concurrency": self.max_concurrency,
+                "answered": dict(self.answered), "failed": dict(self.failed)}
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
