@@ -31,7 +31,8 @@ def make_provider(model: str | os.PathLike | None = None, server: list[str] | st
     """The in-process model (`model`: hub id, folder or .gguf; None: the embedded one), or, with server URLs,
     the model a server serves under the name `model` (None: the first it lists). `adapter` is a LoRA folder:
     loaded in-process, or on the server at run time where it allows that. `server_options` go to
-    OpenAICompatProvider (api, max_concurrency, timeout_s, max_retries, context_length, tokenizer)."""
+    OpenAICompatProvider (api, max_concurrency, timeout_s, max_retries, context_length, tokenizer,
+    extra_body)."""
     urls = server_urls(server)
     if urls:
         from agent.provider.openai_compat import OpenAICompatProvider

@@ -70,7 +70,7 @@ class OpenAICompatProvider(Provider):
 
     def __init__(self, base_urls: list[str] | str, model: str | None = None, api_key: str | None = None,
                  api: str = "auto", max_concurrency: int = 8, timeout_s: float = 600.0, max_retries: int = 3,
-                 context_length: int | None = None, tokenizer: str | None = None):
+                 context_length: int | None = None, tokenizer: str | None = None, extra_body: dict | None = None):
         import openai
 
         urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
@@ -85,6 +85,7 @@ class OpenAICompatProvider(Provider):
         self.clients = [openai.OpenAI(base_url=url, api_key=key, max_retries=max_retries, timeout=timeout_s)
                         for url in self.urls]
         self.max_retries = max_retries
+        self.extra_body = dict(extra_body or {})  # server-specific request fields (vLLM's top_k, min_tokens, ...)
         self.max_concurrency = max_concurrency
         self._turn = itertools.count()
         self._lock = threading.Lock()
@@ -283,11 +284,12 @@ class OpenAICompatProvider(Provider):
         extra = {} if seed is None else {"seed": seed}
         if size > 1:
             extra["n"] = size
+        extra_body = dict(self.extra_body)
         if self.api == "completions":
-            return client.completions.create(model=self.model, prompt=self.render(messages), **params, **extra)
-        extra_body = None
+            return client.completions.create(model=self.model, prompt=self.render(messages), extra_body=extra_body,
+                                             **params, **extra)
         if messages[-1]["role"] == "assistant":  # vLLM's way to continue a final assistant message
-            extra_body = {"continue_final_message": True, "add_generation_prompt": False}
+            extra_body.update(continue_final_message=True, add_generation_prompt=False)
         return client.chat.completions.create(model=self.model, messages=messages, extra_body=extra_body,
                                               **params, **extra)
 
