@@ -73,6 +73,16 @@ def write_report(results: dict, path: Path) -> Path:
 
 def plot_rounds(results: dict, path: Path) -> Path:
     """PNG of pass@1 after each round: refinement, and resampling when it was run."""
+    fig = rounds_figure(results)
+    import matplotlib.pyplot as plt  # after rounds_figure chose the Agg backend
+
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def rounds_figure(results: dict):
+    """The figure of pass@1 after each round (the PNG here, inline SVG in report.html); the caller closes it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,6 +106,4 @@ def plot_rounds(results: dict, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return fig

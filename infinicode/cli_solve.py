@@ -121,6 +121,9 @@ def _solve(spec, model, adapter, samples, rounds, out, seed, temperature, top_k,
         finally:
             if not err.is_terminal:
                 err.line()  # Live leaves its last frame without a newline when not on a terminal
+    from benchmarks.html_report import write_run_html
+
+    write_run_html(result.out_dir)  # report.html: the candidate tree, to look at rather than read as JSON
     verdict = "[green]solved[/green]" if result.solved else "[red]not solved[/red]"
     err.print(f"{verdict} · {result.candidates_run} candidates run · {result.tokens} tokens · "
               f"{result.wall_s:.1f} s · stopped by {result.stop_reason} · run folder {result.out_dir}")

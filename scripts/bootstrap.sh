@@ -2,7 +2,8 @@
 # Set-up that the README's commands run first; safe to run again (each step is skipped when already done):
 #   1. a virtual environment in .venv with the project and its test tools (torch pinned by constraints.txt);
 #   2. a Docker engine that answers (on Debian as root with none: install docker.io and start dockerd);
-#   3. the sandbox image (built once per recipe: offline from Debian's packages when no registry answers).
+#   3. headless Chromium for the browser test of report.html (on Debian as root: Debian's chromium package);
+#   4. the sandbox image (built once per recipe: offline from Debian's packages when no registry answers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "bootstrap: $*" >&2; }
@@ -45,6 +46,16 @@ if debian_root && ! command -v mmdebstrap >/dev/null 2>&1; then  # the offline i
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null || true
 fi
 
-# 3. Sandbox image (prints its tag; a no-op when the image for this recipe exists).
+# 3. Headless Chromium (Debian's package) for the test that opens report.html in a real browser.
+if ! command -v chromium >/dev/null 2>&1; then
+  if debian_root; then
+    say "installing chromium from Debian's packages (the browser test of report.html)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  else
+    say "chromium not found: the browser test of report.html needs it (Debian/Ubuntu: 'sudo apt-get install chromium')"
+  fi
+fi
+
+# 4. Sandbox image (prints its tag; a no-op when the image for this recipe exists).
 .venv/bin/infinicode sandbox build >/dev/null
 say "ready"
