@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
 
     ns = [int(n) for n in args.ns.split(",")]
     tokens = args.max_new_tokens
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the servers started here
     # Every arm is loaded first, then measured in turn (n by n, repeat by repeat, best kept), so a busy moment of
     # the machine does not land on one arm only.
     runners: dict[str, object] = {}

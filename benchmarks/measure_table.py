@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=384)
     parser.add_argument("--model", default=None, help="default: the embedded SmolLM2-135M-Instruct")
     parser.add_argument("--adapter", default=None)
+    parser.add_argument("--server", action="append", default=None,
+                        help="OpenAI-compatible API base URL (repeatable); default: in-process or $OPENAI_BASE_URL")
     parser.add_argument("--quantization", default="nf4")
     parser.add_argument("--data", default=None, help="folder with the datasets (default: as `infinicode bench`)")
     parser.add_argument("--out", default="runs/table", help="output folder; one sub-folder per suite")
@@ -81,10 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         from sandbox import Sandbox
 
         def load():
-            from agent.provider.hf import HFProvider
+            from agent.provider import make_provider
 
-            console.print(f"loading model {args.model or '(embedded default)'} ({args.quantization}) ...")
-            return HFProvider.from_pretrained(model=args.model, adapter=args.adapter, quantization=args.quantization)
+            console.print(f"loading model {args.model or '(default)'} ({args.server or args.quantization}) ...")
+            return make_provider(model=args.model, server=args.server, adapter=args.adapter,
+                                 quantization=args.quantization)
 
         generator = LazyModel(load)
         with Sandbox() as sandbox:

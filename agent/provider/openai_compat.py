@@ -22,6 +22,7 @@ or a hosted API, through the `openai` client.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import os
@@ -63,6 +64,15 @@ def _server_message(exc) -> str:
         if text:
             return " ".join(str(text).split())[:300]
     return " ".join(str(getattr(exc, "message", exc)).split())[:300]
+
+
+def adapter_name(folder: Path) -> str:
+    """The name an adapter is served under: its folder's name and a hash of its path and weights' time, so two
+    folders called `adapter` (improve's rounds) or a folder trained again get different names."""
+    weights = [folder / f for f in ("adapter_model.safetensors", "adapter_model.bin") if (folder / f).is_file()]
+    stamp = f"{folder}:{weights[0].stat().st_mtime_ns if weights else ''}"
+    safe = re.sub(r"[^\w.-]", "_", folder.name)
+    return f"{safe}-{hashlib.sha256(stamp.encode()).hexdigest()[:8]}"
 
 
 class OpenAICompatProvider(Provider):
@@ -336,7 +346,7 @@ class OpenAICompatProvider(Provider):
         folder = Path(path).expanduser().resolve()
         if not (folder / "adapter_config.json").is_file():
             raise UserError(f"{folder} holds no adapter_config.json, so it is not a peft adapter folder")
-        name = name or re.sub(r"[^\w.-]", "_", folder.name)
+        name = name or adapter_name(folder)
         for client, url in zip(self.clients, self.urls, strict=True):
             try:
                 client.post("/load_lora_adapter", body={"lora_name": name, "lora_path": str(folder)}, cast_to=str)
