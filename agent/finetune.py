@@ -200,11 +200,6 @@ def build_dataset(paths: Iterable[str | Path], force_eval_tasks: bool = False,
                       [str(p) for p in paths])
 
 
-def load_train_data(path: Path) -> list[SFTExample]:
-    """Examples written next to an adapter (train_data.jsonl)."""
-    return [SFTExample(**json.loads(ln)) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Tokenization: loss on the completion only
 # ---------------------------------------------------------------------------------------------------------------
@@ -571,7 +566,8 @@ def _metadata(model, tokenizer, dataset: SFTDataset, settings: TrainSettings, op
         },
         "steps": len(losses),
         "resumed_from_step": resumed_from,
-        "loss_per_step": [{"step": i + 1, "loss": round(l, 6), "lr": lr} for i, (l, lr) in enumerate(zip(losses, lrs))],
+        "loss_per_step": [{"step": i + 1, "loss": round(loss, 6), "lr": lr}
+                          for i, (loss, lr) in enumerate(zip(losses, lrs, strict=True))],
         "wall_s": round(wall_s, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__},

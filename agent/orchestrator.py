@@ -221,7 +221,7 @@ class _Run:
                     # candidates already sampled, so a rerun resumes after them
                     self.collect(pending, block=True)
                     raise
-                for index, sample in zip(chunk, samples):
+                for index, sample in zip(chunk, samples, strict=True):  # a backend returns n samples
                     self.tokens += int(sample.completion_tokens)
                     self.prompt_tokens += int(sample.prompt_tokens)
                     if (round_no, index) in self.candidates:

@@ -150,7 +150,7 @@ class Score:
 
     def summary(self) -> str:
         parts = [f"{self.passed}/{self.total} tests", "syntax ok" if self.syntax_valid
-                 else f"syntax errors at {', '.join(f'{l}:{c}' for l, c in self.syntax_errors)}"]
+                 else f"syntax errors at {', '.join(f'{line}:{col}' for line, col in self.syntax_errors)}"]
         if self.bleu is not None:
             parts.append(f"BLEU {self.bleu:.1f}")
         parts.append(f"{self.length} tokens")

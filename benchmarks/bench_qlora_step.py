@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
 
     base = rows[0][3]
     print()
-    print("| variant | weights | optimizer | step s | tokens/s | peak GiB | step time vs baseline | memory vs baseline |")
+    print("| variant | weights | optimizer | step s | tokens/s | peak GiB | step time vs baseline "
+          "| memory vs baseline |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for label, quantization, optimizer_name, r in rows:
         if "skipped" in r:

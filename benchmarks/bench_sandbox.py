@@ -45,8 +45,8 @@ def load_humaneval(data: Path) -> list[dict]:
 
 
 def run_ours(tasks, workers):
-    jobs = [Job(t["prompt"] + t["canonical_solution"], Tests("humaneval", source=t["test"], entry_point=t["entry_point"]))
-            for t in tasks]
+    jobs = [Job(t["prompt"] + t["canonical_solution"],
+                Tests("humaneval", source=t["test"], entry_point=t["entry_point"])) for t in tasks]
     with Sandbox(workers=workers) as sb:
         sb.run(jobs[:workers])  # containers warm, as they are in a real run
         started = time.perf_counter()
@@ -69,7 +69,8 @@ def run_cold_docker(tasks, workers, image):
     flags = docker_run_flags(container_settings(image, 512 + JUDGE_MEMORY_MB))
 
     def one(task):
-        program = (task["prompt"] + task["canonical_solution"] + "\n" + task["test"] + f"\ncheck({task['entry_point']})\n")
+        program = (task["prompt"] + task["canonical_solution"] + "\n" + task["test"]
+                   + f"\ncheck({task['entry_point']})\n")
         proc = subprocess.run(["docker", "run", *flags, image, "python3", "-"], input=program, text=True,
                               capture_output=True, timeout=60)
         return proc.returncode == 0
@@ -104,7 +105,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each arm; the best is reported")
     parser.add_argument("--calls", type=int, default=100_000, help="calls across the boundary in the second table")
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("INFINICODE_DATA", REPO.parent / "shared" / "datasets")))
+    parser.add_argument("--data", type=Path,
+                        default=Path(os.environ.get("INFINICODE_DATA", REPO.parent / "shared" / "datasets")))
     args = parser.parse_args()
     tasks = load_humaneval(args.data)
     image = ensure_image(connect(), log=lambda m: print(m, file=sys.stderr))

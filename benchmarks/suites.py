@@ -448,7 +448,7 @@ def evalplus_job_timeout(limits: list[float], groups: list[str]) -> float:
     """One budget for all inputs: EvalPlus's per-group budgets (base, plus) added up."""
     total = 0.0
     for group in dict.fromkeys(groups):
-        total += min(EVALPLUS_GROUP_TIMEOUT_S, sum(t for t, g in zip(limits, groups) if g == group))
+        total += min(EVALPLUS_GROUP_TIMEOUT_S, sum(t for t, g in zip(limits, groups, strict=True) if g == group))
         total += EVALPLUS_GROUP_SLACK_S
     return total
 
@@ -463,7 +463,7 @@ def _padded_digit_distance(a, b):
     """EvalPlus's reading of Mbpp/558: the shorter number is padded with leading zeros."""
     left, right = str(a), str(b)
     width = max(len(left), len(right))
-    return sum(abs(int(x) - int(y)) for x, y in zip(left.zfill(width), right.zfill(width)))
+    return sum(abs(int(x) - int(y)) for x, y in zip(left.zfill(width), right.zfill(width), strict=True))
 
 
 # entry point -> other outputs EvalPlus accepts on an input, besides the reference's (computed on the host from
@@ -480,7 +480,7 @@ def _oracle_expected(task, outputs: list) -> list:
     if oracle == "evalplus_one_of":
         alternative = MBPPPLUS_ALTERNATIVES[task.tests.entry_point]
         wanted = []
-        for args, output in zip(task.tests.inputs, outputs):
+        for args, output in zip(task.tests.inputs, outputs, strict=True):
             try:
                 wanted.append([output, alternative(*args)])
             except (ValueError, TypeError, ArithmeticError):  # EvalPlus's check raises too: only the reference passes
@@ -656,16 +656,17 @@ def _canonical_outputs(tasks: list, sandbox) -> dict:
 
     entries = {}
     results = sandbox.run([_io_job(t, t.tests.inputs) for t in tasks]) if tasks else []
-    for task, result in zip(tasks, results):
+    for task, result in zip(tasks, results, strict=True):
         n = len(task.tests.inputs)
         if result.status in WHOLE_RUN_FAILURES and n > 1:
             singles = sandbox.run([_io_job(task, [args]) for args in task.tests.inputs])
             outcomes = [r.tests[0] if r.tests else None for r in singles]
             outputs = [(r.outputs or [None])[0] if r.outputs is not None else None for r in singles]
-            ok = [r.outputs is not None and o is not None and o.outcome == "passed" for r, o in zip(singles, outcomes)]
-            reasons = [o.message if o is not None and o.message else r.message for r, o in zip(singles, outcomes)]
+            pairs = list(zip(singles, outcomes, strict=True))
+            ok = [r.outputs is not None and o is not None and o.outcome == "passed" for r, o in pairs]
+            reasons = [o.message if o is not None and o.message else r.message for r, o in pairs]
             durations = [_input_durations(r, 1)[0] for r in singles]
-            duration = max((r.duration_s for r, good in zip(singles, ok) if good), default=0.0)
+            duration = max((r.duration_s for r, good in zip(singles, ok, strict=True) if good), default=0.0)
         else:
             outcomes = list(result.tests or [])
             outputs = list(result.outputs or [])

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
                                        progress=progress)
         except (UserError, SandboxError) as exc:
             print(f"infinicode: error: {exc}", file=sys.stderr)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         finally:
             if bar.live.is_started:
                 bar.stop()

@@ -33,7 +33,8 @@ def tests_from_file(path: Path, entry_point: str | None = None):
     asserts = [ast.get_source_segment(source, n) for n in tree.body if isinstance(n, ast.Assert)]
     if not asserts:
         raise UserError(f"{path} has no test_* functions, no check(candidate) and no assert statements")
-    setup = "\n".join(ast.get_source_segment(source, n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    imports = (n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    setup = "\n".join(ast.get_source_segment(source, n) for n in imports)
     return Tests("asserts", asserts=asserts, setup=setup)
 
 
@@ -65,7 +66,8 @@ def exec_command(
         print(json.dumps(result.to_dict()))
     else:
         for t in result.tests:
-            print(f"{t.outcome.upper():8} {t.name}" + (f"\n         {t.message}" if t.message and t.outcome != "passed" else ""))
+            detail = f"\n         {t.message}" if t.message and t.outcome != "passed" else ""
+            print(f"{t.outcome.upper():8} {t.name}{detail}")
         print(f"{result.status}: {result.passed}/{result.total} passed in {result.duration_s:.3f} s"
               + (f" - {result.message}" if result.message else ""))
     sys.exit(0 if result.ok else 1)

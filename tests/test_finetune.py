@@ -4,6 +4,7 @@ adapter loads into HFProvider and solves a task through the real sandbox."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -164,7 +165,8 @@ def test_cli_improve_refuses_eval_split_training_and_overlap(datasets, tmp_path)
     assert "257 task(s) come from evaluation splits" in contaminated.output
 
     overlap = runner.invoke(app, ["improve", "--train", "mbpp:train", "--eval", "mbpp:train", "--data",
-                                  str(datasets), "--limit-train", "3", "--limit-eval", "2", "--out", str(tmp_path / "b")])
+                                  str(datasets), "--limit-train", "3", "--limit-eval", "2",
+                                  "--out", str(tmp_path / "b")])
     assert overlap.exit_code == 2
     assert "2 task(s) are both in --train and --eval (Mbpp/602, Mbpp/603)" in overlap.output
 
@@ -254,7 +256,9 @@ def test_loss_covers_the_answer_and_its_end_token_only(tiny_dir, add_task):
 
 
 def _settings(tiny_dir, **kw) -> TrainSettings:
-    base = dict(model=str(tiny_dir), quantization="nf4", device="cpu", epochs=60, lr=1e-2, rank=8,
+    # 80 epochs: the tiny random model memorizes the answer with room to spare (60 was on the edge: shifting the
+    # cosine decay by one step made it answer with the closing fence first)
+    base = dict(model=str(tiny_dir), quantization="nf4", device="cpu", epochs=80, lr=1e-2, rank=8,
                 target_modules=TINY_TARGETS, batch_size=3, grad_accum=1, checkpoint_every=0, seed=0, dropout=0.0)
     base.update(kw)
     return TrainSettings(**base)
@@ -301,12 +305,12 @@ def test_lr_schedule_warms_up_then_decays_to_a_tenth_of_the_peak():
         optimizer.step()
         scheduler.step()
     assert lrs[:2] == [0.5, 1.0]  # the first step already learns
-    assert all(a > b for a, b in zip(lrs[1:], lrs[2:])) and lrs[-1] == pytest.approx(0.1)
+    assert all(a > b for a, b in itertools.pairwise(lrs[1:])) and lrs[-1] == pytest.approx(0.1)
 
 
 def test_training_lowers_the_loss(trained):
     losses = trained["result"].losses
-    assert len(losses) == 60
+    assert len(losses) == 80
     assert losses[-1] < 0.1 * losses[0]
 
 

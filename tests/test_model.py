@@ -209,7 +209,7 @@ def test_stop_strings_cut_the_text_and_end_generation_early(nf4_model):
     # Stop at characters these candidates write early, so every sequence stops long before max_new_tokens.
     stops = ["e", "t", " "]
     stopped = nf4_model.sample(MESSAGES, n=4, temperature=1.0, max_new_tokens=40, seed=11, stop=stops)
-    for full, cut in zip(free, stopped):
+    for full, cut in zip(free, stopped, strict=True):
         first = min(full.text.find(s) for s in stops if s in full.text)
         assert cut.text == full.text[:first]  # same tokens up to the stop, nothing after it
         assert cut.finish_reason == "stop"

@@ -90,8 +90,8 @@ def test_bleu_never_outranks_tests_on_real_verdicts(sandbox):
     works = "def add(first, second):\n    total = sum([first, second])\n    return total\n"
     broken = "def add(a, b)\n    return a + b\n"  # nearly the reference, does not parse
     results = sandbox.run([Job(code, ADD_TESTS) for code in (looks_right, works, broken)])
-    scores = {name: score_candidate(code, r, REFERENCE)
-              for name, code, r in zip(("looks_right", "works", "broken"), (looks_right, works, broken), results)}
+    scores = {name: score_candidate(code, r, REFERENCE) for name, code, r in
+              zip(("looks_right", "works", "broken"), (looks_right, works, broken), results, strict=True)}
     assert scores["looks_right"].bleu > scores["works"].bleu
     assert scores["broken"].bleu > scores["works"].bleu
     assert scores["works"].solved and (scores["works"].passed, scores["works"].total) == (4, 4)

@@ -98,8 +98,8 @@ def test_sigterm_to_bench_removes_its_containers_and_exits_143(tmp_path):
 def test_sigterm_to_exec_removes_its_container(tmp_path):
     (tmp_path / "solution.py").write_text("import time\n\ndef slow():\n    time.sleep(120)\n    return 1\n")
     (tmp_path / "tests.py").write_text("from solution import slow\n\ndef test_slow():\n    assert slow() == 1\n")
-    code, seen, stderr = _start_and_signal(["exec", str(tmp_path / "solution.py"), str(tmp_path / "tests.py"), "--timeout", "120"],
-                                           signal.SIGTERM, tmp_path)
+    code, seen, stderr = _start_and_signal(["exec", str(tmp_path / "solution.py"), str(tmp_path / "tests.py"),
+                                            "--timeout", "120"], signal.SIGTERM, tmp_path)
     assert code == 128 + signal.SIGTERM, stderr
     _assert_gone(seen)
 

@@ -52,7 +52,7 @@ def test_example_loads_with_a_reference(path):
 def test_example_references_pass_their_tests_in_the_sandbox(sandbox):
     tasks = [load_spec(p) for p in EXAMPLES]
     results = sandbox.run([Job(t.reference, t.tests, timeout_s=t.timeout_s, memory_mb=t.memory_mb) for t in tasks])
-    verdicts = {t.name: (r.status, r.passed, r.total) for t, r in zip(tasks, results)}
+    verdicts = {t.name: (r.status, r.passed, r.total) for t, r in zip(tasks, results, strict=True)}
     assert all(status == "passed" and total > 0 for status, _, total in verdicts.values()), verdicts
 
 
@@ -379,7 +379,7 @@ def test_buggy_versions_of_the_new_examples_fail_with_what_differed(sandbox):
     for name, (old, new) in BUGGY.items():
         assert old in tasks[name].reference, name
         jobs.append(Job(tasks[name].reference.replace(old, new), tasks[name].tests))
-    results = dict(zip(BUGGY, sandbox.run(jobs)))
+    results = dict(zip(BUGGY, sandbox.run(jobs), strict=True))
     for name, result in results.items():
         assert result.status == "failed", (name, result.status, result.message)
         assert 0 < result.passed < result.total, (name, result.passed, result.total)
