@@ -23,16 +23,17 @@ from benchmarks.run_bench import task_dir_name
 RESULTS_JSON = "results.json"
 # What a candidate's state means, for the legend and the badges' tooltips.
 STATE_NOTES = {
-    "passed": "every test passed",
-    "failed": "some tests failed",
-    "error": "the program or the tests raised an error",
-    "syntax_error": "the code does not parse",
-    "timeout": "the run went over its time limit",
-    "memory_exceeded": "the run went over its memory limit",
-    "crashed": "the run ended without a verdict",
-    "unsupported": "not judged: the tests need something the sandbox cannot decide without trusting the program",
-    "duplicate": "the same code as an earlier candidate (comments and formatting aside): not run again",
-    "cancelled": "not judged: a passing candidate was found first",
+    "passed": "Every test passed",
+    "failed": "Some tests failed",
+    "error": "The program or the tests raised an error",
+    "syntax_error": "The code does not parse",
+    "timeout": "The run went over its time limit",
+    "memory_exceeded": "The run went over its memory limit",
+    "crashed": "The run ended without a verdict",
+    "unsupported": "Not judged: the tests need something the sandbox cannot decide without trusting the program",
+    "duplicate": "The same code as an earlier candidate (comments and formatting aside): not run again",
+    "cancelled": "Not judged: a passing candidate was found first",
+    "not_judged": "Not judged: the run stopped (or was stopped) before the sandbox answered",
 }
 
 
@@ -68,7 +69,7 @@ class CandidateView:
     label: str
     code: str
     text: str  # what the model wrote; `code` was extracted from it
-    state: str  # a sandbox status (passed, failed, ...) or duplicate | cancelled
+    state: str  # a sandbox status (passed, failed, ...) or duplicate | cancelled | not_judged
     note: str  # one line on the state: the run's message, what it duplicates, ...
     passed: int | None = None
     total: int | None = None
@@ -168,9 +169,9 @@ def _candidate_view(rec: CandidateRecord, prefix: str) -> CandidateView:
         view.duplicate_of = Ref(_label(rec.duplicate_of), f"{prefix}r{rec.duplicate_of[0]}c{rec.duplicate_of[1]}")
         view.note = f"same code as {view.duplicate_of.label}: not run again"
     elif rec.cancelled:
-        view.state, view.note = "cancelled", STATE_NOTES["cancelled"]
+        view.state = "cancelled"
     else:
-        view.state, view.note = "cancelled", "not judged (the run stopped before the sandbox answered)"
+        view.state = "not_judged"
     if rec.score is not None:
         view.score, view.fraction = rec.score.summary(), rec.score.fraction
     return view

@@ -143,7 +143,7 @@ def test_unsupported_verdict_is_shown_for_what_it_is(sandbox, tmp_path):
     [cand] = load_run(tmp_path / "run").candidates
     assert cand.state == "unsupported" and "Point" in cand.note
     html = write_html(tmp_path / "run").read_text()
-    assert 'data-state="unsupported"' in html and "not judged: the tests need something" in html
+    assert 'data-state="unsupported"' in html and "Not judged: the tests need something" in html
 
 
 def test_bench_page_data(bench_dir):
