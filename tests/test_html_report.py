@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -189,6 +190,16 @@ def test_report_verb_rewrites_an_existing_folder(run_dir, bench_dir):
     before = (bench_dir / REPORT_HTML).read_text()
     (bench_dir / REPORT_HTML).unlink()
     assert report_cli(bench_dir).exit_code == 0 and (bench_dir / REPORT_HTML).read_text() == before
+
+
+def test_an_unfinished_run_is_shown_as_one(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    record = json.loads((copy / "run.json").read_text())
+    (copy / "run.json").write_text(json.dumps({**record, "status": "running"}))
+    assert report_cli(copy).exit_code == 0
+    html = (copy / REPORT_HTML).read_text()
+    assert "unfinished" in html and "This run has not finished" in html and 'id="r2c1"' in html
 
 
 def test_report_verb_refuses_other_folders_in_one_line(tmp_path):

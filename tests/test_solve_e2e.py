@@ -52,6 +52,7 @@ def test_solve_trivial_example_with_the_embedded_model(tmp_path, sandbox):
     ran = [r for r in trajectory if r["result"] is not None]
     assert ran and all(r["result"]["total"] == 4 or r["result"]["status"] != "failed" for r in ran)
     assert (out / "report.md").exists() and "solve" in proc.stderr and "best" in proc.stderr
+    assert 'id="r0c0"' in (out / "report.html").read_text()  # the page of the run, written at its end
 
     # the exit code, run.json and the printed solution agree with the sandbox's own verdict on it
     task = load_spec(REPO / "examples" / "add.toml")
