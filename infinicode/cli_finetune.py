@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,7 +14,7 @@ from infinicode.choices import Quantization
 TRAIN = TrainSettings()  # the training defaults live in one place; both verbs show them
 
 # Options both verbs take, declared once.
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Base model: HF id, local folder or .gguf file "
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Base model: HF id, local folder or .gguf file "
                                                  "(default: the embedded SmolLM2-135M-Instruct).")]
 QuantizationOpt = Annotated[Quantization, typer.Option("--quantization", help="Weights of the base: nf4 "
                                                         "trains QLoRA, bf16 and fp32 plain LoRA.")]
@@ -23,7 +23,7 @@ LrOpt = Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate 
 RankOpt = Annotated[int, typer.Option("--rank", min=1, help="LoRA rank (alpha = 2 x rank).")]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Examples per micro-batch.")]
 GradAccumOpt = Annotated[int, typer.Option("--grad-accum", min=1, help="Micro-batches per optimizer step.")]
-MaxStepsOpt = Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Stop training after this many "
+MaxStepsOpt = Annotated[int | None, typer.Option("--max-steps", min=1, help="Stop training after this many "
                                                     "optimizer steps.")]
 ForceEvalOpt = Annotated[bool, typer.Option("--force-eval-tasks", help="Train on HumanEval / MBPP test tasks "
                                             "anyway (recorded in the metadata).")]
@@ -32,7 +32,7 @@ ForceEvalOpt = Annotated[bool, typer.Option("--force-eval-tasks", help="Train on
 def register(app: typer.Typer) -> None:
     @app.command("finetune")
     def finetune(
-        runs: List[Path] = typer.Argument(..., help="Run folders or benchmark output folders (searched for "
+        runs: list[Path] = typer.Argument(..., help="Run folders or benchmark output folders (searched for "
                                           "run.json files of solved tasks)."),
         out: Path = typer.Option(..., "--out", help="Adapter folder to write (peft format + metadata + loss.png)."),
         model: ModelOpt = None,
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
                       max_length, target_modules, checkpoint_every, seed, all_passing, force_eval_tasks, overwrite)
         except UserError as exc:
             print(f"infinicode: error: {exc}", file=sys.stderr)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
 
     @app.command("improve")
     def improve(
@@ -76,20 +76,20 @@ def register(app: typer.Typer) -> None:
                                     "solving; the n of pass@1 when evaluating)."),
         solve_rounds: int = typer.Option(2, "--solve-rounds", min=1, help="Refinement rounds when solving "
                                          "training tasks."),
-        limit_train: Optional[int] = typer.Option(None, "--limit-train", min=1, help="First N training tasks."),
-        limit_eval: Optional[int] = typer.Option(None, "--limit-eval", min=1, help="First N evaluation tasks."),
+        limit_train: int | None = typer.Option(None, "--limit-train", min=1, help="First N training tasks."),
+        limit_eval: int | None = typer.Option(None, "--limit-eval", min=1, help="First N evaluation tasks."),
         continue_adapter: bool = typer.Option(False, "--continue-adapter", help="Each round continues training "
                                               "the last adapter on the newest data (default: restart from the "
                                               "base on all data so far, ReST-EM style)."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/improve-<time>); an "
+        out: Path | None = typer.Option(None, "--out", help="Output folder (default runs/improve-<time>); an "
                                            "existing one is resumed."),
         model: ModelOpt = None,
         quantization: QuantizationOpt = Quantization.nf4,
-        server: Optional[list[str]] = typer.Option(None, "--server", help="Sample through this OpenAI-compatible "
+        server: list[str] | None = typer.Option(None, "--server", help="Sample through this OpenAI-compatible "
                                                    "API base URL (repeat for replicas; default $OPENAI_BASE_URL); "
                                                    "it must serve --model, and load each round's adapter at run "
                                                    "time (vLLM: --enable-lora, VLLM_ALLOW_RUNTIME_LORA_UPDATING)."),
-        data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the suites' data files."),
+        data: Path | None = typer.Option(None, "--data", help="Folder holding the suites' data files."),
         temperature: float = typer.Option(0.8, "--temperature", min=0.0, help="Sampling temperature."),
         max_new_tokens: int = typer.Option(384, "--max-new-tokens", min=1, help="Tokens per candidate."),
         seed: int = typer.Option(0, "--seed", help="Sampling and training seed."),
@@ -106,8 +106,8 @@ def register(app: typer.Typer) -> None:
         from sandbox.errors import SandboxError
 
         try:
-            from infinicode.improve import ImproveSettings, run_improve
             from agent.finetune import TrainSettings
+            from infinicode.improve import ImproveSettings, run_improve
 
             settings = ImproveSettings(
                 train=train, eval=eval_, rounds=rounds, samples=samples, solve_rounds=solve_rounds,
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
             run_improve(settings, out)
         except (UserError, SandboxError) as exc:
             print(f"infinicode: error: {exc}", file=sys.stderr)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
 
 
 def _finetune(runs, out, model, quantization, epochs, lr, rank, batch_size, grad_accum, max_steps, max_length,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
@@ -28,12 +27,12 @@ def pull(force: bool = typer.Option(False, "--force", help="Convert again even i
 
 @model_app.command("info")
 def info(
-    model: Optional[str] = typer.Option(None, "--model", "-m",
+    model: str | None = typer.Option(None, "--model", "-m",
                                         help="Hub id, local folder or .gguf file (default: the embedded model)."),
-    adapter: Optional[str] = typer.Option(None, "--adapter", "-a", help="LoRA adapter folder."),
+    adapter: str | None = typer.Option(None, "--adapter", "-a", help="LoRA adapter folder."),
     quantization: Quantization = typer.Option(Quantization.nf4, "--quantization", "-q", help="Weights."),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: cuda if available)."),
-    server: Optional[list[str]] = typer.Option(None, "--server", help="Describe the model this OpenAI-compatible "
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: cuda if available)."),
+    server: list[str] | None = typer.Option(None, "--server", help="Describe the model this OpenAI-compatible "
                                                "API base URL serves instead (default $OPENAI_BASE_URL)."),
     as_json: bool = typer.Option(False, "--json", help="Print the details as JSON."),
 ):

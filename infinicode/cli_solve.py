@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -52,17 +51,17 @@ def register(app: typer.Typer) -> None:
     @app.command("solve")
     def solve(
         spec: Path = typer.Argument(..., help="Task spec (.toml); see examples/."),
-        model: Optional[str] = typer.Option(None, "--model", help="HF id, local folder or .gguf file "
+        model: str | None = typer.Option(None, "--model", help="HF id, local folder or .gguf file "
                                             "(default: the embedded SmolLM2-135M-Instruct); with --server, the "
                                             "name the server serves (default: the first it lists)."),
-        server: Optional[list[str]] = typer.Option(None, "--server", help="OpenAI-compatible API base URL, e.g. "
+        server: list[str] | None = typer.Option(None, "--server", help="OpenAI-compatible API base URL, e.g. "
                                                    "http://localhost:8000/v1; repeat for replicas (default: "
                                                    "$OPENAI_BASE_URL, else the model runs in-process)."),
-        adapter: Optional[Path] = typer.Option(None, "--adapter", help="LoRA adapter folder to load on the model."),
-        samples: Optional[int] = typer.Option(None, "--samples", min=1, help="Candidates per round "
+        adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder to load on the model."),
+        samples: int | None = typer.Option(None, "--samples", min=1, help="Candidates per round "
                                               "(default: the spec's budget, else 8)."),
-        rounds: Optional[int] = typer.Option(None, "--rounds", min=1, help="Rounds (default: the spec's, else 3)."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<name>-<timestamp>); "
+        rounds: int | None = typer.Option(None, "--rounds", min=1, help="Rounds (default: the spec's, else 3)."),
+        out: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<name>-<timestamp>); "
                                            "an existing one is resumed."),
         seed: int = typer.Option(0, "--seed", help="Sampling seed."),
         temperature: float = typer.Option(0.8, "--temperature", min=0.0, help="Sampling temperature."),
@@ -85,7 +84,7 @@ def register(app: typer.Typer) -> None:
                           quantization.value, mode.value, err, server)
         except (UserError, SandboxError) as exc:
             print(f"infinicode: error: {exc}", file=sys.stderr)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         raise typer.Exit(code)
 
 

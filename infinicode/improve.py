@@ -29,8 +29,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agent.errors import UserError
-from agent.finetune import ADAPTER_METADATA, NoTrainingData, TrainSettings, build_dataset, check_contamination, \
-    read_adapter_metadata, train_adapter
+from agent.finetune import (
+    ADAPTER_METADATA,
+    NoTrainingData,
+    TrainSettings,
+    build_dataset,
+    check_contamination,
+    read_adapter_metadata,
+    train_adapter,
+)
 
 IMPROVE_JSON = "improve.json"
 RESULTS_MD = "results.md"
@@ -116,7 +123,7 @@ def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: 
     pending: list[tuple[object, Path, list, list[Future]]] = []
 
     def finish(task, path, cands, futures):
-        for cand, fut in zip(cands, futures):
+        for cand, fut in zip(cands, futures, strict=True):
             result = fut.result()
             cand.update(status=result.status, passed=result.passed, total=result.total, message=result.message)
         c = sum(1 for cand in cands if cand["status"] == "passed")
