@@ -137,6 +137,23 @@ def test_token_counting_falls_back_to_an_estimate_that_errs_long(model_server, p
     assert exact <= estimated <= 2 * exact
 
 
+def test_refinement_prompts_fit_the_context_by_local_tokenizer_or_estimate(model_server):  # noqa: F811
+    from agent.feedback import SAFETY_TOKENS, build_refinement
+    from agent.spec import load_spec
+    from tests.test_feedback import BROKEN, _busy_result
+
+    task = load_spec(EXAMPLES / "run_length.toml")
+    for tokenizer in (None, "/no/such/tokenizer"):  # the model's own tokenizer (local files), then the estimate
+        small = make_provider(model=model_server.model, server=model_server.url, context_length=600,
+                              tokenizer=tokenizer)
+        prompt = build_refinement(task, BROKEN, _busy_result(), small, max_new_tokens=100)
+        assert prompt.dropped and prompt.prompt_tokens <= 600 - 100 - SAFETY_TOKENS  # evidence was cut to fit
+        sample = small.sample(prompt.messages, n=1, temperature=0, max_new_tokens=2)[0]
+        assert sample.prompt_tokens <= 600 - 100  # what the server counted: it fits
+    with pytest.raises(UserError, match="reads at most 600"):
+        small.sample([{"role": "user", "content": "x " * 2000}], n=1, max_new_tokens=2)
+
+
 # ---------------------------------------------------------------- solve, bench, improve through the server
 
 
