@@ -25,19 +25,6 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-class LazyModel:
-    """Loads the model on first use, so printing the table from finished runs needs no model."""
-
-    def __init__(self, load):
-        self._load = load
-        self._model = None
-
-    def __getattr__(self, name):
-        if self._model is None:
-            self._model = self._load()
-        return getattr(self._model, name)
-
-
 def table(rows: list[dict]) -> str:
     lines = ["| suite | tasks | samples x rounds | pass@1 (round 0) | solved after round 0 | after refinement "
              "| resampling, same budget | tokens (refine / resample) | wall s (refine / resample) |",
@@ -58,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     from agent.errors import UserError
-    from benchmarks.run_bench import BenchConfig, run_bench
+    from benchmarks.run_bench import BenchConfig, LazyModel, run_bench
     from sandbox.errors import SandboxError
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -234,7 +234,20 @@ class _Progress:
         self.progress.advance(self.bar)
 
 
-def run_model(tasks: list, config: BenchConfig, out: Path, mode: str, get_generator: Callable, sandbox,
+class LazyModel:
+    """A model loaded on first use (`load()`), so a bench whose tasks are all finished never loads one."""
+
+    def __init__(self, load: Callable):
+        self._load = load
+        self._model = None
+
+    def __getattr__(self, name):
+        if self._model is None:
+            self._model = self._load()
+        return getattr(self._model, name)
+
+
+def run_model(tasks: list, config: BenchConfig, out: Path, mode: str, generator, sandbox,
               console) -> tuple[list[dict], int]:
     """The loop on every task (mode refine or resample); returns per-task rows and how many were run now."""
     from agent.orchestrator import solve_task
@@ -247,7 +260,7 @@ def run_model(tasks: list, config: BenchConfig, out: Path, mode: str, get_genera
             folder = RunFolder(root / task_dir_name(task.task_id))
             progress.start_task(task.task_id)
             if folder.finished_run() is None:
-                solve_task(task, get_generator(), sandbox, folder.path, samples=config.samples, rounds=config.rounds,
+                solve_task(task, generator, sandbox, folder.path, samples=config.samples, rounds=config.rounds,
                            top_k=config.top_k, mode=mode, temperature=config.temperature, seed=config.seed,
                            on_event=progress, max_new_tokens=config.max_new_tokens,
                            # pass@k needs every round-0 candidate judged, not only those before the first pass
@@ -284,7 +297,8 @@ def model_samples(tasks: list, rows: list[dict]) -> tuple[list[dict], list[dict]
 def run_bench(config: BenchConfig, generator=None, sandbox=None, console=None) -> dict:
     """Run a bench as configured; writes the outputs and returns results.json's content.
 
-    generator / sandbox: use these instead of loading the model / starting a Sandbox (tests, scripts).
+    generator: the model, needed unless canonical (a LazyModel loads it only when a task has to run);
+    sandbox: use this one instead of starting a Sandbox.
     """
     from rich.console import Console
 
@@ -292,6 +306,8 @@ def run_bench(config: BenchConfig, generator=None, sandbox=None, console=None) -
     from benchmarks.report import plot_rounds, write_report
 
     check_config(config)
+    if generator is None and not config.canonical:
+        raise TypeError("run_bench needs a generator in model mode")
     console = console or Console(stderr=True)
     loaded = load_suite(config.suite, config.data, config.split)
     tasks = select_tasks(loaded.tasks, config.tasks, config.limit)
@@ -331,25 +347,11 @@ def run_bench(config: BenchConfig, generator=None, sandbox=None, console=None) -
             write_jsonl(out / "samples.jsonl", samples)
             write_jsonl(out / "solutions.jsonl", samples)
         else:
-            state = {"generator": generator}
-
-            def get_generator():
-                if state["generator"] is None:
-                    from agent.provider import make_provider, server_urls
-
-                    urls = server_urls(config.server)
-                    where = f"on {', '.join(urls)}" if urls else f"({config.quantization})"
-                    default = "(the first the server lists)" if urls else "(embedded default)"
-                    console.print(f"loading model {config.model or default} {where} ...")
-                    state["generator"] = make_provider(model=config.model, server=config.server,
-                                                       adapter=config.adapter, quantization=config.quantization)
-                return state["generator"]
-
-            per_task, ran_now = run_model(tasks, config, out, "refine", get_generator, box, console)
+            per_task, ran_now = run_model(tasks, config, out, "refine", generator, box, console)
             summary = summarize(per_task)
             baseline = None
             if config.baseline == "resample":
-                base_rows, base_ran = run_model(tasks, config, out, "resample", get_generator, box, console)
+                base_rows, base_ran = run_model(tasks, config, out, "resample", generator, box, console)
                 ran_now += base_ran
                 baseline = {"mode": "resample", **summarize(base_rows), "per_task": base_rows}
             runs = [run for r in per_task if (run := RunFolder(r["run_dir"]).finished_run()) is not None]

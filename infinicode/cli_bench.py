@@ -47,9 +47,12 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Print one JSON summary as the last line of stdout."),
     ) -> None:
         """Benchmark the agent (or, with --canonical, the harness): pass@k, pass@1 per round, reports."""
+        from rich.console import Console
+
         from agent.errors import UserError
         from benchmarks.report import pass_at_line
-        from benchmarks.run_bench import BenchConfig, json_summary, run_bench
+        from benchmarks.run_bench import BenchConfig, LazyModel, json_summary, run_bench
+        from infinicode.wiring import load_model
         from sandbox.errors import SandboxError
 
         config = BenchConfig(suite=suite, data=str(data) if data else None, split=split.value,
@@ -59,8 +62,10 @@ def register(app: typer.Typer) -> None:
                              baseline=baseline.value if baseline else None, out=str(out) if out else None,
                              temperature=temperature, top_k=top_k, seed=seed, max_new_tokens=max_new_tokens,
                              workers=workers)
+        generator = None if canonical else LazyModel(lambda: load_model(
+            model, server, config.adapter, config.quantization, Console(stderr=True)))
         try:
-            results = run_bench(config)
+            results = run_bench(config, generator=generator)
         except (UserError, SandboxError) as exc:
             print(f"infinicode: error: {exc}", file=sys.stderr)
             raise typer.Exit(2) from None

@@ -40,12 +40,9 @@ def info(
     from rich.console import Console
     from rich.table import Table
 
-    from agent.provider import make_provider, server_urls
+    from infinicode.wiring import load_model
 
-    status_console = Console(stderr=True)
-    urls = server_urls(server)
-    with status_console.status(f"Loading {model or 'the default model'} ({', '.join(urls) or quantization.value})"):
-        loaded = make_provider(model, server=urls, adapter=adapter, quantization=quantization.value, device=device)
+    loaded = load_model(model, server, adapter, quantization.value, Console(stderr=True), device=device)
     details = loaded.info()
     if as_json:
         print(json.dumps(details, indent=2))

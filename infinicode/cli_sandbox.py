@@ -54,13 +54,14 @@ def exec_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a summary."),
 ) -> None:
     """Run SOLUTION against TESTS in the sandbox. Exit 0 when every test passed, 1 when not, 2 on bad input."""
-    from sandbox import Job, Sandbox
+    from infinicode.wiring import open_sandbox
+    from sandbox import Job
 
     program = _read(solution)
     spec = tests_from_file(tests, entry_point)
     if timeout <= 0 or memory < 16:
         raise UserError("--timeout must be positive and --memory at least 16 (MB)")
-    with Sandbox(workers=1, memory_mb=memory) as sb:
+    with open_sandbox(workers=1, memory_mb=memory) as sb:
         result = sb.run([Job(program, spec, timeout_s=timeout, memory_mb=memory)])[0]
     if as_json:
         print(json.dumps(result.to_dict()))

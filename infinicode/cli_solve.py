@@ -100,17 +100,11 @@ def _solve(spec, model, adapter, samples, rounds, out, seed, temperature, top_k,
         raise UserError(f"--adapter {adapter}: no such folder; pass a LoRA adapter folder")
     out = out or Path("runs") / f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
-    from agent.provider import make_provider, server_urls
-    from sandbox import Sandbox
+    from infinicode.wiring import load_model, open_sandbox
 
     rounds_total = rounds or task.budget.rounds
-    urls = server_urls(server)
-    with Sandbox() as sandbox:
-        where = f" on {', '.join(urls)}" if urls else ""
-        default = "(the first the server lists)" if urls else "(embedded default)"
-        err.print(f"[bold]infinicode[/bold]: loading model {model or default}{where} ...")
-        generator = make_provider(model=model, server=urls, adapter=str(adapter) if adapter else None,
-                                  quantization=quantization)
+    with open_sandbox() as sandbox:
+        generator = load_model(model, server, str(adapter) if adapter else None, quantization, err)
         progress = _Progress(err, rounds_total)
         try:
             with progress.live:

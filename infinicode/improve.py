@@ -213,12 +213,9 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
         raise UserError(f"{out} holds an improve run with other settings; resume with the same options or "
                         f"choose another --out")
 
-    from agent.provider import make_provider, server_urls
-    from sandbox import Sandbox
+    from infinicode.wiring import load_model, open_sandbox
 
-    urls = server_urls(settings.server)
-
-    with Sandbox() as sandbox:
+    with open_sandbox() as sandbox:
         train_tasks = with_expected_outputs(train_tasks, train_source, sandbox)
         eval_tasks = with_expected_outputs(eval_tasks, eval_source, sandbox)
         state = {"settings": _settings_dict(settings), "train_tasks": [t.task_id for t in train_tasks],
@@ -251,8 +248,8 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
                           + (f" + adapter {adapter}" if adapter else " (base)"))
             # With a server, training still runs here on the local base (settings.model), and the server must
             # serve that same base: each round's adapter is loaded there at run time.
-            generator = make_provider(model=settings.model, server=urls, adapter=str(adapter) if adapter else None,
-                                      quantization=settings.quantization)
+            generator = load_model(settings.model, settings.server, str(adapter) if adapter else None,
+                                   settings.quantization, console)
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as progress:
                 ev = evaluate_pass_at_1(eval_tasks, generator, sandbox, rdir / "eval", settings.samples,

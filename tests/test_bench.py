@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from agent.errors import UserError
 from agent.provider import Sample
-from benchmarks.run_bench import BenchConfig, run_bench
+from benchmarks.run_bench import BenchConfig, LazyModel, run_bench
 from tests.spec_text import add_spec
 
 
@@ -208,7 +208,9 @@ def test_model_mode_refine_and_resample_then_resume(sandbox, datasets, tmp_path)
 
     # resume: every run folder is finished, so nothing is sampled or run again and the numbers are the same
     trajectories = {p: p.read_bytes() for p in out.rglob("trajectory.jsonl")}
-    again = run_bench(config, generator=NoSampling({}), sandbox=sandbox)
+    # (the model is never even loaded: the CLI hands run_bench a LazyModel)
+    again = run_bench(config, generator=LazyModel(lambda: pytest.fail("a finished bench loaded the model")),
+                      sandbox=sandbox)
     assert again["tasks_run_now"] == 0
     assert {p: p.read_bytes() for p in out.rglob("trajectory.jsonl")} == trajectories
     for key in ("solved", "pass_at", "pass1_by_round"):

@@ -1,0 +1,34 @@
+"""What the command-line options build: the model backend and the sandbox. The verbs call these instead of
+constructing either themselves, so each is built, and announced on stderr, one way.
+
+Imports of torch, transformers and docker happen inside, so importing this module stays cheap for `--help`.
+"""
+
+from __future__ import annotations
+
+
+def describe_model(model: str | None, urls: list[str], quantization: str) -> str:
+    """`NAME on URL, URL` for a server, `NAME (nf4)` in-process; the defaults named as such."""
+    if urls:
+        return f"{model or 'the first model the server lists'} on {', '.join(urls)}"
+    return f"{model or 'the embedded default model'} ({quantization})"
+
+
+def load_model(model: str | None, server: list[str] | None, adapter: str | None, quantization: str, console,
+               device: str | None = None):
+    """The backend the options name: `--server` (or $OPENAI_BASE_URL) serving `--model`, else `--model` loaded
+    in-process; `--adapter` on it."""
+    from agent.provider import make_provider, server_urls
+
+    urls = server_urls(server)
+    console.print(f"[bold]infinicode[/bold]: loading model {describe_model(model, urls, quantization)} ...")
+    return make_provider(model=model, server=urls, adapter=adapter, quantization=quantization, device=device)
+
+
+def open_sandbox(workers: int | None = None, memory_mb: int | None = None):
+    """The sandbox (a context manager): `workers` warm containers (default: one per CPU); `memory_mb` raises the
+    containers' limit above the default for jobs that need more."""
+    from sandbox import Sandbox
+
+    options = {} if memory_mb is None else {"memory_mb": memory_mb}
+    return Sandbox(workers=workers, **options)
