@@ -7,11 +7,11 @@ Imports of torch, transformers and docker happen inside, so importing this modul
 from __future__ import annotations
 
 
-def describe_model(model: str | None, urls: list[str], quantization: str) -> str:
-    """`NAME on URL, URL` for a server, `NAME (nf4)` in-process; the defaults named as such."""
+def describe_model(model: str | None, urls: list[str]) -> str:
+    """`NAME on URL, URL` for a server, `NAME` in-process; the defaults named as such."""
     if urls:
-        return f"{model or 'the first model the server lists'} on {', '.join(urls)}"
-    return f"{model or 'the embedded default model'} ({quantization})"
+        return f"{model or '(the first the server lists)'} on {', '.join(urls)}"
+    return model or "(embedded default)"
 
 
 def load_model(model: str | None, server: list[str] | None, adapter: str | None, quantization: str, console,
@@ -21,7 +21,7 @@ def load_model(model: str | None, server: list[str] | None, adapter: str | None,
     from agent.provider import make_provider, server_urls
 
     urls = server_urls(server)
-    console.print(f"[bold]infinicode[/bold]: loading model {describe_model(model, urls, quantization)} ...")
+    console.print(f"[bold]infinicode[/bold]: loading model {describe_model(model, urls)} ...")
     return make_provider(model=model, server=urls, adapter=adapter, quantization=quantization, device=device)
 
 
