@@ -15,8 +15,8 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sandbox.errors import SandboxError
 
@@ -84,7 +84,7 @@ def _build_base(client, base: str, offline: bool | None, log) -> None:
             return
         except Exception as exc:  # no registry, or a broken base: say so, then try Debian's packages
             if offline is False:
-                raise SandboxError(f"building the sandbox image failed: {_one_line(exc)}")
+                raise SandboxError(f"building the sandbox image failed: {_one_line(exc)}") from None
             log(f"registry build failed ({_one_line(exc)}); building from Debian packages instead")
     build_offline(client, base, log)
 

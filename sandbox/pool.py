@@ -1,9 +1,9 @@
 """Warm sandbox containers and the `Sandbox` API that runs candidates in them.
 
-Each worker is one long-lived container with the runner (the package sandbox/image/infinicode_runner) as its main process; jobs go
-in as JSON lines on the container's stdin and verdicts come back on its stdout, each tagged with a fresh random
-secret. A worker is replaced after `recycle_after` runs or after anything suspicious (timeout, crash, memory,
-leftover processes, a reply that does not match).
+Each worker is one long-lived container with the runner (the package sandbox/image/infinicode_runner) as its main
+process; jobs go in as JSON lines on the container's stdin and verdicts come back on its stdout, each tagged with a
+fresh random secret. A worker is replaced after `recycle_after` runs or after anything suspicious (timeout, crash,
+memory, leftover processes, a reply that does not match).
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ class Sandbox:
         for worker in workers:
             worker.remove()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -113,7 +113,7 @@ class RunResult:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RunResult":
+    def from_dict(cls, d: dict) -> RunResult:
         d = dict(d)
         d["tests"] = [TestOutcome(**t) for t in d.get("tests", [])]
         return cls(**d)

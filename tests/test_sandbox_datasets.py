@@ -47,15 +47,15 @@ def test_all_humaneval_canonical_solutions_pass(sandbox, humaneval):
     assert len(humaneval) == 164
     results = sandbox.run([humaneval_job(t, t["prompt"] + t["canonical_solution"]) for t in humaneval])
     failures = {t["task_id"]: (r.status, r.message, [x.message for x in r.tests if x.outcome != "passed"][:2])
-                for t, r in zip(humaneval, results) if not r.ok}
+                for t, r in zip(humaneval, results, strict=False) if not r.ok}
     assert failures == {}
     assert all(r.total >= 1 and r.passed == r.total for r in results)
 
 
 def test_every_humaneval_solution_with_an_injected_bug_fails(sandbox, humaneval):
     programs = [t["prompt"] + t["canonical_solution"] + BUG.format(name=t["entry_point"]) for t in humaneval]
-    results = sandbox.run([humaneval_job(t, p) for t, p in zip(humaneval, programs)])
-    passed = [t["task_id"] for t, r in zip(humaneval, results) if r.ok]
+    results = sandbox.run([humaneval_job(t, p) for t, p in zip(humaneval, programs, strict=False)])
+    passed = [t["task_id"] for t, r in zip(humaneval, results, strict=False) if r.ok]
     assert passed == []
     assert {r.status for r in results} <= {"failed", "error"}
 
@@ -65,9 +65,9 @@ def test_all_sanitized_mbpp_reference_solutions_pass(sandbox, mbpp):
     jobs = [Job(t["code"], Tests("asserts", asserts=t["test_list"], setup="\n".join(t["test_imports"]))) for t in mbpp]
     results = sandbox.run(jobs)
     # No exceptions are expected: every one of the 427 must pass, with every assert counted.
-    failures = {t["task_id"]: (r.status, r.message) for t, r in zip(mbpp, results) if not r.ok}
+    failures = {t["task_id"]: (r.status, r.message) for t, r in zip(mbpp, results, strict=False) if not r.ok}
     assert failures == {}
-    assert all(r.total == len(t["test_list"]) for t, r in zip(mbpp, results))
+    assert all(r.total == len(t["test_list"]) for t, r in zip(mbpp, results, strict=False))
 
 
 def test_wrong_mbpp_solutions_fail_with_values(sandbox, mbpp):

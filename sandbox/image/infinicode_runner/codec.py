@@ -210,8 +210,7 @@ class Codec:
             raise ValueError("malformed value")
         d = depth + 1
         ref = data.get("ref")
-        for tag, val in data.items():  # the first key is the tag
-            break
+        tag, val = next(iter(data.items()))  # the first key is the tag
         if tag == "f":
             return float.fromhex(val)
         if tag == "I":
@@ -416,7 +415,7 @@ class Snapshot:
             return now.shape != self.items.shape or not (now == self.items).all()
         if type(now) is not list:
             return now != self.items
-        return len(now) != len(self.items) or any(a is not b for a, b in zip(now, self.items))
+        return len(now) != len(self.items) or any(a is not b for a, b in zip(now, self.items, strict=False))
 
 
 # -- framing: length-prefixed JSON messages over pipes ---------------------------------------------------------

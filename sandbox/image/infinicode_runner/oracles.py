@@ -31,7 +31,7 @@ def values_equal(got, want, atol):
     if type(got) is float or type(want) is float:
         return _close(got, want, atol)
     if type(want) in (list, tuple) and type(got) is type(want):
-        return len(got) == len(want) and all(values_equal(x, y, atol) for x, y in zip(got, want))
+        return len(got) == len(want) and all(values_equal(x, y, atol) for x, y in zip(got, want, strict=False))
     if isinstance(want, Opaque):
         return False
     return got == want
@@ -63,7 +63,7 @@ def _allclose(got, want, atol: float) -> bool:
             return got == want
         return abs(got - want) <= atol + EVALPLUS_RTOL * abs(want)  # False with a NaN, as equal_nan=False
     if type(got) in (list, tuple) and type(want) in (list, tuple):
-        return len(got) == len(want) and all(_allclose(g, w, atol) for g, w in zip(got, want))
+        return len(got) == len(want) and all(_allclose(g, w, atol) for g, w in zip(got, want, strict=False))
     return False
 
 
@@ -147,7 +147,7 @@ def stdout_matches(got: str, want: str, compare: str = "whitespace", atol: float
     got_tokens, want_tokens = got.split(), want.split()
     if compare == "whitespace" or len(got_tokens) != len(want_tokens):
         return got_tokens == want_tokens
-    for g, w in zip(got_tokens, want_tokens):
+    for g, w in zip(got_tokens, want_tokens, strict=False):
         if g == w:
             continue
         gv, wv = _number(g), _number(w)

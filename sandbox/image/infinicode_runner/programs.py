@@ -66,7 +66,7 @@ def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20):
             for fd, target in ((stdin_fd, 0), (out_w, 1), (err_w, 2)):
                 os.dup2(fd, target)
             os.closerange(3, 1024)
-            sys.stdin = open(0, "r", closefd=False)
+            sys.stdin = open(0, closefd=False)
             sys.stdout = open(1, "w", closefd=False)
             sys.stderr = open(2, "w", closefd=False)
             set_limits(memory_mb, timeout_s)

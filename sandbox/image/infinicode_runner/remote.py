@@ -112,14 +112,14 @@ class Connection:
         try:
             payload = memoryview(wire.dumps(obj))
         except (TypeError, ValueError) as exc:
-            raise Unsupported(f"a value the tests sent cannot be written ({exc})")
+            raise Unsupported(f"a value the tests sent cannot be written ({exc})") from None
         while payload:
             try:
                 payload = payload[os.write(self.to_fd, payload):]
             except BlockingIOError:
                 self._wait(write=True)
             except OSError:
-                raise CandidateGone("the candidate process ended during the tests")
+                raise CandidateGone("the candidate process ended during the tests") from None
 
     def receive(self):
         while len(self._resp) < 4:
@@ -136,7 +136,7 @@ class Connection:
         try:
             reply = wire.json.loads(data)
         except ValueError:
-            raise CandidateGone("the candidate broke the protocol")
+            raise CandidateGone("the candidate broke the protocol") from None
         if type(reply) is not dict:
             raise CandidateGone("the candidate broke the protocol")
         return reply
@@ -199,7 +199,7 @@ class Connection:
         except (Deadline, CandidateGone, Unsupported):
             raise
         except Exception as err:
-            raise CandidateGone(f"the candidate sent a malformed value ({type(err).__name__}: {err})"[:300])
+            raise CandidateGone(f"the candidate sent a malformed value ({type(err).__name__}: {err})"[:300]) from None
         if not isinstance(error, BaseException):
             raise CandidateGone("the candidate broke the protocol")
         error._ic_remote_tb = str(exc.get("tb", ""))[:4000]
@@ -213,7 +213,7 @@ class Connection:
             return ([self.codec.encode(a, refs) for a in args],
                     {str(k): self.codec.encode(v, refs) for k, v in (kwargs or {}).items()})
         except (TypeError, ValueError) as exc:
-            raise self.unsupported_construct(f"handing this to the program: {exc}")
+            raise self.unsupported_construct(f"handing this to the program: {exc}") from None
 
     def call(self, target, args, kwargs=None):
         refs = {}
@@ -432,7 +432,7 @@ class Connection:
             raise
         except Exception:
             self.nesting -= 1
-            raise CandidateGone("the candidate sent a malformed request")
+            raise CandidateGone("the candidate sent a malformed request") from None
         snapshots = [(n, wire.Snapshot(o)) for n, o in back.items() if wire.is_mutable(o)]
         try:
             result = judge_op(msg.get("op"), target, str(msg.get("m") or msg.get("n") or ""), args, kwargs)

@@ -95,7 +95,7 @@ def run_job(job, conn, outcomes, extra):
     except (Deadline, CandidateGone, Unsupported):
         raise
     except Exception:
-        raise CandidateGone("candidate sent a malformed value")
+        raise CandidateGone("candidate sent a malformed value") from None
     solution = SolutionModule("solution")
     solution.__dict__.update(_ic_conn=conn, _ic_module=module_proxy, __file__="solution.py")
     solution.__dict__.update({k: v for k, v in names.items() if isinstance(v, (RemoteObject, RemoteClass))
@@ -152,7 +152,7 @@ def spawn_candidate():
                 os.closerange(low, fd)
                 low = fd + 1
             os.closerange(low, 1 << 16)
-            sys.stdin = open(0, "r", closefd=False)
+            sys.stdin = open(0, closefd=False)
             sys.stdout = open(1, "w", buffering=1, closefd=False)
             sys.stderr = open(2, "w", buffering=1, closefd=False)
             candidate.main(to_r, from_w)
