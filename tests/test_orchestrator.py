@@ -194,6 +194,31 @@ def test_resume_skips_finished_work(sandbox, add_task, tmp_path):
         solve_task(add_task, ScriptedGenerator([]), sandbox, tmp_path, samples=4, rounds=3, top_k=1)
 
 
+class FailingAfter(ScriptedGenerator):
+    """The script's chunks, then the model's backend fails (a server that went down) with one line."""
+
+    def __init__(self, script: list[str], calls: int):
+        super().__init__(script)
+        self.allowed = calls
+
+    def sample(self, messages, n, **kw):
+        if len(self.calls) == self.allowed:
+            raise UserError("cannot reach the model server at http://127.0.0.1:9/v1")
+        return super().sample(messages, n, **kw)
+
+
+def test_a_failing_model_keeps_the_candidates_already_sampled(sandbox, add_task, tmp_path):
+    # chunk 0 (two candidates) is sampled and submitted; sampling chunk 1 fails while chunk 0 may still run
+    failing = FailingAfter([WRONG, WRONG_2], calls=1)
+    with pytest.raises(UserError, match="cannot reach"):
+        solve_task(add_task, failing, sandbox, tmp_path, samples=4, rounds=1, chunk_size=2)
+    judged = records(tmp_path)
+    assert sorted((r["round"], r["index"]) for r in judged) == [(0, 0), (0, 1)] and all(r["result"] for r in judged)
+    resumed = ScriptedGenerator([FIX, WRONG])
+    res = solve_task(add_task, resumed, sandbox, tmp_path, samples=4, rounds=1, chunk_size=2)
+    assert res.solved and len(resumed.calls) == 1 and resumed.calls[0]["n"] == 2  # only chunk 1 was sampled
+
+
 def test_resample_mode_never_shows_feedback(sandbox, add_task, tmp_path):
     gen = ScriptedGenerator([WRONG, WRONG_2, FIX])
     res = solve_task(add_task, gen, sandbox, tmp_path, samples=1, rounds=3, mode="resample")
