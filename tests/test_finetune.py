@@ -362,7 +362,7 @@ def test_adapter_folder_has_metadata_data_and_loss_plot(trained, tiny_dir):
     assert meta["dataset"]["task_ids"] == ["add", "HumanEval/1", "Mbpp/620"]
     assert meta["dataset"]["eval_task_ids_forced"] == ["HumanEval/1"]
     assert meta["optimizer"] == "adamw_torch" and meta["device"] == "cpu"
-    assert [s["step"] for s in meta["loss_per_step"]] == list(range(1, 61))
+    assert [s["step"] for s in meta["loss_per_step"]] == list(range(1, 81))  # one step per epoch (80)
     assert meta["loss_per_step"][-1]["loss"] == pytest.approx(trained["result"].losses[-1], abs=1e-5)
     assert meta["settings"]["rank"] == 8 and meta["settings"]["lr"] == 1e-2
     assert len((out / TRAIN_DATA).read_text().splitlines()) == 3
