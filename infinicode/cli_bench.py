@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from infinicode.choices import Baseline, MbppSplit, Quantization
+from infinicode.wiring import ModelOpt, ServerOpt
 
 
 def register(app: typer.Typer) -> None:
@@ -25,12 +26,8 @@ def register(app: typer.Typer) -> None:
         tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated task ids (HumanEval/3, 3, "
                                             "Mbpp/11 or a name)."),
         split: MbppSplit = typer.Option(MbppSplit.test, "--split", help="MBPP split."),
-        model: str | None = typer.Option(None, "--model", help="HF id, local folder or .gguf file "
-                                            "(default: the embedded SmolLM2-135M-Instruct); with --server, the "
-                                            "name the server serves (default: the first it lists)."),
-        server: list[str] | None = typer.Option(None, "--server", help="OpenAI-compatible API base URL, e.g. "
-                                                   "http://localhost:8000/v1; repeat for replicas (default: "
-                                                   "$OPENAI_BASE_URL, else the model runs in-process)."),
+        model: ModelOpt = None,
+        server: ServerOpt = None,
         adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder."),
         quantization: Quantization = typer.Option(Quantization.nf4, "--quantization", help="Weights of an "
                                                   "in-process model."),

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from infinicode.choices import Mode, Quantization
+from infinicode.wiring import ModelOpt, ServerOpt
 
 
 class _Progress:
@@ -51,12 +52,8 @@ def register(app: typer.Typer) -> None:
     @app.command("solve")
     def solve(
         spec: Path = typer.Argument(..., help="Task spec (.toml); see examples/."),
-        model: str | None = typer.Option(None, "--model", help="HF id, local folder or .gguf file "
-                                            "(default: the embedded SmolLM2-135M-Instruct); with --server, the "
-                                            "name the server serves (default: the first it lists)."),
-        server: list[str] | None = typer.Option(None, "--server", help="OpenAI-compatible API base URL, e.g. "
-                                                   "http://localhost:8000/v1; repeat for replicas (default: "
-                                                   "$OPENAI_BASE_URL, else the model runs in-process)."),
+        model: ModelOpt = None,
+        server: ServerOpt = None,
         adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder to load on the model."),
         samples: int | None = typer.Option(None, "--samples", min=1, help="Candidates per round "
                                               "(default: the spec's budget, else 8)."),

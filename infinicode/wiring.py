@@ -6,6 +6,18 @@ Imports of torch, transformers and docker happen inside, so importing this modul
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
+# The options that choose the model, declared once for the verbs that sample with it (solve, bench).
+ModelOpt = Annotated[str | None, typer.Option("--model", help="HF id, local folder or .gguf file (default: the "
+                                              "embedded SmolLM2-135M-Instruct); with --server, the name the "
+                                              "server serves (default: the first it lists).")]
+ServerOpt = Annotated[list[str] | None, typer.Option("--server", help="OpenAI-compatible API base URL, e.g. "
+                                                     "http://localhost:8000/v1; repeat for replicas (default: "
+                                                     "$OPENAI_BASE_URL, else the model runs in-process).")]
+
 
 def describe_model(model: str | None, urls: list[str]) -> str:
     """`NAME on URL, URL` for a server, `NAME` in-process; the defaults named as such."""
