@@ -184,7 +184,7 @@ class Connection:
         back = {n: obj for n, obj in refs.values()} if refs else {}
         try:
             for number, contents in reply.get("s", ()):
-                wire.update_in_place(refs_target(refs, number), self.codec.decode(contents, back))
+                wire.update_in_place(back[number], self.codec.decode(contents, back))
             for category, message in reply.get("w", ()):
                 warn_again(str(category), str(message))
             if "ok" in reply:
@@ -468,12 +468,5 @@ def warn_again(category, message):
     if not (isinstance(cls, type) and issubclass(cls, Warning)):
         cls = UserWarning
     warnings.warn(message[:2000], cls, stacklevel=2)
-
-
-def refs_target(refs, number):
-    for n, obj in (refs or {}).values():
-        if n == number:
-            return obj
-    raise ValueError("sync for an unknown reference")
 
 
