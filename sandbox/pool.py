@@ -41,6 +41,7 @@ class Worker:
     def __init__(self, client, image: str, memory_mb: int, cpus: float, pids: int, tmpfs_mb: int):
         self.memory_mb = memory_mb
         self.runs = 0
+        self.lost = False  # the container's stream ended mid-run (it stopped, or the engine dropped us)
         self._next_id = 0
         self._buffer = b""
         self.container = client.containers.create(**container_settings(
@@ -110,9 +111,23 @@ class Worker:
         except TimeoutError:
             return _whole_run(job, "timeout", f"no verdict within {job.timeout_s} s; the container was killed"), True
         except (EOFError, OSError):
-            return _whole_run(job, "crashed", "the sandbox container stopped during the run"), True
+            self.lost = True
+            return _whole_run(job, "crashed", self._why_lost()), True
         except (ProtocolError, KeyError, TypeError, ValueError) as exc:
             return _whole_run(job, "crashed", f"the sandbox reply was rejected: {exc}"), True
+
+    def _why_lost(self) -> str:
+        """What the engine says became of a container whose stream ended mid-run."""
+        try:
+            self.container.reload()
+            state = self.container.attrs.get("State") or {}
+        except Exception:
+            return "the sandbox container stopped during the run"
+        if state.get("OOMKilled"):
+            return "the sandbox container ran out of memory and stopped during the run"
+        if state.get("Running"):
+            return "the connection to the sandbox container broke during the run"
+        return f"the sandbox container stopped during the run (its runner exited with status {state.get('ExitCode')})"
 
     def remove(self) -> None:
         try:
@@ -217,6 +232,12 @@ class Sandbox:
                 self._retire(worker)
                 worker = self._new_worker(max(job.memory_mb, self.memory_mb))
             result, suspicious = worker.run(job, self.host_grace_s)
+            if worker.lost:
+                # Once more on a fresh container: an engine hiccup must not become a verdict. A program that kills
+                # its container on purpose does it again, and gets the same `crashed`.
+                self._retire(worker)
+                worker = self._new_worker(max(job.memory_mb, self.memory_mb))
+                result, suspicious = worker.run(job, self.host_grace_s)
             if suspicious or worker.runs >= self.recycle_after:
                 self._retire(worker)
                 worker = self._new_worker(self.memory_mb)

@@ -199,3 +199,23 @@ def test_input_and_stdin_come_from_the_tests():
              "def test_nothing_to_read():\n    with pytest.raises(EOFError):\n        ask()\n")
     result = run_tests(program, Tests("pytest", source=tests), memory_mb=256)
     assert result.ok, (result.status, result.message, [(t.name, t.outcome, t.message) for t in result.tests])
+
+
+def test_a_container_lost_mid_run_is_no_verdict_the_job_runs_again():
+    """The engine losing a container (here: killed from outside while an honest program runs) is not the program's
+    fault: the job runs once more on a fresh container and gets its real verdict."""
+    import threading
+    import time
+
+    from sandbox import Sandbox
+
+    program = "import time\ndef add(a, b):\n    time.sleep(1.5)\n    return a + b\n"
+    with Sandbox(workers=1) as sb:
+        first = sb.created[0]
+        killer = threading.Timer(0.7, lambda: sb.client.containers.get(first).kill())
+        killer.start()
+        started = time.monotonic()
+        [r] = sb.run([Job(program, Tests("asserts", asserts=["assert add(2, 3) == 5"]), timeout_s=5)])
+        killer.join()
+        assert r.status == "passed", (r.status, r.message)
+        assert len(sb.created) == 2 and time.monotonic() - started > 1.5  # it ran twice, the second time in full

@@ -287,6 +287,12 @@ def handle_job(job, conn):
     return result
 
 
+def _judge_failed(exc):
+    """The verdict when the judge raised where it should not have: never a pass, and the container is replaced."""
+    return {"status": "crashed", "passed": 0, "total": 0, "tests": [], "stdout": "", "stderr": "", "duration_s": 0.0,
+            "message": f"the sandbox's judge failed ({type(exc).__name__}: {exc})"[:2000], "suspicious": True}
+
+
 def _clean_outcome(o):
     return {"name": str(o.get("name", ""))[:300], "outcome": o.get("outcome", "error"),
             "message": str(o.get("message", ""))[:4000], "expected": _text_or_none(o.get("expected")),
@@ -333,9 +339,14 @@ def serve():
         reply = {"id": msg["id"], "secret": msg["secret"]}
         if msg["op"] == "ping":
             reply["pong"] = True
+            data = (json.dumps(reply) + "\n").encode()
         else:
-            reply["result"] = handle_job(msg["job"], conn)
-        data = (json.dumps(reply) + "\n").encode()
+            try:
+                reply["result"] = handle_job(msg["job"], conn)
+                data = (json.dumps(reply) + "\n").encode()
+            except Exception as exc:  # a fault of the judge itself: say so (a dead runner says nothing)
+                reply["result"] = _judge_failed(exc)
+                data = (json.dumps(reply) + "\n").encode()
         while data:
             data = data[os.write(results_fd, data):]
         if "result" in reply:
