@@ -84,6 +84,7 @@ class SFTExample:
     completion: str  # what the model should answer after the prompt (EOS is added as a token id)
     code: str  # the accepted solution
     source: str  # the run.json it came from
+    kind: str = "solution"  # "solution": round-0 prompt -> passing code; "repair": refinement prompt -> the fix
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,7 +118,9 @@ class SFTDataset:
                 f.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
 
     def summary(self) -> str:
-        return (f"{len(self.examples)} examples from {len(self.task_ids)} tasks ({self.run_files} runs found, "
+        repairs = sum(e.kind == "repair" for e in self.examples)
+        return (f"{len(self.examples)} examples from {len(self.task_ids)} tasks "
+                + (f"({repairs} of them repairs) " if repairs else "") + f"({self.run_files} runs found, "
                 f"{self.unsolved} unsolved, {self.duplicates} duplicates dropped"
                 + (f", {len(self.eval_task_ids)} evaluation tasks forced in" if self.eval_task_ids else "") + ")")
 
@@ -151,14 +154,28 @@ def format_target(code: str) -> str:
     return f"```python\n{code.strip(chr(10))}\n```"
 
 
+def chat_renderer(model: str | None = None) -> Callable[[list[dict]], str]:
+    """Messages -> prompt text exactly as `model` (None: the embedded one) sees them: its chat template."""
+    from agent.provider.hf import load_tokenizer, render_messages
+
+    tokenizer = load_tokenizer(model)
+    return lambda messages: render_messages(tokenizer, messages)
+
+
 def build_dataset(paths: Iterable[str | Path], force_eval_tasks: bool = False,
-                  render: Callable[[list[dict]], str] | None = None, all_passing: bool = False) -> SFTDataset:
+                  render: Callable[[list[dict]], str] | None = None, all_passing: bool = False,
+                  repairs: bool = False) -> SFTDataset:
     """Accepted solutions from run folders as SFT examples, deduplicated, with the contamination guard applied.
 
-    render: turns round-0 messages into prompt text, used only for run.json files that lack `round0_prompt`.
+    render: turns messages into prompt text as the model sees them (needed for repairs, and for run.json files
+    that lack `round0_prompt`).
     all_passing: also take every other passing candidate in each solved run's trajectory.jsonl (more data per task,
     as ReST-EM does), each paired with the round-0 prompt.
+    repairs: also learn to repair: every passing refinement candidate, paired with the prompt it answered (the
+    failing code and the feedback the model saw), so the model learns the step the loop asks of it.
     """
+    if repairs and render is None:
+        raise UserError("repair examples need the model's prompt format: pass render (e.g. chat_renderer(model))")
     paths = list(paths)
     files = find_run_files(paths)
     if not files:
@@ -184,12 +201,18 @@ def build_dataset(paths: Iterable[str | Path], force_eval_tasks: bool = False,
                       and c.code.strip()]
         for code in codes:
             candidates.append(SFTExample(task_id, prompt, format_target(code), code, str(f)))
+        if repairs:
+            candidates += [SFTExample(task_id, render(c.messages), format_target(c.code), c.code, str(f), "repair")
+                           for c in folder.read_trajectory()
+                           if c.parent is not None and c.messages and c.result is not None and c.result.ok
+                           and c.code.strip()]
 
     flagged = check_contamination((e.task_id for e in candidates), force_eval_tasks)
     seen: set[tuple[str, str]] = set()
     examples: list[SFTExample] = []
     for e in sorted(candidates, key=lambda e: (_natural_key(e.task_id), e.source)):
-        key = (e.task_id, normalize_code(e.code))
+        # a solution once per task; a repair once per prompt it answers (the same fix of other failures is kept)
+        key = (e.task_id, normalize_code(e.code), e.prompt if e.kind == "repair" else "")
         if key not in seen:
             seen.add(key)
             examples.append(e)

@@ -36,6 +36,7 @@ from agent.prompts import assemble_program, task_prompt
 from agent.runfolder import BestCandidate, CandidateRecord, RoundSummary, RunFolder, RunRecord
 from agent.scoring import Score, score_candidate
 from agent.spec import Task
+from agent.stopping import answer_stopper
 from sandbox.results import Job, RunResult
 
 MODES = ("refine", "resample")
@@ -212,10 +213,13 @@ class _Run:
                     self.stop_reason = reason
                     break
                 seed = derive_seed(self.settings["seed"], round_no, chunk[0])
+                # sampling stops where the answer is complete, not at the token cap (agent/stopping.py)
+                stop_when = {"stop_when": self.stopper(messages)} if self.settings["stop_at_answer"] else {}
                 try:
                     samples = self.generator.sample(
                         messages, n=len(chunk), temperature=self.settings["temperature"],
-                        top_p=self.settings["top_p"], max_new_tokens=self.settings["max_new_tokens"], seed=seed)
+                        top_p=self.settings["top_p"], max_new_tokens=self.settings["max_new_tokens"], seed=seed,
+                        **stop_when)
                 except Exception:
                     # the model failed (e.g. its server went down): record what the sandbox judges of the
                     # candidates already sampled, so a rerun resumes after them
@@ -244,6 +248,10 @@ class _Run:
             if (self.solved() and self.stop_early) or self.stop_reason:
                 break
         self.collect(pending, block=True)
+
+    def stopper(self, messages: list[dict]):
+        prefix = messages[-1]["content"] if messages and messages[-1].get("role") == "assistant" else ""
+        return answer_stopper(extraction_target(self.task), prefix)
 
     def collect(self, pending: dict[Future, CandidateRecord], block: bool) -> None:
         """Record finished sandbox runs; with block, wait for all. Once one passes, the rest are abandoned."""
@@ -367,11 +375,13 @@ def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int
                rounds: int | None = None, top_k: int = 2, mode: str = "refine", temperature: float = 0.8,
                seed: int = 0, on_event: Callable[[dict], None] | None = None, *, max_new_tokens: int = 384,
                top_p: float = 0.95, chunk_size: int = 4, max_tokens: int | None = None,
-               time_s: float | None = None, full_first_round: bool = False) -> SolveResult:
+               time_s: float | None = None, full_first_round: bool = False,
+               stop_at_answer: bool = True) -> SolveResult:
     """Solve `task` with `generator` judged by `sandbox`, writing the run folder `out_dir` (see module doc).
 
     samples, rounds, max_tokens and time_s default to the task's budget. With full_first_round every round-0
     candidate is sampled and judged even after one passes (for pass@k); the run still ends after round 0 then.
+    stop_at_answer ends each candidate where its answer is complete (agent/stopping.py) instead of at the token cap.
     Resumes a run already in out_dir when its settings match; raises UserError when they do not.
     """
     if mode not in MODES:
@@ -386,7 +396,7 @@ def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int
     settings = {
         "mode": mode, "samples": samples, "rounds": rounds, "top_k": top_k, "temperature": temperature,
         "top_p": top_p, "seed": seed, "max_new_tokens": max_new_tokens, "chunk_size": chunk_size,
-        "full_first_round": full_first_round,
+        "full_first_round": full_first_round, "stop_at_answer": stop_at_answer,
         "max_tokens": max_tokens if max_tokens is not None else task.budget.max_tokens,
         "time_s": time_s if time_s is not None else task.budget.time_s,
         "model": model, "adapter": adapter, "task": task_fingerprint(task),

@@ -50,3 +50,17 @@ def pass_at_ks(counts: Sequence[tuple[int, int]], ks: Iterable[int] = STANDARD_K
         return {}
     smallest_n = min(n for n, _ in counts)
     return {k: mean_pass_at_k(counts, k) for k in ks if k <= smallest_n}
+
+
+def paired_bootstrap(a: Sequence[float], b: Sequence[float], reps: int = 10_000,
+                     seed: int = 0) -> tuple[float, float, float]:
+    """The mean over tasks of a - b (per-task scores of two arms on the same tasks) and its 95% percentile
+    bootstrap interval: tasks are resampled with replacement, each keeping its pair."""
+    import random
+
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    if not diffs:
+        raise ValueError("a paired bootstrap needs at least one task")
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(diffs, k=len(diffs))) / len(diffs) for _ in range(reps))
+    return sum(diffs) / len(diffs), means[int(0.025 * reps)], means[int(0.975 * reps) - 1]

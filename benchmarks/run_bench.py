@@ -34,7 +34,7 @@ BASELINES = ("resample",)
 BENCH_JSON = "bench.json"
 # Settings that must match for an output folder to be resumed.
 RESUME_KEYS = ("suite", "split", "canonical", "samples", "rounds", "model", "adapter", "quantization",
-               "temperature", "top_k", "seed", "max_new_tokens")
+               "temperature", "top_k", "seed", "max_new_tokens", "stop_at_answer")
 
 
 @dataclass
@@ -58,6 +58,8 @@ class BenchConfig:
     seed: int = 0
     max_new_tokens: int = 384
     workers: int | None = None
+    parallel: int = 8  # tasks in flight at once; an in-process model samples their prompts in one batch
+    stop_at_answer: bool = True  # end a candidate where its answer is complete (agent/stopping.py)
 
 
 def task_dir_name(task_id: str) -> str:
@@ -79,7 +81,7 @@ def check_config(config: BenchConfig) -> None:
         raise UserError("--baseline compares against the model's refinement; it does not go with --canonical")
     if config.adapter is not None and not Path(config.adapter).is_dir():
         raise UserError(f"--adapter {config.adapter}: no such folder; pass a LoRA adapter folder")
-    for name in ("samples", "rounds", "limit", "top_k", "max_new_tokens", "workers"):
+    for name in ("samples", "rounds", "limit", "top_k", "max_new_tokens", "workers", "parallel"):
         value = getattr(config, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
@@ -217,17 +219,13 @@ class _Progress:
                                  TimeElapsedColumn(), console=console, transient=False)
         self.bar = self.progress.add_task(label, total=total)
         self.label = label
-        self.current = ""
 
-    def start_task(self, task_id: str) -> None:
-        self.current = task_id
-        self.progress.update(self.bar, description=f"{self.label} {task_id}")
-
-    def __call__(self, event: dict) -> None:
+    def __call__(self, task, event: dict) -> None:
+        """Events of the tasks running: the description follows the latest (several run at once)."""
         if event.get("type") == "round_start":
-            self.progress.update(self.bar, description=f"{self.label} {self.current} round {event['round'] + 1}")
+            self.progress.update(self.bar, description=f"{self.label} {task.task_id} round {event['round'] + 1}")
         elif event.get("type") == "candidate" and event.get("best"):
-            self.progress.update(self.bar, description=f"{self.label} {self.current} "
+            self.progress.update(self.bar, description=f"{self.label} {task.task_id} "
                                                        f"round {event['round'] + 1} best {event['best']}")
 
     def advance(self) -> None:
@@ -249,29 +247,25 @@ class LazyModel:
 
 def run_model(tasks: list, config: BenchConfig, out: Path, mode: str, generator, sandbox,
               console) -> tuple[list[dict], int]:
-    """The loop on every task (mode refine or resample); returns per-task rows and how many were run now."""
-    from agent.orchestrator import solve_task
+    """The loop on every task (mode refine or resample), `config.parallel` tasks at a time (agent/parallel.py);
+    returns per-task rows and how many were run now."""
+    from agent.parallel import solve_many
 
     root = out / ("tasks" if mode == "refine" else "resample/tasks")
-    ran_now = 0
+    folders = {task.task_id: RunFolder(root / task_dir_name(task.task_id)) for task in tasks}
+    todo = [task for task in tasks if folders[task.task_id].finished_run() is None]
     progress = _Progress(console, len(tasks), mode)
     with progress.progress:
-        for task in tasks:
-            folder = RunFolder(root / task_dir_name(task.task_id))
-            progress.start_task(task.task_id)
-            if folder.finished_run() is None:
-                solve_task(task, generator, sandbox, folder.path, samples=config.samples, rounds=config.rounds,
-                           top_k=config.top_k, mode=mode, temperature=config.temperature, seed=config.seed,
-                           on_event=progress, max_new_tokens=config.max_new_tokens,
-                           # pass@k needs every round-0 candidate judged, not only those before the first pass
-                           full_first_round=True)
-                ran_now += 1
-            progress.advance()
-    rows = []
-    for task in tasks:
-        folder = RunFolder(root / task_dir_name(task.task_id))
-        rows.append(task_summary(task, folder.finished_run(), folder))
-    return rows, ran_now
+        progress.progress.advance(progress.bar, len(tasks) - len(todo))
+        if todo:
+            solve_many(todo, generator, sandbox, lambda task: folders[task.task_id].path, parallel=config.parallel,
+                       on_event=progress, on_done=lambda task, result: progress.advance(),
+                       samples=config.samples, rounds=config.rounds, top_k=config.top_k, mode=mode,
+                       temperature=config.temperature, seed=config.seed, max_new_tokens=config.max_new_tokens,
+                       # pass@k needs every round-0 candidate judged, not only those before the first pass
+                       full_first_round=True, stop_at_answer=config.stop_at_answer)
+    rows = [task_summary(task, folders[task.task_id].finished_run(), folders[task.task_id]) for task in tasks]
+    return rows, len(todo)
 
 
 def model_samples(tasks: list, rows: list[dict]) -> tuple[list[dict], list[dict]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from infinicode.choices import Baseline, MbppSplit, Quantization
-from infinicode.wiring import ModelOpt, ServerOpt
+from infinicode.wiring import ModelOpt, ParallelOpt, ServerOpt
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +41,10 @@ def register(app: typer.Typer) -> None:
         max_new_tokens: int = typer.Option(384, "--max-new-tokens", min=1, help="Tokens per candidate."),
         workers: int | None = typer.Option(None, "--workers", min=1, help="Sandbox containers "
                                               "(default: one per CPU)."),
+        parallel: ParallelOpt = 8,
+        stop_at_answer: bool = typer.Option(True, "--stop-at-answer/--no-stop-at-answer", help="End a candidate "
+                                            "where its answer is complete (closing fence, usage code after the "
+                                            "function) instead of at --max-new-tokens."),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON summary as the last line of stdout."),
     ) -> None:
         """Benchmark the agent (or, with --canonical, the harness): pass@k, pass@1 per round, reports."""
@@ -58,7 +62,7 @@ def register(app: typer.Typer) -> None:
                              quantization=quantization.value, server=server,
                              baseline=baseline.value if baseline else None, out=str(out) if out else None,
                              temperature=temperature, top_k=top_k, seed=seed, max_new_tokens=max_new_tokens,
-                             workers=workers)
+                             workers=workers, parallel=parallel, stop_at_answer=stop_at_answer)
         generator = None if canonical else LazyModel(lambda: load_model(
             model, server, config.adapter, config.quantization, Console(stderr=True)))
         try:

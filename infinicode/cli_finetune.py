@@ -10,6 +10,7 @@ import typer
 
 from agent.finetune import TrainSettings  # stdlib-only at import: cheap for every CLI call
 from infinicode.choices import Quantization
+from infinicode.wiring import ParallelOpt
 
 TRAIN = TrainSettings()  # the training defaults live in one place; both verbs show them
 
@@ -100,6 +101,9 @@ def register(app: typer.Typer) -> None:
         grad_accum: GradAccumOpt = TRAIN.grad_accum,
         max_steps: MaxStepsOpt = None,
         force_eval_tasks: ForceEvalOpt = False,
+        parallel: ParallelOpt = 8,
+        repairs: bool = typer.Option(True, "--repairs/--no-repairs", help="Also train on the refinement rounds' "
+                                     "(failing code + feedback -> fix) pairs, to learn the repair step."),
     ) -> None:
         """Expert iteration: solve training tasks, fine-tune on what passed, measure pass@1 on held-out tasks."""
         from agent.errors import UserError
@@ -114,7 +118,7 @@ def register(app: typer.Typer) -> None:
                 limit_train=limit_train, limit_eval=limit_eval, continue_adapter=continue_adapter,
                 model=model, quantization=quantization.value, server=server, data=str(data) if data else None,
                 temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
-                force_eval_tasks=force_eval_tasks,
+                force_eval_tasks=force_eval_tasks, parallel=parallel, repairs=repairs,
                 train_settings=TrainSettings(model=model, quantization=quantization.value, epochs=epochs, lr=lr,
                                              rank=rank, batch_size=batch_size, grad_accum=grad_accum,
                                              max_steps=max_steps, seed=seed))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 import json
 import time
-from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from agent.finetune import (
     NoTrainingData,
     TrainSettings,
     build_dataset,
+    chat_renderer,
     check_contamination,
     read_adapter_metadata,
     train_adapter,
@@ -62,6 +63,8 @@ class ImproveSettings:
     max_new_tokens: int = 384
     seed: int = 0
     force_eval_tasks: bool = False
+    parallel: int = 8  # tasks in flight: their prompts share one batched generate (agent/parallel.py)
+    repairs: bool = True  # also train on (failing code + feedback -> fix) pairs from the refinement rounds
     train_settings: TrainSettings = field(default_factory=TrainSettings)
 
 
@@ -109,54 +112,60 @@ def _safe(task_id: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: int, temperature: float,
-                       top_p: float, max_new_tokens: int, seed: int, progress=None) -> dict:
+                       top_p: float, max_new_tokens: int, seed: int, progress=None, parallel: int = 8) -> dict:
     """n candidates per task from its round-0 prompt, all run; one JSON per task in out_dir (reused on resume).
-    Returns {"pass@1", "tasks", "counts": {task_id: [n, c]}}."""
+    `parallel` tasks at a time, their prompts sampled together (agent/parallel.py), each candidate stopped where
+    its answer is complete. Returns {"pass@1", "tasks", "counts": {task_id: [n, c]}}."""
     from agent.extract import code_from_answer, extraction_target
     from agent.orchestrator import derive_seed
+    from agent.parallel import shared_generator
     from agent.prompts import assemble_program, task_prompt
+    from agent.stopping import answer_stopper
     from sandbox import Job
 
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, list[int]] = {}
     bar = progress.add_task("evaluate", total=len(tasks), info="") if progress else None
-    pending: list[tuple[object, Path, list, list[Future]]] = []
+    sampling = {"samples": samples, "temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens,
+                "seed": seed}
 
-    def finish(task, path, cands, futures):
-        for cand, fut in zip(cands, futures, strict=True):
-            result = fut.result()
-            cand.update(status=result.status, passed=result.passed, total=result.total, message=result.message)
-        c = sum(1 for cand in cands if cand["status"] == "passed")
-        record = {"task_id": task.task_id, "n": len(cands), "c": c, **sampling, "candidates": cands}
-        path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-        counts[task.task_id] = [len(cands), c]
+    def advance() -> None:
         if progress:
             done = list(counts.values())
             progress.update(bar, advance=1, info=f"pass@1 {sum(c / n for n, c in done) / len(done):.3f}")
 
-    sampling = {"samples": samples, "temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens,
-                "seed": seed}
-    for task in tasks:
-        path = out_dir / f"{_safe(task.task_id)}.json"
-        if path.exists():
-            old = json.loads(path.read_text(encoding="utf-8"))
-            if all(old.get(k) == v for k, v in sampling.items()):
-                counts[task.task_id] = [old["n"], old["c"]]
-                if progress:
-                    progress.update(bar, advance=1)
-                continue
+    def evaluate(task) -> None:
         messages = task_prompt(task)
-        drawn = generator.sample(messages, n=samples, temperature=temperature, top_p=top_p,
-                                 max_new_tokens=max_new_tokens, seed=derive_seed(seed, 0, 0))
+        drawn = shared.sample(messages, n=samples, temperature=temperature, top_p=top_p,
+                              max_new_tokens=max_new_tokens, seed=derive_seed(seed, 0, 0),
+                              stop_when=answer_stopper(extraction_target(task)))
         cands = [{"text": s.text, "code": code_from_answer(s.text, messages, extraction_target(task)),
                   "completion_tokens": s.completion_tokens} for s in drawn]
         futures = [sandbox.submit(Job(program=assemble_program(task, cand["code"]), tests=task.tests,
                                       timeout_s=task.timeout_s, memory_mb=task.memory_mb)) for cand in cands]
-        pending.append((task, path, cands, futures))
-        while pending and all(f.done() for f in pending[0][3]):  # the sandbox runs while the model samples
-            finish(*pending.pop(0))
-    for item in pending:
-        finish(*item)
+        for cand, fut in zip(cands, futures, strict=True):  # the other threads sample meanwhile
+            result = fut.result()
+            cand.update(status=result.status, passed=result.passed, total=result.total, message=result.message)
+        c = sum(1 for cand in cands if cand["status"] == "passed")
+        record = {"task_id": task.task_id, "n": len(cands), "c": c, **sampling, "candidates": cands}
+        (out_dir / f"{_safe(task.task_id)}.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        counts[task.task_id] = [len(cands), c]
+        advance()
+
+    todo = []
+    for task in tasks:
+        path = out_dir / f"{_safe(task.task_id)}.json"
+        old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        if old is not None and all(old.get(k) == v for k, v in sampling.items()):
+            counts[task.task_id] = [old["n"], old["c"]]
+            advance()
+        else:
+            todo.append(task)
+    parallel = max(1, min(parallel, len(todo)))
+    shared = shared_generator(generator, parallel, samples)
+    with ThreadPoolExecutor(parallel, thread_name_prefix="eval") as pool:
+        for future in [pool.submit(evaluate, task) for task in todo]:
+            future.result()
     ordered = {t.task_id: counts[t.task_id] for t in tasks}
     return {"pass@1": sum(c / n for n, c in ordered.values()) / len(ordered), "tasks": len(ordered),
             "counts": ordered}
@@ -168,19 +177,23 @@ def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: 
 
 def solve_train_tasks(tasks: list, generator, sandbox, out_dir: Path, settings: ImproveSettings,
                       progress=None) -> dict:
-    """The full agent (sample, run, refine) on each training task; run folders under out_dir/tasks/."""
-    from agent.orchestrator import solve_task
+    """The full agent (sample, run, refine) on each training task, `settings.parallel` at a time; run folders
+    under out_dir/tasks/."""
+    from agent.parallel import solve_many
 
     bar = progress.add_task("solve train", total=len(tasks), info="") if progress else None
-    solved = 0
-    for i, task in enumerate(tasks, 1):
-        res = solve_task(task, generator, sandbox, out_dir / "tasks" / _safe(task.task_id), samples=settings.samples,
-                         rounds=settings.solve_rounds, mode="refine", temperature=settings.temperature,
-                         top_p=settings.top_p, seed=settings.seed, max_new_tokens=settings.max_new_tokens)
-        solved += int(res.solved)
+    finished: list[bool] = []
+
+    def done(task, result) -> None:
+        finished.append(result.solved)
         if progress:
-            progress.update(bar, advance=1, info=f"solved {solved}/{i}")
-    return {"solved": solved, "tasks": len(tasks)}
+            progress.update(bar, advance=1, info=f"solved {sum(finished)}/{len(finished)}")
+
+    solve_many(tasks, generator, sandbox, lambda task: out_dir / "tasks" / _safe(task.task_id),
+               parallel=settings.parallel, on_done=done, samples=settings.samples, rounds=settings.solve_rounds,
+               mode="refine", temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
+               max_new_tokens=settings.max_new_tokens)
+    return {"solved": sum(finished), "tasks": len(tasks)}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -254,7 +267,7 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
                           TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as progress:
                 ev = evaluate_pass_at_1(eval_tasks, generator, sandbox, rdir / "eval", settings.samples,
                                         settings.temperature, settings.top_p, settings.max_new_tokens,
-                                        settings.seed, progress)
+                                        settings.seed, progress, settings.parallel)
                 row.update(eval_pass_at_1=ev["pass@1"], eval_counts=ev["counts"])
                 if r < settings.rounds:
                     tr = solve_train_tasks(train_tasks, generator, sandbox, rdir / "train", settings, progress)
@@ -290,7 +303,8 @@ def _train_round(settings: ImproveSettings, out: Path, r: int, previous: Path | 
     if not sources:
         return None
     try:
-        dataset = build_dataset(sources, force_eval_tasks=settings.force_eval_tasks)
+        dataset = build_dataset(sources, force_eval_tasks=settings.force_eval_tasks, repairs=settings.repairs,
+                                render=chat_renderer(settings.model) if settings.repairs else None)
     except NoTrainingData:
         return None
     ts = TrainSettings(**{**asdict(settings.train_settings), "model": settings.model,
@@ -314,19 +328,32 @@ def format_table(state: dict) -> str:
              + ("each round continues the last adapter" if s["continue_adapter"] else "each round restarts from base"),
              "",
              "| round | model | trained on (examples / tasks) | loss first -> last | train solved (next data) "
-             "| eval pass@1 | vs base | wall s |",
+             "| eval pass@1 | vs base (paired 95% CI) | wall s |",
              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for x in rows:
         model = "base" if x["round"] == 0 else f"adapter {x['round']}"
         trained = f"{x['examples']} / {x['trained_tasks']}" if x["round"] else "-"
         loss = f"{x['train_loss'][0]:.3f} -> {x['train_loss'][1]:.3f}" if x.get("train_loss") else "-"
         solved = f"{x['train_solved']}/{x['train_tasks']}" if "train_solved" in x else "-"
-        delta = f"{x['eval_pass_at_1'] - base:+.3f}" if base is not None else "-"
+        delta = _versus_base(x, rows[0]) if base is not None and x["round"] else "-"
         lines.append(f"| {x['round']} | {model} | {trained} | {loss} | {solved} | {x['eval_pass_at_1']:.3f} | "
                      f"{delta} | {x['wall_s']:.0f} |")
     if "wall_s" in state:
         lines += ["", f"total wall time {state['wall_s']:.0f} s (solving, fine-tuning and evaluating)"]
     return "\n".join(lines)
+
+
+def _versus_base(row: dict, base: dict) -> str:
+    """pass@1 minus the base's, with a paired bootstrap 95% interval over the evaluation tasks."""
+    from benchmarks.passk import paired_bootstrap
+
+    ids = sorted(set(row.get("eval_counts") or {}) & set(base.get("eval_counts") or {}))
+    if not ids:
+        return f"{row['eval_pass_at_1'] - base['eval_pass_at_1']:+.3f}"
+    mine = [row["eval_counts"][i][1] / row["eval_counts"][i][0] for i in ids]
+    theirs = [base["eval_counts"][i][1] / base["eval_counts"][i][0] for i in ids]
+    mean, low, high = paired_bootstrap(mine, theirs)
+    return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def _save(out: Path, state: dict) -> None:

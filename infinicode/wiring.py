@@ -17,6 +17,8 @@ ModelOpt = Annotated[str | None, typer.Option("--model", help="HF id, local fold
 ServerOpt = Annotated[list[str] | None, typer.Option("--server", help="OpenAI-compatible API base URL, e.g. "
                                                      "http://localhost:8000/v1; repeat for replicas (default: "
                                                      "$OPENAI_BASE_URL, else the model runs in-process).")]
+ParallelOpt = Annotated[int, typer.Option("--parallel", min=1, help="Tasks in flight at once: an in-process model "
+                                          "samples their prompts in one batch, a server gets them concurrently.")]
 
 
 def describe_model(model: str | None, urls: list[str]) -> str:

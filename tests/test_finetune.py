@@ -93,6 +93,33 @@ def test_all_passing_adds_the_other_passing_candidates_of_a_solved_run(tmp_path)
     assert wide.duplicates == 1  # the accepted solution is also in the trajectory
 
 
+def test_repairs_pair_each_passing_refinement_with_the_prompt_it_answered(tmp_path):
+    solution = "def f(x):\n    return x + 1\n"
+    folder = write_run(tmp_path, "Mbpp/601", solution)
+    failed, passed = (RunResult(status=s, passed=int(s == "passed"), total=1, tests=[]) for s in ("failed", "passed"))
+    refine = [{"role": "user", "content": "Fix this: def f(x): return x - 1 (f(1) gave 0, expected 2)"}]
+    other = [{"role": "user", "content": "Fix this: def f(x): return x (f(1) gave 1, expected 2)"}]
+    with RunFolder(folder).trajectory_writer() as trajectory:
+        trajectory.write(CandidateRecord(0, 0, "def f(x):\n    return x - 1\n", result=failed))
+        trajectory.write(CandidateRecord(0, 1, "def f(x):\n    return x\n", result=failed))
+        trajectory.write(CandidateRecord(1, 0, solution, parent=[0, 0], messages=refine, result=passed))
+        trajectory.write(CandidateRecord(1, 1, solution, parent=[0, 1], messages=other, result=passed))
+        trajectory.write(CandidateRecord(1, 2, "def f(x):\n    return 2\n", parent=[0, 1], messages=other,
+                                         result=failed))
+
+    render = lambda messages: "PROMPT: " + messages[-1]["content"]  # noqa: E731
+    ds = build_dataset([tmp_path], repairs=True, render=render)
+    repairs = [e for e in ds.examples if e.kind == "repair"]
+    assert [e.kind for e in ds.examples].count("solution") == 1
+    # the same fix of two different failures is two lessons; a failed refinement is none
+    assert sorted(e.prompt for e in repairs) == sorted([render(refine), render(other)])
+    assert all(e.code == solution and e.completion == format_target(solution) for e in repairs)
+    assert "2 of them repairs" in ds.summary()
+    assert [e.kind for e in build_dataset([tmp_path]).examples] == ["solution"]
+    with pytest.raises(UserError, match="render"):
+        build_dataset([tmp_path], repairs=True)
+
+
 def test_dataset_hash_follows_content_not_location(tmp_path):
     write_run(tmp_path / "a", "Mbpp/601", "def f():\n    return 1\n")
     write_run(tmp_path / "b", "Mbpp/601", "def f():\n    return 1\n")
@@ -525,7 +552,7 @@ def test_improve_runs_rounds_and_reports_pass_at_1_against_the_base(tmp_path, so
     assert (out / "round-1" / "eval" / "plus.json").is_file()
     assert (out / "round-0" / "train" / "tasks" / "add" / "run.json").is_file()
     table = (out / "results.md").read_text()
-    assert "| 0 | base | - | - | 1/1 | 0.500 | +0.000 |" in table
+    assert "| 0 | base | - | - | 1/1 | 0.500 | - |" in table
     assert "| 1 | adapter 1 | 1 / 1 |" in table
     assert table.splitlines()[0] in result.output
 

@@ -72,7 +72,8 @@ def bench_dir(sandbox, tmp_path_factory) -> Path:
               WRONG, FIX,  # resampling, add_one
               WRONG, SYNTAX, WRONG_2, WRONG]  # resampling, add_two: never solved, one duplicate
     out = root / "out"
-    run_bench(BenchConfig(suite=str(specs), samples=2, rounds=2, baseline="resample", out=str(out)),
+    run_bench(BenchConfig(suite=str(specs), samples=2, rounds=2, baseline="resample", out=str(out),
+                          parallel=1),
               generator=QueueGenerator(script), sandbox=sandbox)
     return out
 

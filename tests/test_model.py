@@ -222,8 +222,8 @@ def test_oom_retries_with_half_the_batch(nf4_model, monkeypatch):
     sizes = []
 
     def generate_with_small_memory(**kwargs):
-        sizes.append(kwargs["num_return_sequences"])
-        if kwargs["num_return_sequences"] > 2:
+        sizes.append(kwargs["input_ids"].shape[0])
+        if kwargs["input_ids"].shape[0] > 2:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return original(**kwargs)
 

@@ -6,6 +6,7 @@ the code out of it is the loop's job (agent/extract.py), so every backend is jud
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 FINISH_REASONS = ("stop", "eos", "length")  # a stop string, the model's end token, max_new_tokens
@@ -30,8 +31,10 @@ class Provider:
 
     def sample(self, messages: list[dict], n: int = 4, temperature: float = 0.8, top_p: float = 0.95,
                max_new_tokens: int = 384, stop: list[str] | str | None = None,
-               seed: int | None = 0) -> list[Sample]:
-        """n answers to `messages` (role system/user/assistant; a final assistant message is continued)."""
+               seed: int | None = 0, stop_when: Callable[[str], int | None] | None = None) -> list[Sample]:
+        """n answers to `messages` (role system/user/assistant; a final assistant message is continued).
+        `stop_when(text)` says where an answer is complete (agent/stopping.py): the answer is cut there, and
+        backends that can stop a sequence mid-generation do so."""
         raise NotImplementedError
 
     def count_tokens(self, text: str) -> int:

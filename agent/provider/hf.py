@@ -13,12 +13,15 @@ import logging
 import math
 import os
 import re
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.errors import UserError
 from agent.provider.base import Provider, Sample, cut_at_stop, stop_list
+from agent.stopping import cut_answer
 
 QUANTIZATIONS = ("nf4", "bf16", "fp32")
 
@@ -155,12 +158,18 @@ def disable_cpu_weight_packing(model) -> int:
 def load_base(model: str | os.PathLike | None = None, quantization: str = "nf4", device: str | None = None,
               source: ModelSource | None = None):
     """Load the base model and tokenizer (no adapter). Returns (hf_model, tokenizer), in eval mode."""
+    source = source or resolve_model(model)
+    hf_model = load_causal_lm(source.path, quantization, device, local_files_only=source.local_files_only,
+                              name=source.name)
+    return hf_model, load_tokenizer(source=source)
+
+
+def load_tokenizer(model: str | os.PathLike | None = None, source: ModelSource | None = None):
+    """The model's tokenizer, padded on the left (for batched generation)."""
     from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     source = source or resolve_model(model)
-    hf_model = load_causal_lm(source.path, quantization, device, local_files_only=source.local_files_only,
-                              name=source.name)
     hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(source.path, local_files_only=source.local_files_only)
@@ -171,7 +180,25 @@ def load_base(model: str | os.PathLike | None = None, quantization: str = "nf4",
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
-    return hf_model, tokenizer
+    return tokenizer
+
+
+def render_messages(tokenizer, messages: list[dict]) -> str:
+    """The exact text a model with this tokenizer sees for chat messages. A final assistant message is a prefix
+    the model continues."""
+    if not messages:
+        raise UserError("no messages to sample from")
+    for message in messages:
+        if message.get("role") not in {"system", "user", "assistant"} or not isinstance(message.get("content"), str):
+            raise UserError(f"bad message {str(message)[:80]}: need role system/user/assistant and content text")
+    continues = messages[-1]["role"] == "assistant"
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=not continues,
+                                             continue_final_message=continues)
+    # A plain completion prompt: the texts in order; the last one is continued.
+    text = "\n\n".join(message["content"].rstrip("\n") if i < len(messages) - 1 else message["content"]
+                       for i, message in enumerate(messages))
+    return text if continues or text.endswith("\n") else text + "\n"
 
 
 def load_causal_lm(path: str, quantization: str = "nf4", device: str | None = None, local_files_only: bool = True,
@@ -378,20 +405,7 @@ class HFProvider(Provider):
 
     def render(self, messages: list[dict]) -> str:
         """The exact text the model sees. A final assistant message is a prefix the model continues."""
-        if not messages:
-            raise UserError("no messages to sample from")
-        for message in messages:
-            if message.get("role") not in {"system", "user", "assistant"} or not isinstance(message.get("content"),
-                                                                                           str):
-                raise UserError(f"bad message {str(message)[:80]}: need role system/user/assistant and content text")
-        continues = messages[-1]["role"] == "assistant"
-        if self.has_chat_template:
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=not continues,
-                                                      continue_final_message=continues)
-        # A plain completion prompt: the texts in order; the last one is continued.
-        text = "\n\n".join(message["content"].rstrip("\n") if i < len(messages) - 1 else message["content"]
-                           for i, message in enumerate(messages))
-        return text if continues or text.endswith("\n") else text + "\n"
+        return render_messages(self.tokenizer, messages)
 
     def _encode(self, prompt: str):
         # A rendered chat template already holds its special tokens; a plain prompt gets the usual BOS.
@@ -403,87 +417,85 @@ class HFProvider(Provider):
 
     # ------------------------------------------------------------ sampling
 
+    def prepare(self, messages: list[dict]) -> list[int]:
+        """The prompt's token ids; a UserError when it leaves the model no room to answer."""
+        ids = self._encode(self.render(messages))[0][0].tolist()
+        if len(ids) >= self.context_length:
+            raise UserError(f"the prompt has {len(ids)} tokens but {self.name} reads at most "
+                            f"{self.context_length}; shorten the task or the feedback")
+        return ids
+
     def sample(self, messages: list[dict], n: int = 4, temperature: float = 0.8, top_p: float = 0.95,
                max_new_tokens: int = 384, stop: list[str] | str | None = None, seed: int | None = 0,
-               min_new_tokens: int = 0) -> list[Sample]:
+               min_new_tokens: int = 0, stop_when: Callable[[str], int | None] | None = None) -> list[Sample]:
         """n candidates for one prompt, generated as one batch (split in halves after a GPU out-of-memory).
 
-        temperature <= 0 is greedy (one generation, copied n times). Same seed, same candidates.
-        `min_new_tokens` keeps the end token away that long (benchmarks use it for fixed-length runs).
+        temperature <= 0 is greedy (one generation, copied n times). Same seed, same candidates, also when the
+        prompt is sampled beside others (`sample_many`). `min_new_tokens` keeps the end token away that long
+        (benchmarks use it for fixed-length runs); `stop_when` ends a candidate where it says its answer is done.
         """
         if n < 1:
             raise UserError(f"n must be at least 1 (got {n})")
-        stops = stop_list(stop)
-        prompt = self.render(messages)
-        input_ids, attention_mask = self._encode(prompt)
-        prompt_tokens = int(input_ids.shape[1])
-        room = self.context_length - prompt_tokens
-        if room <= 0:
-            raise UserError(f"the prompt has {prompt_tokens} tokens but {self.name} reads at most "
-                            f"{self.context_length}; shorten the task or the feedback")
-        max_new_tokens = max(1, min(max_new_tokens, room))
-        greedy = temperature is None or temperature <= 0
-        runs = self._generate(input_ids, attention_mask, 1 if greedy else n, greedy, temperature, top_p,
-                              max_new_tokens, min(min_new_tokens, max_new_tokens), stops, seed)
-        if greedy:
-            runs = runs * n
-        return [Sample(text=text, prompt_tokens=prompt_tokens, completion_tokens=tokens, finish_reason=finish)
-                for text, tokens, finish in runs]
+        from agent.provider.hf_batch import PromptRows  # torch and transformers load with the first sample
 
-    def _generate(self, input_ids, attention_mask, count, greedy, temperature, top_p, max_new_tokens,
-                  min_new_tokens, stops, seed) -> list[tuple[str, int, str]]:
+        request = PromptRows(self.prepare(messages), n, seed, stop_when)
+        return self.sample_many([request], temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+                                stop=stop, min_new_tokens=min_new_tokens)[0]
+
+    def sample_many(self, requests: list, temperature: float = 0.8, top_p: float = 0.95,
+                    max_new_tokens: int = 384, stop: list[str] | str | None = None,
+                    min_new_tokens: int = 0) -> list[list[Sample]]:
+        """Candidates for many prompts (each request's n, in order) from one generate call, or from as few as
+        `max_batch` rows per call allows; after a GPU out-of-memory the rows are split in halves."""
         import torch
 
-        results: list[tuple[str, int, str]] = []
-        batch = min(count, self.max_batch or count)
-        cuda_devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
-        while len(results) < count:
-            size = min(batch, count - len(results))
+        from agent.provider.hf_batch import generate_rows, row_seed
+
+        stops = stop_list(stop)
+        greedy = temperature is None or temperature <= 0
+        rows = []  # (request, prompt ids, row seed, stop_when), in request and candidate order
+        for r, request in enumerate(requests):
+            seed = request.seed if request.seed is not None else secrets.randbits(48)
+            rows += [(r, request.ids, row_seed(seed, i), request.stop_when) for i in range(1 if greedy else request.n)]
+        order = sorted(range(len(rows)), key=lambda k: len(rows[k][1]))  # like lengths together: less padding
+        done: dict[int, Sample] = {}
+        batch = min(len(rows), self.max_batch or len(rows))
+        while len(done) < len(rows):
+            chunk = [k for k in order if k not in done][:batch]
+            new_tokens = max(1, min(max_new_tokens, self.context_length - max(len(rows[k][1]) for k in chunk)))
             try:
-                with torch.random.fork_rng(devices=cuda_devices), torch.no_grad():
-                    if seed is not None:
-                        # Seeded by position, so a batch split after an out-of-memory is still reproducible.
-                        torch.manual_seed(seed * 1_000_003 + len(results))
-                    results += self._generate_batch(input_ids, attention_mask, size, greedy, temperature, top_p,
-                                                    max_new_tokens, min_new_tokens, stops)
+                tokens = generate_rows(self.model, self.tokenizer, [rows[k][1:] for k in chunk], greedy=greedy,
+                                       temperature=temperature, top_p=top_p, max_new_tokens=new_tokens,
+                                       min_new_tokens=min(min_new_tokens, new_tokens), stops=stops)
             except torch.OutOfMemoryError:
-                if size == 1:
+                if len(chunk) == 1:
                     raise UserError(f"out of GPU memory generating even one candidate with {self.name}; lower "
                                     "max_new_tokens or use a smaller model") from None
-                batch = max(1, size // 2)
+                batch = max(1, len(chunk) // 2)
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
-                logging.getLogger(__name__).warning("out of GPU memory at batch %d; retrying with %d", size, batch)
-        return results
+                logging.getLogger(__name__).warning("out of GPU memory at batch %d; retrying with %d", len(chunk),
+                                                    batch)
+                continue
+            for k, row_tokens in zip(chunk, tokens, strict=True):
+                done[k] = self._sample_from(row_tokens, len(rows[k][1]), stops, rows[k][3])
+        results: list[list[Sample]] = [[] for _ in requests]
+        for k, row in enumerate(rows):
+            results[row[0]].append(done[k])
+        return [found * request.n if greedy else found for found, request in zip(results, requests, strict=True)]
 
-    def _generate_batch(self, input_ids, attention_mask, size, greedy, temperature, top_p, max_new_tokens,
-                        min_new_tokens, stops) -> list[tuple[str, int, str]]:
-        """(text cut before any stop string, completion tokens, finish reason) per sequence."""
-        prompt_length = input_ids.shape[1]
-        generation = dict(max_new_tokens=max_new_tokens, num_return_sequences=size, do_sample=not greedy,
-                          pad_token_id=self.tokenizer.pad_token_id)
-        if min_new_tokens:
-            generation["min_new_tokens"] = min_new_tokens
-        if not greedy:
-            generation.update(temperature=float(temperature), top_p=float(top_p))
-        else:
-            generation.update(temperature=None, top_p=None, top_k=None)
-        if stops:  # transformers' own criterion: a sequence ends at the token that completes a stop string
-            generation.update(stop_strings=stops, tokenizer=self.tokenizer)
-        output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **generation)
-        eos_ids = self._eos_ids()
-        ends = eos_ids | {self.tokenizer.pad_token_id}  # a sequence that stopped early is padded after its end
-        runs = []
-        for row in output[:, prompt_length:].tolist():
-            end = next((i for i, token in enumerate(row) if token in ends), len(row))
-            text, stopped = cut_at_stop(self.tokenizer.decode(row[:end], skip_special_tokens=True), stops)
-            if stopped:
-                runs.append((text, end, "stop"))  # the padding after the stop is not the model's
-            elif end < len(row):
-                runs.append((text, end + 1, "eos"))
-            else:
-                runs.append((text, end, "length"))
-        return runs
+    def _sample_from(self, tokens: list[int], prompt_tokens: int, stops: list[str], stop_when) -> Sample:
+        """A row's text cut at its stop, its token count and why it ended."""
+        ends = self._eos_ids() | {self.tokenizer.pad_token_id}  # a row that ended early is padded after its end
+        end = next((i for i, token in enumerate(tokens) if token in ends), len(tokens))
+        text, stopped = cut_at_stop(self.tokenizer.decode(tokens[:end], skip_special_tokens=True), stops)
+        if not stopped:
+            text, stopped = cut_answer(text, stop_when)
+        if stopped:  # the padding after the stop is not the model's
+            return Sample(text=text, prompt_tokens=prompt_tokens, completion_tokens=end, finish_reason="stop")
+        if end < len(tokens):
+            return Sample(text=text, prompt_tokens=prompt_tokens, completion_tokens=end + 1, finish_reason="eos")
+        return Sample(text=text, prompt_tokens=prompt_tokens, completion_tokens=end, finish_reason="length")
 
     def _eos_ids(self) -> set[int]:
         configured = getattr(self.base_model.generation_config, "eos_token_id", None)

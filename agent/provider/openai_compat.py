@@ -31,10 +31,12 @@ import re
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from agent.errors import UserError
 from agent.provider.base import Provider, Sample, cut_at_stop, stop_list
+from agent.stopping import cut_answer
 
 DEFAULT_CONTEXT_LENGTH = 4096  # when neither a local config nor the server says (stated in info())
 CHARS_PER_TOKEN_ESTIMATE = 2.5  # SmolLM2's tokenizer: 3.0 on refinement prompts, 3.1-3.8 on code
@@ -51,6 +53,11 @@ def _check_url(url: str) -> str:
     if not re.match(r"^https?://[^/\s]+", url):
         raise UserError(f"--server {url!r} is not an http(s) URL; pass the API base, e.g. http://localhost:8000/v1")
     return url
+
+
+def _cut(sample: Sample, stop_when) -> Sample:
+    text, was_cut = cut_answer(sample.text, stop_when)
+    return replace(sample, text=text, finish_reason="stop") if was_cut else sample
 
 
 def _server_message(exc) -> str:
@@ -228,8 +235,9 @@ class OpenAICompatProvider(Provider):
 
     def sample(self, messages: list[dict], n: int = 4, temperature: float = 0.8, top_p: float = 0.95,
                max_new_tokens: int = 384, stop: list[str] | str | None = None,
-               seed: int | None = 0) -> list[Sample]:
-        """n answers; temperature <= 0 is greedy (one request, its answer copied n times)."""
+               seed: int | None = 0, stop_when=None) -> list[Sample]:
+        """n answers; temperature <= 0 is greedy (one request, its answer copied n times). `stop_when` cuts each
+        answer where it is complete, once it is back (a server cannot run our check mid-generation)."""
         if n < 1:
             raise UserError(f"n must be at least 1 (got {n})")
         if not messages:
@@ -260,6 +268,8 @@ class OpenAICompatProvider(Provider):
             samples += self._run(messages, [1] * missing, more_seed, params, stops)
         elif any(size > 1 for size in sizes):
             self.honours_n = True
+        if stop_when is not None:
+            samples = [_cut(sample, stop_when) for sample in samples]
         return samples * n if greedy else samples[:n]
 
     def _run(self, messages, sizes: list[int], seed: int | None, params: dict, stops: list[str]) -> list[Sample]:

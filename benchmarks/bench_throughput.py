@@ -1,0 +1,103 @@
+"""Candidates per minute of `bench`: one task at a time (the loop before batching) against tasks batched, in one run.
+
+    python benchmarks/bench_throughput.py [--suite mbpp] [--limit 40] [--samples 4] [--max-new-tokens 256]
+                                          [--temperature 0.8] [--quantization bf16] [--parallel 8]
+                                          [--arms sequential,batched] [--out runs/bench-throughput]
+
+Arms, on the same model and sandbox, one after the other (each in its own folder under --out, started afresh):
+- sequential: one task at a time, its n candidates from one generate, each run to its end token or the cap
+  (`--parallel 1 --no-stop-at-answer`: the loop as it was before batching);
+- batched: --parallel tasks in flight, their prompts sampled in one generate, each candidate ending where its
+  answer is complete (`--parallel N`, the default of `infinicode bench`);
+- batched-nostop: batched without the early stop, to tell the two changes apart.
+Every arm is one round (pass@1 over its n candidates per task). The table gives wall time, candidates per minute,
+generated tokens per candidate and pass@1, and the paired 95% bootstrap interval over tasks of each arm's pass@1
+minus the first arm's (pass@1 at T > 0 is noisy: an interval that holds 0 means no measurable difference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ARMS = {"sequential": (1, False), "batched": (None, True), "batched-nostop": (None, False)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", default="mbpp")
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--limit", type=int, default=40)
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--quantization", default="bf16", choices=["nf4", "bf16", "fp32"])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--parallel", type=int, default=8, help="tasks in flight in the batched arms")
+    parser.add_argument("--arms", default="sequential,batched")
+    parser.add_argument("--out", default="runs/bench-throughput")
+    args = parser.parse_args(argv)
+    arms = [arm.strip() for arm in args.arms.split(",") if arm.strip()]
+    unknown = [arm for arm in arms if arm not in ARMS]
+    if unknown:
+        parser.error(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
+
+    import torch
+    from rich.console import Console
+
+    from agent.provider.hf import HFProvider
+    from benchmarks.passk import paired_bootstrap
+    from benchmarks.run_bench import BenchConfig, run_bench
+    from sandbox import Sandbox
+
+    console = Console(stderr=True)
+    model = HFProvider.from_pretrained(args.model, quantization=args.quantization)
+    rows = []
+    with Sandbox() as sandbox:
+        for arm in arms:
+            parallel, stop = ARMS[arm]
+            out = Path(args.out) / arm
+            shutil.rmtree(out, ignore_errors=True)
+            config = BenchConfig(suite=args.suite, data=args.data, samples=args.samples, rounds=1, limit=args.limit,
+                                 model=args.model, quantization=args.quantization, temperature=args.temperature,
+                                 max_new_tokens=args.max_new_tokens, out=str(out), parallel=parallel or args.parallel,
+                                 stop_at_answer=stop)
+            started = time.perf_counter()
+            results = run_bench(config, generator=model, sandbox=sandbox, console=console)
+            wall = time.perf_counter() - started
+            per_task = {r["task_id"]: r["c"] / r["n"] for r in results["per_task"] if r["n"]}
+            rows.append({"arm": arm, "parallel": config.parallel, "stop": stop, "wall_s": wall,
+                         "candidates": sum(r["n"] for r in results["per_task"]),
+                         "tokens": sum(r["tokens"] for r in results["per_task"]), "pass1": per_task})
+
+    device = model.device if model.device != "cpu" else f"cpu, {torch.get_num_threads()} threads"
+    print(f"model: {model.name} {args.quantization} | device: {device} | {platform.node()} ({os.cpu_count()} cores)"
+          f" | {args.suite} {args.limit} tasks x {args.samples} samples, 1 round, {args.max_new_tokens} new tokens,"
+          f" T={args.temperature} | torch {torch.__version__}")
+    print(f"{'arm':<15} {'tasks':>5} {'stop':>5} | {'wall s':>7} {'cand':>5} {'cand/min':>8} {'ratio':>6} | "
+          f"{'tok/cand':>8} | {'pass@1':>6}  {'diff vs first arm (95% CI)':<28}")
+    print("-" * 108)
+    first = rows[0]
+    for row in rows:
+        rate = 60 * row["candidates"] / row["wall_s"]
+        ratio = rate / (60 * first["candidates"] / first["wall_s"])
+        pass1 = sum(row["pass1"].values()) / len(row["pass1"])
+        diff = ""
+        if row is not first:
+            ids = sorted(first["pass1"])
+            mean, low, high = paired_bootstrap([row["pass1"][i] for i in ids], [first["pass1"][i] for i in ids])
+            diff = f"{100 * mean:+.1f} pts [{100 * low:+.1f}, {100 * high:+.1f}]"
+        print(f"{row['arm']:<15} {row['parallel']:>5} {'yes' if row['stop'] else 'no':>5} | {row['wall_s']:>7.1f} "
+              f"{row['candidates']:>5} {rate:>8.2f} {ratio:>5.2f}x | {row['tokens'] / max(1, row['candidates']):>8.1f}"
+              f" | {100 * pass1:>5.1f}%  {diff}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Many prompts in one generate: the same candidates as alone, concurrent callers batched, early stops per row."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from agent.provider.batching import BatchingProvider
+from agent.provider.hf import HFProvider
+from agent.provider.hf_batch import PromptRows
+
+SHORT = [{"role": "user", "content": "Write add(a, b)."}]
+LONG = [{"role": "user", "content": "Write a Python function is_sorted(xs) that says whether the list xs is "
+                                    "sorted in ascending order, and returns True or False."}]
+THIRD = [{"role": "user", "content": "Write max_of(xs)."}]
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_dir):
+    return HFProvider.from_pretrained(str(tiny_model_dir), quantization="fp32", device="cpu")
+
+
+def _texts(samples):
+    return [(s.text, s.completion_tokens, s.finish_reason) for s in samples]
+
+
+def test_prompts_sampled_together_give_the_candidates_each_gives_alone(tiny):
+    alone = [tiny.sample(SHORT, n=3, temperature=1.0, max_new_tokens=16, seed=4),
+             tiny.sample(LONG, n=2, temperature=1.0, max_new_tokens=16, seed=9)]
+    together = tiny.sample_many([PromptRows(tiny.prepare(SHORT), 3, 4), PromptRows(tiny.prepare(LONG), 2, 9)],
+                                temperature=1.0, max_new_tokens=16)
+    assert [_texts(s) for s in together] == [_texts(s) for s in alone]
+    assert len({s.text for s in together[0]}) > 1  # still sampled: candidates differ from each other
+    # a row split after an out-of-memory, or a small max_batch, changes nothing either
+    tiny.max_batch = 2
+    try:
+        split = tiny.sample_many([PromptRows(tiny.prepare(SHORT), 3, 4), PromptRows(tiny.prepare(LONG), 2, 9)],
+                                 temperature=1.0, max_new_tokens=16)
+    finally:
+        tiny.max_batch = None
+    assert [_texts(s) for s in split] == [_texts(s) for s in alone]
+
+
+def test_top_p_keeps_sampling_inside_the_nucleus(tiny):
+    wide = tiny.sample(SHORT, n=6, temperature=1.0, top_p=1.0, max_new_tokens=8, seed=1)
+    narrow = tiny.sample(SHORT, n=6, temperature=1.0, top_p=1e-6, max_new_tokens=8, seed=1)
+    greedy = tiny.sample(SHORT, n=1, temperature=0, max_new_tokens=8)[0]
+    assert len({s.text for s in wide}) > 1
+    assert {s.text for s in narrow} == {greedy.text}  # only the most likely token survives top_p -> 0
+
+
+def test_a_row_ends_where_its_stop_says_and_the_others_run_on(tiny):
+    free = tiny.sample(SHORT, n=2, temperature=1.0, max_new_tokens=20, seed=3)
+    # stop the first prompt's rows after their first character; THIRD's rows are not stopped
+    rows = tiny.sample_many([PromptRows(tiny.prepare(SHORT), 2, 3, stop_when=lambda text: 1 if text else None),
+                             PromptRows(tiny.prepare(THIRD), 2, 5)], temperature=1.0, max_new_tokens=20)
+    for full, cut in zip(free, rows[0], strict=True):
+        assert cut.text == full.text[:1] and cut.finish_reason == "stop"
+        assert cut.completion_tokens <= full.completion_tokens
+    assert rows[1] == tiny.sample(THIRD, n=2, temperature=1.0, max_new_tokens=20, seed=5)
+
+
+def test_concurrent_callers_share_generate_calls_and_get_their_own_candidates(tiny):
+    shared = BatchingProvider(tiny, max_rows=64, gather_s=0.3)
+    prompts = [(SHORT, 3, 4), (LONG, 2, 9), (THIRD, 2, 5), (SHORT, 2, 11)]
+    expected = [tiny.sample(m, n=n, temperature=1.0, max_new_tokens=12, seed=s) for m, n, s in prompts]
+    got: list = [None] * len(prompts)
+    start = threading.Barrier(len(prompts))
+
+    def call(i):
+        messages, n, seed = prompts[i]
+        start.wait()
+        got[i] = shared.sample(messages, n=n, temperature=1.0, max_new_tokens=12, seed=seed)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(prompts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [_texts(s) for s in got] == [_texts(s) for s in expected]
+    assert sum(shared.batches) == 9 and len(shared.batches) < len(prompts)  # some calls were answered together
+    assert shared.context_length == tiny.context_length and shared.info() == tiny.info()
+
+
+def test_a_model_failure_reaches_every_caller_of_the_batch(tiny, monkeypatch):
+    shared = BatchingProvider(tiny, gather_s=0.01)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the model broke")
+
+    monkeypatch.setattr(tiny, "sample_many", broken)
+    with pytest.raises(RuntimeError, match="the model broke"):
+        shared.sample(SHORT, n=2, max_new_tokens=4)
