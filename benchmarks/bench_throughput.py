@@ -1,15 +1,16 @@
 """Candidates per minute of `bench`: one task at a time (the loop before batching) against tasks batched, in one run.
 
     python benchmarks/bench_throughput.py [--suite mbpp] [--limit 40] [--samples 4] [--max-new-tokens 256]
-                                          [--temperature 0.8] [--quantization bf16] [--parallel 8]
+                                          [--temperature 0.8] [--quantization nf4] [--parallel 8]
                                           [--arms sequential,batched] [--out runs/bench-throughput]
 
 Arms, on the same model and sandbox, one after the other (each in its own folder under --out, started afresh):
-- sequential: one task at a time, its n candidates from one generate, each run to its end token or the cap
-  (`--parallel 1 --no-stop-at-answer`: the loop as it was before batching);
-- batched: --parallel tasks in flight, their prompts sampled in one generate, each candidate ending where its
-  answer is complete (`--parallel N`, the default of `infinicode bench`);
-- batched-nostop: batched without the early stop, to tell the two changes apart.
+- sequential: one task at a time, its n candidates from one generate that reads the prompt once per candidate,
+  each run to its end token or the cap (`--parallel 1 --no-stop-at-answer`: the loop as it was before batching);
+- batched: --parallel tasks in flight, their prompts sampled in one generate that reads each prompt once, each
+  candidate ending where its answer is complete (`--parallel N`, the default of `infinicode bench`);
+- batched-nostop: batched without the early stop, to tell the changes apart.
+The weights and compute dtype are the same in every arm (--quantization; bench_sampling.py compares those).
 Every arm is one round (pass@1 over its n candidates per task). The table gives wall time, candidates per minute,
 generated tokens per candidate and pass@1, and the paired 95% bootstrap interval over tasks of each arm's pass@1
 minus the first arm's (pass@1 at T > 0 is noisy: an interval that holds 0 means no measurable difference).
@@ -27,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ARMS = {"sequential": (1, False), "batched": (None, True), "batched-nostop": (None, False)}
+# arm -> (tasks in flight (None: --parallel), stop at the answer, read each prompt once for its n rows)
+ARMS = {"sequential": (1, False, False), "batched": (None, True, True), "batched-nostop": (None, False, True)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--temperature", type=float, default=0.8)
-    parser.add_argument("--quantization", default="bf16", choices=["nf4", "bf16", "fp32"])
+    parser.add_argument("--quantization", default="nf4", choices=["nf4", "bf16", "fp32"])
     parser.add_argument("--model", default=None)
     parser.add_argument("--parallel", type=int, default=8, help="tasks in flight in the batched arms")
     parser.add_argument("--arms", default="sequential,batched")
@@ -62,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     with Sandbox() as sandbox:
         for arm in arms:
-            parallel, stop = ARMS[arm]
+            parallel, stop, share = ARMS[arm]
+            model.share_prefill = share
             out = Path(args.out) / arm
             shutil.rmtree(out, ignore_errors=True)
             config = BenchConfig(suite=args.suite, data=args.data, samples=args.samples, rounds=1, limit=args.limit,

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-SUITE_NAMES = {"humaneval": "HumanEval", "mbpp": "MBPP (sanitized, test split)"}
+SUITE_NAMES = {"humaneval": "HumanEval", "mbpp": "MBPP (sanitized, test split)", "mbppplus": "MBPP+"}
 
 
 def _pct(value: float | None) -> str:
@@ -27,8 +27,8 @@ def _pct(value: float | None) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = ["| suite | tasks | samples x rounds | pass@1 (round 0) | solved after round 0 | after refinement "
-             "| resampling, same budget | tokens (refine / resample) | wall s (refine / resample) |",
-             "| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| resampling, same budget | tokens (refine / resample) | task s, summed (refine / resample) | wall s |",
+             "| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         res, base = r["results"], r["results"]["baseline"]
         curve, base_curve = res["pass1_by_round"], base["pass1_by_round"]
@@ -37,7 +37,7 @@ def table(rows: list[dict]) -> str:
             f"{res['settings'].get('samples')} x {res['settings'].get('rounds')} | {_pct(res['pass_at'].get('1'))} | "
             f"{_pct(curve[0] if curve else None)} | {_pct(curve[-1] if curve else None)} | "
             f"{_pct(base_curve[-1] if base_curve else None)} | {res['tokens']} / {base['tokens']} | "
-            f"{res['wall_s']:.0f} / {base['wall_s']:.0f} |")
+            f"{res['wall_s']:.0f} / {base['wall_s']:.0f} | {res.get('bench_wall_s') or 0:.0f} |")
     return "\n".join(lines)
 
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from sandbox.errors import SandboxError
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suites", default="humaneval,mbpp", help="comma-separated: humaneval, mbpp")
+    parser.add_argument("--suites", default="humaneval,mbpp", help="comma-separated: humaneval, mbpp, mbppplus")
     parser.add_argument("--limit", type=int, default=None, help="first N tasks of each suite (default: all)")
     parser.add_argument("--samples", type=int, default=4, help="candidates per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the loop")
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="OpenAI-compatible API base URL (repeatable); default: in-process or $OPENAI_BASE_URL")
     parser.add_argument("--quantization", default="nf4")
     parser.add_argument("--data", default=None, help="folder with the datasets (default: as `infinicode bench`)")
+    parser.add_argument("--parallel", type=int, default=8, help="tasks in flight (as `infinicode bench`)")
     parser.add_argument("--out", default="runs/table", help="output folder; one sub-folder per suite")
     args = parser.parse_args(argv)
 
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                 config = BenchConfig(suite=suite, data=args.data, samples=args.samples, rounds=args.rounds,
                                      limit=args.limit, model=args.model, adapter=args.adapter,
                                      quantization=args.quantization, baseline="resample",
-                                     max_new_tokens=args.max_new_tokens, out=str(Path(args.out) / suite))
+                                     max_new_tokens=args.max_new_tokens, out=str(Path(args.out) / suite),
+                                     parallel=args.parallel)
                 rows.append({"results": run_bench(config, generator=generator, sandbox=sandbox, console=console)})
     except (UserError, SandboxError) as exc:
         print(f"measure_table: error: {exc}", file=sys.stderr)

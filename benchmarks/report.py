@@ -29,8 +29,11 @@ def write_report(results: dict, path: Path) -> Path:
                   f"{settings.get('max_new_tokens')} new tokens per candidate",
                   f"- pass@k over round-0 candidates (n = {results['n_per_task']} per task, unbiased estimator of "
                   f"Chen et al. 2021): {pass_at_line(results['pass_at'])}",
-                  f"- generated tokens: {results['tokens']}; solve wall time: {results['wall_s']:.1f} s "
-                  f"({results['wall_s'] / max(1, results['tasks']):.1f} s per task)"]
+                  f"- generated tokens: {results['tokens']}; task time: {results['wall_s']:.1f} s summed over "
+                  f"tasks ({results['wall_s'] / max(1, results['tasks']):.1f} s per task; up to "
+                  f"{results.get('config', {}).get('parallel', 1)} ran at once)"
+                  + (f"; this session's bench wall time: {results['bench_wall_s']:.1f} s"
+                     if results.get("bench_wall_s") is not None else "")]
         if results.get("round0_incomplete"):
             lines.append(f"- round 0 stopped before all its samples were judged on {len(results['round0_incomplete'])} "
                          "tasks: pass@k there counts only the judged candidates")

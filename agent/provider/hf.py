@@ -130,12 +130,32 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
-def compute_dtype(device: str):
+def half_dtype(device: str):
+    """The 16-bit dtype for `--quantization bf16`: bf16, or fp16 on a GPU without bf16."""
     import torch
 
     if device.startswith("cuda") and not torch.cuda.is_bf16_supported():
         return torch.float16
-    return torch.bfloat16  # CPU: bf16 matmuls are the fast path on this hardware (see benchmarks)
+    return torch.bfloat16
+
+
+def compute_dtype(device: str):
+    """The dtype 4-bit layers compute in. On a CPU without native bf16 (no AVX512-BF16 or AMX), bf16 matmuls are
+    emulated: fp32 sampled 32 rows of NF4 4x faster there (benchmarks/bench_sampling.py, README)."""
+    import torch
+
+    if device == "cpu" and not _cpu_has_bf16():
+        return torch.float32
+    return half_dtype(device)
+
+
+def _cpu_has_bf16() -> bool:
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def disable_cpu_weight_packing(model) -> int:
@@ -223,7 +243,7 @@ def load_causal_lm(path: str, quantization: str = "nf4", device: str | None = No
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=dtype)
     else:
-        dtype = torch.float32 if quantization == "fp32" else compute_dtype(device)
+        dtype = torch.float32 if quantization == "fp32" else half_dtype(device)
     device_map = {"": torch.device(device).index or 0} if device.startswith("cuda") else {"": device}
     hf_logging.disable_progress_bar()
     try:
@@ -329,6 +349,7 @@ class HFProvider(Provider):
         self.quantization = quantization
         self.device = device
         self.max_batch: int | None = None  # None: all n candidates in one generate call
+        self.share_prefill = True  # read each distinct prompt once for its n rows (False: once per row)
         self.adapters: dict[str, str] = {}  # peft adapter name -> folder
         self.adapter: str | None = None  # folder of the active adapter, None when sampling from the base
 
@@ -466,7 +487,8 @@ class HFProvider(Provider):
             try:
                 tokens = generate_rows(self.model, self.tokenizer, [rows[k][1:] for k in chunk], greedy=greedy,
                                        temperature=temperature, top_p=top_p, max_new_tokens=new_tokens,
-                                       min_new_tokens=min(min_new_tokens, new_tokens), stops=stops)
+                                       min_new_tokens=min(min_new_tokens, new_tokens), stops=stops,
+                                       share_prefill=self.share_prefill)
             except torch.OutOfMemoryError:
                 if len(chunk) == 1:
                     raise UserError(f"out of GPU memory generating even one candidate with {self.name}; lower "

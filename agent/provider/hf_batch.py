@@ -41,15 +41,28 @@ class RowSampling(LogitsProcessor):
     def __call__(self, input_ids, scores):
         scores = scores.float() / self.temperature
         if self.top_p < 1.0:
-            ordered, order = torch.sort(scores, descending=True, dim=-1)
-            probs = ordered.softmax(dim=-1)
-            # drop a token when the ones before it already hold top_p of the mass (the first is always kept)
-            drop = (probs.cumsum(dim=-1) - probs) > self.top_p
-            scores = scores.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+            scores = self._nucleus(scores)
         vocab = scores.shape[-1]
         uniform = torch.stack([torch.rand(vocab, generator=g) for g in self.generators]).to(scores.device)
         gumbel = -torch.log(-torch.log(uniform.clamp(1e-10, 1.0 - 1e-7)))
         return scores + gumbel
+
+
+    def _nucleus(self, scores):
+        """Scores outside the top-p nucleus set to -inf. The nucleus is looked for among the 1024 likeliest tokens
+        first (a sort of the whole vocabulary per step costs more than a small model's forward on a CPU); a row
+        whose nucleus is wider gets the full sort."""
+        log_total = scores.logsumexp(dim=-1, keepdim=True)
+        ordered, order = torch.topk(scores, min(1024, scores.shape[-1]), dim=-1)
+        probs = (ordered - log_total).exp()
+        covered = probs.sum(dim=-1) >= self.top_p
+        if not bool(covered.all()):
+            ordered, order = torch.sort(scores, descending=True, dim=-1)
+            probs = (ordered - log_total).exp()
+        # keep a token while the ones before it hold less than top_p of the mass (the first is always kept)
+        keep = (probs.cumsum(dim=-1) - probs) <= self.top_p
+        kept = torch.full_like(scores, float("-inf"))
+        return kept.scatter(-1, order, ordered.masked_fill(~keep, float("-inf")))
 
 
 class AnswerStop(StoppingCriteria):
@@ -75,17 +88,39 @@ class AnswerStop(StoppingCriteria):
         return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
 
 
+def _left_padded(prompts: list[list[int]], length: int, pad: int, device):
+    ids = torch.tensor([[pad] * (length - len(p)) + p for p in prompts], device=device)
+    mask = torch.tensor([[0] * (length - len(p)) + [1] * len(p) for p in prompts], device=device)
+    return ids, mask
+
+
+def shared_prefill(model, prompts: list[list[int]], rows: list[int], length: int, pad: int):
+    """The KV cache of every row's prompt but its last token, computed once per distinct prompt and copied to
+    its rows: n candidates of one prompt read it once (transformers' num_return_sequences reads it n times,
+    which on a CPU costs more than sampling short answers)."""
+    ids, mask = _left_padded(prompts, length, pad, model.device)
+    ids, mask = ids[:, :-1], mask[:, :-1]
+    positions = (mask.long().cumsum(-1) - 1).clamp(min=0)  # as generate numbers left-padded positions
+    with torch.no_grad():
+        cache = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True).past_key_values
+    cache.batch_select_indices(torch.tensor(rows, device=model.device))
+    return cache
+
+
 def generate_rows(model, tokenizer, rows: list[tuple[list[int], int, Callable | None]], *, greedy: bool,
                   temperature: float, top_p: float, max_new_tokens: int, min_new_tokens: int,
-                  stops: list[str]) -> list[list[int]]:
+                  stops: list[str], share_prefill: bool = True) -> list[list[int]]:
     """The new token ids of each row ((prompt ids, row seed, stop_when)), from one generate call."""
     pad = tokenizer.pad_token_id
     longest = max(len(ids) for ids, _, _ in rows)
-    input_ids = torch.tensor([[pad] * (longest - len(ids)) + ids for ids, _, _ in rows], device=model.device)
-    attention_mask = torch.tensor([[0] * (longest - len(ids)) + [1] * len(ids) for ids, _, _ in rows],
-                                  device=model.device)
+    input_ids, attention_mask = _left_padded([ids for ids, _, _ in rows], longest, pad, model.device)
     generation = dict(max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
                       temperature=None, top_p=None, top_k=None)
+    distinct = list(dict.fromkeys(tuple(ids) for ids, _, _ in rows))
+    if share_prefill and longest > 1 and len(distinct) < len(rows):
+        where = {ids: i for i, ids in enumerate(distinct)}
+        generation["past_key_values"] = shared_prefill(model, [list(ids) for ids in distinct],
+                                                       [where[tuple(ids)] for ids, _, _ in rows], longest, pad)
     if min_new_tokens:
         generation["min_new_tokens"] = min_new_tokens
     if not greedy:
