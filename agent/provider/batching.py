@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from agent.errors import UserError
 from agent.provider.base import Provider, Sample, stop_list
 
 
@@ -61,7 +62,7 @@ class BatchingProvider(Provider):
         from agent.provider.hf_batch import PromptRows
 
         if n < 1:
-            return self.inner.sample(messages, n=n)  # its one-line error
+            raise UserError(f"n must be at least 1 (got {n})")
         stops = tuple(stop_list(stop))
         call = _Call(PromptRows(self.inner.prepare(messages), n, seed, stop_when),
                      (temperature, top_p, max_new_tokens, stops, min_new_tokens))

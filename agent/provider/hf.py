@@ -141,7 +141,7 @@ def half_dtype(device: str):
 
 def compute_dtype(device: str):
     """The dtype 4-bit layers compute in. On a CPU without native bf16 (no AVX512-BF16 or AMX), bf16 matmuls are
-    emulated: fp32 sampled 32 rows of NF4 4x faster there (benchmarks/bench_sampling.py, README)."""
+    emulated: fp32 sampled 32 rows of NF4 2.2x faster there (benchmarks/bench_sampling.py, README)."""
     import torch
 
     if device == "cpu" and not _cpu_has_bf16():
@@ -474,6 +474,7 @@ class HFProvider(Provider):
 
         stops = stop_list(stop)
         greedy = temperature is None or temperature <= 0
+        ends = self._eos_ids() | {self.tokenizer.pad_token_id}  # a row that ended early is padded after its end
         rows = []  # (request, prompt ids, row seed, stop_when), in request and candidate order
         for r, request in enumerate(requests):
             seed = request.seed if request.seed is not None else secrets.randbits(48)
@@ -500,15 +501,15 @@ class HFProvider(Provider):
                                                     batch)
                 continue
             for k, row_tokens in zip(chunk, tokens, strict=True):
-                done[k] = self._sample_from(row_tokens, len(rows[k][1]), stops, rows[k][3])
+                done[k] = self._sample_from(row_tokens, len(rows[k][1]), stops, rows[k][3], ends)
         results: list[list[Sample]] = [[] for _ in requests]
         for k, row in enumerate(rows):
             results[row[0]].append(done[k])
         return [found * request.n if greedy else found for found, request in zip(results, requests, strict=True)]
 
-    def _sample_from(self, tokens: list[int], prompt_tokens: int, stops: list[str], stop_when) -> Sample:
-        """A row's text cut at its stop, its token count and why it ended."""
-        ends = self._eos_ids() | {self.tokenizer.pad_token_id}  # a row that ended early is padded after its end
+    def _sample_from(self, tokens: list[int], prompt_tokens: int, stops: list[str], stop_when,
+                     ends: set[int]) -> Sample:
+        """A row's text cut at its stop (`ends`: the end and padding tokens), its token count and why it ended."""
         end = next((i for i, token in enumerate(tokens) if token in ends), len(tokens))
         text, stopped = cut_at_stop(self.tokenizer.decode(tokens[:end], skip_special_tokens=True), stops)
         if not stopped:
