@@ -246,6 +246,8 @@ def _clean(region: str, entry_point: str | None = None, program: bool = False) -
         if not body:
             continue
         names = {node.name for node in body if isinstance(node, _DEFINITIONS)}
+        if entry_point in names and entry_point in seen:
+            break  # the model starting the entry point over: a repeat, and what follows it too
         if names and names <= seen:
             continue  # the model wrote the same definition again: keep the first complete one
         seen |= names

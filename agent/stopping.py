@@ -9,14 +9,18 @@ is back) and cuts the answer where it returns a position. The rule is conservati
 - Outside a whole-program task, a column-0 line that only uses the code (`print(`, `assert `, `if __name__`,
   a `>>>` example, a `# Test`/`# Example`/`# Usage` comment) after the entry point's `def`/`class` ends the answer
   (at that line's start). In a whole program, top-level prints and `if __name__` are the program.
+- A column-0 `def`/`class` of the entry point after its first one (the model starting over) ends the answer at
+  that line, once the first one compiles: extraction keeps the first complete definition and drops a restart and
+  all after it.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 
-from agent.extract import PROGRAM
+from agent.extract import PROGRAM, compiles
 
 _FENCE = re.compile(r"^\s*```")
 _USAGE = re.compile(r"^(?:print\(|assert\b|if __name__\b|>>>|#\s*(?:test|example|usage|check|driver)\b)", re.I)
@@ -33,7 +37,7 @@ def answer_end(text: str, target: str | Sequence[str] | None, prefix: str = "") 
     main = None if program or not names else names[0]
     defines = re.compile(rf"^\s*(?:async\s+def|def|class)\s+{re.escape(main)}\b") if main else None
     whole = prefix + text
-    inside, block_defines, seen_main = False, False, False
+    inside, block_defines, seen_main, first = False, False, False, 0
     offset = 0
     for line in whole.splitlines(keepends=True):
         start, offset = offset, offset + len(line)
@@ -45,6 +49,11 @@ def answer_end(text: str, target: str | Sequence[str] | None, prefix: str = "") 
             inside, block_defines = not inside, False
             continue
         if defines is not None and defines.match(line):
+            restart = seen_main and line[0] not in " \t" and start >= len(prefix)
+            if restart and compiles(textwrap.dedent(whole[first:start])):
+                return start - len(prefix)  # the entry point, complete, written again from its first line
+            if not seen_main:
+                first = start
             block_defines = seen_main = True
         elif seen_main and not program and _USAGE.match(line) and start >= len(prefix):
             return start - len(prefix)

@@ -1,7 +1,7 @@
 """Candidates per minute of `bench`: one task at a time (the loop before batching) against tasks batched, in one run.
 
     python benchmarks/bench_throughput.py [--suite mbpp] [--limit 40] [--samples 4] [--max-new-tokens 256]
-                                          [--temperature 0.8] [--quantization nf4] [--parallel 8]
+                                          [--temperature 0.8] [--quantization nf4] [--parallel 16]
                                           [--arms sequential,batched] [--out runs/bench-throughput]
 
 Arms, on the same model and sandbox, one after the other (each in its own folder under --out, started afresh):
@@ -9,7 +9,10 @@ Arms, on the same model and sandbox, one after the other (each in its own folder
   each run to its end token or the cap (`--parallel 1 --no-stop-at-answer`: the loop as it was before batching);
 - batched: --parallel tasks in flight, their prompts sampled in one generate that reads each prompt once, each
   candidate ending where its answer is complete (`--parallel N`, the default of `infinicode bench`);
-- batched-nostop: batched without the early stop, to tell the changes apart.
+- batched-nostop: batched without the early stop, to tell the changes apart;
+- batched-8: batched with 8 tasks in flight, to show what more rows per batch bring.
+In every arm a candidate that has ended leaves its batch (agent/provider/hf_batch.py), so a task's n rows in the
+sequential arm stop costing compute at their end tokens too.
 The weights and compute dtype are the same in every arm (--quantization; bench_sampling.py compares those).
 Every arm is one round (pass@1 over its n candidates per task). The table gives wall time, candidates per minute,
 generated tokens per candidate and pass@1, and the paired 95% bootstrap interval over tasks of each arm's pass@1
@@ -29,7 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # arm -> (tasks in flight (None: --parallel), stop at the answer, read each prompt once for its n rows)
-ARMS = {"sequential": (1, False, False), "batched": (None, True, True), "batched-nostop": (None, False, True)}
+ARMS = {"sequential": (1, False, False), "batched": (None, True, True), "batched-nostop": (None, False, True),
+        "batched-8": (8, True, True)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--quantization", default="nf4", choices=["nf4", "bf16", "fp32"])
     parser.add_argument("--model", default=None)
-    parser.add_argument("--parallel", type=int, default=8, help="tasks in flight in the batched arms")
+    parser.add_argument("--parallel", type=int, default=16, help="tasks in flight in the batched arms")
     parser.add_argument("--arms", default="sequential,batched")
     parser.add_argument("--out", default="runs/bench-throughput")
     args = parser.parse_args(argv)

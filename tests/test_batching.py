@@ -62,6 +62,40 @@ def test_a_row_ends_where_its_stop_says_and_the_others_run_on(tiny):
     assert rows[1] == tiny.sample(THIRD, n=2, temperature=1.0, max_new_tokens=20, seed=5)
 
 
+def test_greedy_decoding_gives_what_transformers_generate_gives(tiny):
+    import torch
+
+    ids = tiny.prepare(LONG)
+    with torch.no_grad():
+        reference = tiny.model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids)),
+                                        max_new_tokens=24, do_sample=False, temperature=None, top_p=None,
+                                        top_k=None, pad_token_id=tiny.tokenizer.pad_token_id)[0, len(ids):].tolist()
+    ends = tiny._eos_ids() | {tiny.tokenizer.pad_token_id}
+    expected = reference[:next((i + 1 for i, t in enumerate(reference) if t in ends), len(reference))]
+    # beside a longer prompt (left padding) and a shorter one, the row is the same
+    requests = [PromptRows(tiny.prepare(SHORT), 1), PromptRows(ids, 1), PromptRows(tiny.prepare(THIRD), 1)]
+    together = tiny.sample_many(requests, temperature=0, max_new_tokens=24)
+    assert together[1][0].text == tiny.tokenizer.decode(expected, skip_special_tokens=True)
+    assert together[1][0].completion_tokens == len(expected)
+
+
+def test_a_row_that_ended_leaves_the_batch(tiny):
+    """The rows still writing are the only ones the model computes: each step's batch shrinks as rows end."""
+    sizes = []
+    hook = tiny.base_model.get_input_embeddings().register_forward_hook(
+        lambda module, args, output: sizes.append(args[0].shape[0]))
+    try:
+        rows = tiny.sample_many([PromptRows(tiny.prepare(SHORT), 3, 3), PromptRows(tiny.prepare(THIRD), 2, 5)],
+                                temperature=1.0, max_new_tokens=20, stop=[" "])
+    finally:
+        hook.remove()
+    samples = rows[0] + rows[1]
+    assert {s.finish_reason for s in samples} >= {"stop"}
+    decode_steps = sizes[1:]  # the first call reads the prompts
+    assert decode_steps == sorted(decode_steps, reverse=True) and decode_steps[0] == 5 > decode_steps[-1]
+    assert sum(decode_steps) == sum(s.completion_tokens for s in samples)  # no step computed an ended row
+
+
 def test_concurrent_callers_share_generate_calls_and_get_their_own_candidates(tiny):
     shared = BatchingProvider(tiny, max_rows=64, gather_s=0.3)
     prompts = [(SHORT, 3, 4), (LONG, 2, 9), (THIRD, 2, 5), (SHORT, 2, 11)]

@@ -218,23 +218,25 @@ def test_stop_strings_cut_the_text_and_end_generation_early(nf4_model):
 
 
 def test_oom_retries_with_half_the_batch(nf4_model, monkeypatch):
-    original = nf4_model.model.generate
+    from agent.provider import hf_batch
+
+    original = hf_batch.generate_rows
     sizes = []
 
-    def generate_with_small_memory(**kwargs):
-        sizes.append(kwargs["input_ids"].shape[0])
-        if kwargs["input_ids"].shape[0] > 2:
+    def generate_with_small_memory(model, tokenizer, rows, **kwargs):
+        sizes.append(len(rows))
+        if len(rows) > 2:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return original(**kwargs)
+        return original(model, tokenizer, rows, **kwargs)
 
-    monkeypatch.setattr(nf4_model.model, "generate", generate_with_small_memory)
+    monkeypatch.setattr(hf_batch, "generate_rows", generate_with_small_memory)
     samples = nf4_model.sample(MESSAGES, n=5, temperature=1.0, max_new_tokens=6, seed=0)
     assert len(samples) == 5 and sizes == [5, 2, 2, 1]
 
-    def generate_without_memory(**kwargs):
+    def generate_without_memory(model, tokenizer, rows, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory")
 
-    monkeypatch.setattr(nf4_model.model, "generate", generate_without_memory)
+    monkeypatch.setattr(hf_batch, "generate_rows", generate_without_memory)
     with pytest.raises(UserError, match="out of GPU memory"):
         nf4_model.sample(MESSAGES, n=1, max_new_tokens=6)
 

@@ -65,3 +65,25 @@ def test_cutting_keeps_what_extraction_would_keep():
     assert was_cut and cut == FENCED
     assert extract_code(cut, "add") == extract_code(text, "add")
     assert cut_answer(text, None) == (text, False)
+
+
+REPEAT = ("def add(a, b):\n    return a + b\n\n\ndef helper(x):\n    return x\n\n\n"
+          "def add(a, b):\n    return a - b\n\n\ndef later(y):\n    return y\n")
+
+
+@pytest.mark.parametrize("prefix", ["", "```python\n"])
+def test_the_entry_point_written_again_ends_the_answer_at_its_restart(prefix):
+    end = answer_end(REPEAT, "add", prefix)
+    assert REPEAT[:end].endswith("return x\n\n\n") and REPEAT[end:].startswith("def add")
+    # extraction keeps the first definition and its helper, and drops the restart with all after it
+    assert extract_code(REPEAT[:end], "add") == extract_code(REPEAT, "add")
+    assert "a - b" not in extract_code(REPEAT, "add") and "later" not in extract_code(REPEAT, "add")
+
+
+def test_a_restart_after_an_unfinished_first_definition_or_an_indented_one_does_not_end_it():
+    assert answer_end("def add(a, b):\ndef add(a, b):\n    return a + b\n", "add") is None
+    methods = "class A:\n    def add(self):\n        return 1\n    def add(self):\n        pass\n"
+    assert answer_end(methods, "add") is None
+    # a continued signature counts as the first definition
+    body = "    return a + b\n\n"
+    assert answer_end(body + "def add(a, b):\n", "add", prefix="def add(a, b):\n") == len(body)

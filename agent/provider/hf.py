@@ -474,7 +474,7 @@ class HFProvider(Provider):
 
         stops = stop_list(stop)
         greedy = temperature is None or temperature <= 0
-        ends = self._eos_ids() | {self.tokenizer.pad_token_id}  # a row that ended early is padded after its end
+        ends = self._eos_ids() | {self.tokenizer.pad_token_id}  # a row ends at its first end or padding token
         rows = []  # (request, prompt ids, row seed, stop_when), in request and candidate order
         for r, request in enumerate(requests):
             seed = request.seed if request.seed is not None else secrets.randbits(48)
@@ -489,7 +489,7 @@ class HFProvider(Provider):
                 tokens = generate_rows(self.model, self.tokenizer, [rows[k][1:] for k in chunk], greedy=greedy,
                                        temperature=temperature, top_p=top_p, max_new_tokens=new_tokens,
                                        min_new_tokens=min(min_new_tokens, new_tokens), stops=stops,
-                                       share_prefill=self.share_prefill)
+                                       end_ids=ends, share_prefill=self.share_prefill)
             except torch.OutOfMemoryError:
                 if len(chunk) == 1:
                     raise UserError(f"out of GPU memory generating even one candidate with {self.name}; lower "

@@ -1,9 +1,9 @@
-"""One `generate` call for many prompts and many candidates each: the in-process model's sampling core.
+"""One decoding loop for many prompts and many candidates each: the in-process model's sampling core.
 
 Rows (a prompt repeated once per candidate) are left-padded into one batch. Each row draws its tokens from its own
 seeded random stream (`RowSampling`), so a candidate is the same whether its prompt was sampled alone or beside
-other tasks' prompts: batching changes the speed, not the candidates. A row stops at a stop string, at its end
-token, or where its answer is complete (`AnswerStop`, with `agent.stopping`); transformers pads it from then on.
+other tasks' prompts: batching changes the speed, not the candidates. A row ends at a stop string, at its end
+token, or where its answer is complete (`RowEnds`, with `agent.stopping`), and leaves the batch then.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+from transformers import DynamicCache, LogitsProcessor
 
 
 @dataclass
@@ -65,27 +65,32 @@ class RowSampling(LogitsProcessor):
         return kept.scatter(-1, order, ordered.masked_fill(~keep, float("-inf")))
 
 
-class AnswerStop(StoppingCriteria):
-    """Ends each row whose answer is complete; checked when a row's newest token holds a line break."""
+class RowEnds:
+    """Whether a row has ended: at an end token, at a stop string, or where its answer is complete (checked when
+    the newest token holds a line break, with `stop_when`)."""
 
-    def __init__(self, tokenizer, prompt_length: int, stoppers: list[Callable[[str], int | None] | None]):
-        self.tokenizer, self.prompt_length, self.stoppers = tokenizer, prompt_length, stoppers
-        self.done = [False] * len(stoppers)
+    def __init__(self, tokenizer, end_ids: set[int], stops: list[str],
+                 stoppers: list[Callable[[str], int | None] | None]):
+        self.tokenizer, self.end_ids, self.stops, self.stoppers = tokenizer, end_ids, stops, stoppers
         self._breaks: dict[int, bool] = {}
+        self._longest_stop = max((len(s) for s in stops), default=0)
 
     def _breaks_line(self, token: int) -> bool:
         if token not in self._breaks:
             self._breaks[token] = "\n" in self.tokenizer.decode([token])
         return self._breaks[token]
 
-    def __call__(self, input_ids, scores, **kwargs):
-        new = input_ids[:, self.prompt_length:]
-        for row, stop_when in enumerate(self.stoppers):
-            if self.done[row] or stop_when is None or not self._breaks_line(int(new[row, -1])):
-                continue
-            if stop_when(self.tokenizer.decode(new[row], skip_special_tokens=True)) is not None:
-                self.done[row] = True
-        return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
+    def __call__(self, row: int, tokens: list[int]) -> bool:
+        if tokens[-1] in self.end_ids:
+            return True
+        if self.stops:  # a stop string completed by this token lies in the text of the last few tokens
+            tail = self.tokenizer.decode(tokens[-(self._longest_stop + 2):], skip_special_tokens=True)
+            if any(stop in tail for stop in self.stops):
+                return True
+        stop_when = self.stoppers[row]
+        if stop_when is None or not self._breaks_line(tokens[-1]):
+            return False
+        return stop_when(self.tokenizer.decode(tokens, skip_special_tokens=True)) is not None
 
 
 def _left_padded(prompts: list[list[int]], length: int, pad: int, device):
@@ -109,27 +114,52 @@ def shared_prefill(model, prompts: list[list[int]], rows: list[int], length: int
 
 def generate_rows(model, tokenizer, rows: list[tuple[list[int], int, Callable | None]], *, greedy: bool,
                   temperature: float, top_p: float, max_new_tokens: int, min_new_tokens: int,
-                  stops: list[str], share_prefill: bool = True) -> list[list[int]]:
-    """The new token ids of each row ((prompt ids, row seed, stop_when)), from one generate call."""
+                  stops: list[str], end_ids: set[int], share_prefill: bool = True) -> list[list[int]]:
+    """The new token ids of each row ((prompt ids, row seed, stop_when)), each up to and with the token that ended it.
+
+    Our own decoding loop rather than `generate`: a row that has ended leaves the batch (its KV cache rows are
+    dropped), so the rows still writing do not pay for it. On a CPU a step's cost grows with its rows."""
     pad = tokenizer.pad_token_id
-    longest = max(len(ids) for ids, _, _ in rows)
-    input_ids, attention_mask = _left_padded([ids for ids, _, _ in rows], longest, pad, model.device)
-    generation = dict(max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
-                      temperature=None, top_p=None, top_k=None)
-    distinct = list(dict.fromkeys(tuple(ids) for ids, _, _ in rows))
-    if share_prefill and longest > 1 and len(distinct) < len(rows):
+    prompts = [ids for ids, _, _ in rows]
+    longest = max(len(ids) for ids in prompts)
+    _, mask = _left_padded(prompts, longest, pad, model.device)
+    distinct = list(dict.fromkeys(tuple(ids) for ids in prompts))
+    if longest == 1:
+        cache = DynamicCache()
+    elif share_prefill and len(distinct) < len(rows):
         where = {ids: i for i, ids in enumerate(distinct)}
-        generation["past_key_values"] = shared_prefill(model, [list(ids) for ids in distinct],
-                                                       [where[tuple(ids)] for ids, _, _ in rows], longest, pad)
-    if min_new_tokens:
-        generation["min_new_tokens"] = min_new_tokens
-    if not greedy:
-        generation["logits_processor"] = LogitsProcessorList([RowSampling([s for _, s, _ in rows], temperature, top_p)])
-    if stops:  # transformers' own criterion: a sequence ends at the token that completes a stop string
-        generation.update(stop_strings=stops, tokenizer=tokenizer)
-    stoppers = [stop_when for _, _, stop_when in rows]
-    if any(stoppers):
-        generation["stopping_criteria"] = StoppingCriteriaList([AnswerStop(tokenizer, longest, stoppers)])
+        cache = shared_prefill(model, [list(ids) for ids in distinct], [where[tuple(ids)] for ids in prompts],
+                               longest, pad)
+    else:
+        cache = shared_prefill(model, prompts, list(range(len(rows))), longest, pad)
+    sampler = None if greedy else RowSampling([seed for _, seed, _ in rows], temperature, top_p)
+    ended = RowEnds(tokenizer, end_ids, stops, [stop_when for _, _, stop_when in rows])
+    banned = torch.tensor(sorted(end_ids), device=model.device, dtype=torch.long)
+    active = list(range(len(rows)))  # the rows still writing, in batch order
+    positions = torch.tensor([len(ids) - 1 for ids in prompts], device=model.device)
+    step_input = torch.tensor([[ids[-1]] for ids in prompts], device=model.device)
+    out: list[list[int]] = [[] for _ in rows]
     with torch.no_grad():
-        output = model.generate(input_ids=input_ids, attention_mask=attention_mask, **generation)
-    return output[:, longest:].tolist()
+        for step in range(max_new_tokens):
+            logits = model(input_ids=step_input, attention_mask=mask, position_ids=positions[:, None],
+                           past_key_values=cache, use_cache=True).logits[:, -1, :].float()
+            if step < min_new_tokens and len(banned):
+                logits[:, banned] = float("-inf")
+            chosen = (logits if sampler is None else sampler(None, logits)).argmax(dim=-1)
+            keep = []
+            for slot, (row, token) in enumerate(zip(active, chosen.tolist(), strict=True)):
+                out[row].append(token)
+                if not ended(row, out[row]):
+                    keep.append(slot)
+            if not keep:
+                break
+            if len(keep) < len(active):
+                index = torch.tensor(keep, device=model.device)
+                cache.batch_select_indices(index)
+                mask, positions, chosen = mask[index], positions[index], chosen[index]
+                active = [active[slot] for slot in keep]
+                if sampler is not None:
+                    sampler.generators = [sampler.generators[slot] for slot in keep]
+            mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=-1)
+            positions, step_input = positions + 1, chosen[:, None]
+    return out
