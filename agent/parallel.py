@@ -1,6 +1,6 @@
 """Solving many tasks at once: each in its own thread, one model shared by all of them.
 
-    solve_many(tasks, generator, sandbox, folder_of=lambda task: root / task.name, parallel=8, samples=4, ...)
+    solve_many(tasks, generator, sandbox, folder_of=lambda task: root / task.name, parallel=16, samples=4, ...)
 
 With an in-process model (one that has `sample_many`), the threads' sampling calls go through a
 `BatchingProvider`, so round-0 prompts of several tasks, and the refinement prompts of a round, are sampled in
@@ -30,7 +30,7 @@ def shared_generator(generator, parallel: int, rows_per_task: int):
     return generator
 
 
-def solve_many(tasks: list, generator, sandbox, folder_of: Callable[[object], Path], parallel: int = 8,
+def solve_many(tasks: list, generator, sandbox, folder_of: Callable[[object], Path], parallel: int = 16,
                on_event: Callable[[object, dict], None] | None = None,
                on_done: Callable[[object, SolveResult], None] | None = None, **solve_kwargs) -> list[SolveResult]:
     """`solve_task` on every task, `parallel` at a time; results in the order of `tasks`.

@@ -139,7 +139,7 @@ def _jsonable(value):
 
 def evalplus_record(task, sample: dict, program: str, result) -> dict:
     """One entry of eval_results.json's "eval" lists."""
-    from benchmarks.suites import input_groups
+    from benchmarks.mbppplus import input_groups
 
     if task.tests.kind == "io":
         groups = input_groups(task)
@@ -175,7 +175,7 @@ def evaluate_samples(suite: str, samples_path: str | Path, data: str | None = No
                      sandbox=None, workers: int | None = None,
                      progress: Callable[[int, int], None] | None = None) -> dict:
     """Judge every sample of a samples file; writes both result files and returns the summary."""
-    from benchmarks.suites import attach_expected, expected_cache_file
+    from benchmarks.mbppplus import attach_expected, expected_cache_file
     from sandbox import Job
 
     samples_path = Path(samples_path)

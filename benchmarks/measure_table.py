@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="OpenAI-compatible API base URL (repeatable); default: in-process or $OPENAI_BASE_URL")
     parser.add_argument("--quantization", default="nf4")
     parser.add_argument("--data", default=None, help="folder with the datasets (default: as `infinicode bench`)")
-    parser.add_argument("--parallel", type=int, default=8, help="tasks in flight (as `infinicode bench`)")
+    parser.add_argument("--parallel", type=int, default=16, help="tasks in flight (as `infinicode bench`)")
     parser.add_argument("--out", default="runs/table", help="output folder; one sub-folder per suite")
     args = parser.parse_args(argv)
 

@@ -27,8 +27,9 @@ from pathlib import Path
 
 from agent.errors import UserError
 from agent.runfolder import CandidateRecord, RunFolder, RunRecord
+from benchmarks.mbppplus import attach_expected, expected_cache_file
 from benchmarks.passk import STANDARD_KS, pass_at_ks
-from benchmarks.suites import SUITES, attach_expected, expected_cache_file, load_suite, select_tasks
+from benchmarks.suites import SUITES, load_suite, select_tasks
 
 BASELINES = ("resample",)
 BENCH_JSON = "bench.json"
@@ -58,7 +59,7 @@ class BenchConfig:
     seed: int = 0
     max_new_tokens: int = 384
     workers: int | None = None
-    parallel: int = 8  # tasks in flight at once; an in-process model samples their prompts in one batch
+    parallel: int = 16  # tasks in flight at once; an in-process model samples their prompts in one batch
     stop_at_answer: bool = True  # end a candidate where its answer is complete (agent/stopping.py)
 
 

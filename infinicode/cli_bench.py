@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         max_new_tokens: int = typer.Option(384, "--max-new-tokens", min=1, help="Tokens per candidate."),
         workers: int | None = typer.Option(None, "--workers", min=1, help="Sandbox containers "
                                               "(default: one per CPU)."),
-        parallel: ParallelOpt = 8,
+        parallel: ParallelOpt = 16,
         stop_at_answer: bool = typer.Option(True, "--stop-at-answer/--no-stop-at-answer", help="End a candidate "
                                             "where its answer is complete (closing fence, usage code after the "
                                             "function) instead of at --max-new-tokens."),

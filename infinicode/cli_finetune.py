@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         grad_accum: GradAccumOpt = TRAIN.grad_accum,
         max_steps: MaxStepsOpt = None,
         force_eval_tasks: ForceEvalOpt = False,
-        parallel: ParallelOpt = 8,
+        parallel: ParallelOpt = 16,
         repairs: bool = typer.Option(True, "--repairs/--no-repairs", help="Also train on the refinement rounds' "
                                      "(failing code + feedback -> fix) pairs, to learn the repair step."),
     ) -> None:

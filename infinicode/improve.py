@@ -63,7 +63,7 @@ class ImproveSettings:
     max_new_tokens: int = 384
     seed: int = 0
     force_eval_tasks: bool = False
-    parallel: int = 8  # tasks in flight: their prompts share one batched generate (agent/parallel.py)
+    parallel: int = 16  # tasks in flight: their prompts share one batch (agent/parallel.py)
     repairs: bool = True  # also train on (failing code + feedback -> fix) pairs from the refinement rounds
     train_settings: TrainSettings = field(default_factory=TrainSettings)
 
@@ -97,7 +97,7 @@ def with_expected_outputs(tasks: list, source: str, sandbox) -> list:
     out, as `bench` does."""
     if not any(t.tests.kind == "io" and t.tests.expected is None for t in tasks):
         return tasks
-    from benchmarks.suites import attach_expected, expected_cache_file
+    from benchmarks.mbppplus import attach_expected, expected_cache_file
 
     usable, _notes = attach_expected(tasks, sandbox, expected_cache_file(source))
     return usable
@@ -112,7 +112,7 @@ def _safe(task_id: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: int, temperature: float,
-                       top_p: float, max_new_tokens: int, seed: int, progress=None, parallel: int = 8) -> dict:
+                       top_p: float, max_new_tokens: int, seed: int, progress=None, parallel: int = 16) -> dict:
     """n candidates per task from its round-0 prompt, all run; one JSON per task in out_dir (reused on resume).
     `parallel` tasks at a time, their prompts sampled together (agent/parallel.py), each candidate stopped where
     its answer is complete. Returns {"pass@1", "tasks", "counts": {task_id: [n, c]}}."""

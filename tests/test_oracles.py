@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import math
 
-from benchmarks.suites import (
-    MBPPPLUS_ALTERNATIVES,
-    evalplus_job_timeout,
-    evalplus_time_limit,
-    input_groups,
-    load_suite,
-)
+from benchmarks.mbppplus import MBPPPLUS_ALTERNATIVES, evalplus_job_timeout, evalplus_time_limit, input_groups
+from benchmarks.suites import load_suite
 from sandbox.image.infinicode_runner.codec import Opaque
 from sandbox.image.infinicode_runner.oracles import output_matches
 

@@ -10,12 +10,12 @@ import pytest
 
 from agent.errors import UserError
 from benchmarks import suites
+from benchmarks.mbppplus import restore_input_types
 from benchmarks.suites import (
     find_data,
     function_header,
     load_suite,
     mbpp_entry_point,
-    restore_input_types,
     select_tasks,
 )
 from tests.spec_text import add_spec

@@ -40,7 +40,7 @@ def values_equal(got, want, atol):
 # ---------------------------------------------------------------- EvalPlus's rules (MBPP+)
 #
 # As EvalPlus v0.3.1 judges MBPP+ (evalplus/eval/__init__.py: unsafe_execute; evalplus/eval/_special_oracle.py).
-# benchmarks/suites.py picks the oracle of each task and shapes `want` for it; its comment cites the sources.
+# benchmarks/mbppplus.py picks the oracle of each task and shapes `want` for it; its comment cites the sources.
 
 EVALPLUS_RTOL = 1e-07  # what EvalPlus passes to np.allclose (np.testing.assert_allclose's default)
 EVALPLUS_FLOAT_ATOL = 1e-06  # the atol EvalPlus enforces when a task's atol is 0 and the expected output is floats
