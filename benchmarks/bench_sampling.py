@@ -28,24 +28,29 @@ def _run(model, n: int, tokens: int, seed: int) -> tuple[float, int]:
 
 def _load(provider_class, model: str | None, quantization: str, device: str | None):
     """`nf4@bf16` is NF4 computing in bf16 whatever the CPU (how it was before the compute dtype followed the
-    CPU's native bf16 support), for comparison with `nf4`."""
+    CPU's native bf16 support); `nf4-packed` is NF4 unpacking its weights at every forward (how it was before
+    sampling kept them unpacked, agent/provider/cpu_4bit.py). Both for comparison with `nf4`."""
     import agent.provider.hf as hf
 
-    if quantization != "nf4@bf16":
+    if quantization not in {"nf4@bf16", "nf4-packed"}:
         return provider_class.from_pretrained(model, quantization=quantization, device=device)
-    chosen = hf.compute_dtype
-    hf.compute_dtype = hf.half_dtype
+    chosen = hf.compute_dtype, hf.keep_unpacked_weights
+    if quantization == "nf4@bf16":
+        hf.compute_dtype = hf.half_dtype
+    else:
+        hf.keep_unpacked_weights = lambda model: 0
     try:
         return provider_class.from_pretrained(model, quantization="nf4", device=device)
     finally:
-        hf.compute_dtype = chosen
+        hf.compute_dtype, hf.keep_unpacked_weights = chosen
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="hub id, folder or .gguf (default: the embedded model)")
-    parser.add_argument("--quantizations", default="bf16,nf4", help="comma-separated: nf4, bf16, fp32, and "
-                        "nf4@bf16 (NF4 computing in bf16 even where the CPU has no native bf16)")
+    parser.add_argument("--quantizations", default="bf16,nf4", help="comma-separated: nf4, bf16, fp32, "
+                        "nf4@bf16 (NF4 computing in bf16 even where the CPU has no native bf16) and nf4-packed "
+                        "(NF4 unpacking its weights at every forward)")
     parser.add_argument("--ns", default="1,4,16")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--baseline-calls", type=int, default=4)

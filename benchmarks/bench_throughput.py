@@ -2,18 +2,19 @@
 
     python benchmarks/bench_throughput.py [--suite mbpp] [--limit 40] [--samples 4] [--max-new-tokens 256]
                                           [--temperature 0.8] [--quantization nf4] [--parallel 16]
-                                          [--arms sequential,batched] [--out runs/bench-throughput]
+                                          [--arms today,sequential,batched] [--out runs/bench-throughput]
 
 Arms, on the same model and sandbox, one after the other (each in its own folder under --out, started afresh):
-- sequential: one task at a time, its n candidates from one generate that reads the prompt once per candidate,
-  each run to its end token or the cap (`--parallel 1 --no-stop-at-answer`: the loop as it was before batching);
-- batched: --parallel tasks in flight, their prompts sampled in one generate that reads each prompt once, each
-  candidate ending where its answer is complete (`--parallel N`, the default of `infinicode bench`);
+- today: one task at a time as before this work: its n candidates each reading the prompt on their own, run to
+  their end token or the cap, the 4-bit weights unpacked at every step (`nf4-packed` in bench_sampling.py);
+- sequential: the same, with each prompt read once for its n rows and the 4-bit weights unpacked once
+  (`--parallel 1 --no-stop-at-answer`): what batching across tasks adds is batched / sequential;
+- batched: --parallel tasks in flight, their prompts sampled in one batch that reads each prompt once, each
+  candidate ending where its answer is complete and leaving the batch then (the default of `infinicode bench`);
 - batched-nostop: batched without the early stop, to tell the changes apart;
 - batched-8: batched with 8 tasks in flight, to show what more rows per batch bring.
 In every arm a candidate that has ended leaves its batch (agent/provider/hf_batch.py), so a task's n rows in the
-sequential arm stop costing compute at their end tokens too.
-The weights and compute dtype are the same in every arm (--quantization; bench_sampling.py compares those).
+one-task-at-a-time arms stop costing compute at their end tokens too. The compute dtype is the same in every arm.
 Every arm is one round (pass@1 over its n candidates per task). The table gives wall time, candidates per minute,
 generated tokens per candidate and pass@1, and the paired 95% bootstrap interval over tasks of each arm's pass@1
 minus the first arm's (pass@1 at T > 0 is noisy: an interval that holds 0 means no measurable difference).
@@ -31,9 +32,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# arm -> (tasks in flight (None: --parallel), stop at the answer, read each prompt once for its n rows)
-ARMS = {"sequential": (1, False, False), "batched": (None, True, True), "batched-nostop": (None, False, True),
-        "batched-8": (8, True, True)}
+# arm -> (tasks in flight (None: --parallel), stop at the answer, read each prompt once for its n rows,
+#         keep the 4-bit weights unpacked)
+ARMS = {"today": (1, False, False, False), "sequential": (1, False, True, True),
+        "batched": (None, True, True, True), "batched-nostop": (None, False, True, True),
+        "batched-8": (8, True, True, True)}
+
+
+def _load(model: str | None, quantization: str, unpacked: bool):
+    import agent.provider.hf as hf
+
+    if unpacked:
+        return hf.HFProvider.from_pretrained(model, quantization=quantization)
+    chosen = hf.keep_unpacked_weights
+    hf.keep_unpacked_weights = lambda model: 0
+    try:
+        return hf.HFProvider.from_pretrained(model, quantization=quantization)
+    finally:
+        hf.keep_unpacked_weights = chosen
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quantization", default="nf4", choices=["nf4", "bf16", "fp32"])
     parser.add_argument("--model", default=None)
     parser.add_argument("--parallel", type=int, default=16, help="tasks in flight in the batched arms")
-    parser.add_argument("--arms", default="sequential,batched")
+    parser.add_argument("--arms", default="today,sequential,batched")
     parser.add_argument("--out", default="runs/bench-throughput")
     args = parser.parse_args(argv)
     arms = [arm.strip() for arm in args.arms.split(",") if arm.strip()]
@@ -58,17 +74,19 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from rich.console import Console
 
-    from agent.provider.hf import HFProvider
     from benchmarks.passk import paired_bootstrap
     from benchmarks.run_bench import BenchConfig, run_bench
     from sandbox import Sandbox
 
     console = Console(stderr=True)
-    model = HFProvider.from_pretrained(args.model, quantization=args.quantization)
+    models = {}
     rows = []
     with Sandbox() as sandbox:
         for arm in arms:
-            parallel, stop, share = ARMS[arm]
+            parallel, stop, share, unpacked = ARMS[arm]
+            if unpacked not in models:
+                models[unpacked] = _load(args.model, args.quantization, unpacked)
+            model = models[unpacked]
             model.share_prefill = share
             out = Path(args.out) / arm
             shutil.rmtree(out, ignore_errors=True)
@@ -88,13 +106,19 @@ def main(argv: list[str] | None = None) -> None:
     print(f"model: {model.name} {args.quantization} | device: {device} | {platform.node()} ({os.cpu_count()} cores)"
           f" | {args.suite} {args.limit} tasks x {args.samples} samples, 1 round, {args.max_new_tokens} new tokens,"
           f" T={args.temperature} | torch {torch.__version__}")
-    print(f"{'arm':<15} {'tasks':>5} {'stop':>5} | {'wall s':>7} {'cand':>5} {'cand/min':>8} {'ratio':>6} | "
-          f"{'tok/cand':>8} | {'pass@1':>6}  {'diff vs first arm (95% CI)':<28}")
-    print("-" * 108)
+    print(f"{'arm':<15} {'tasks':>5} {'stop':>5} | {'wall s':>7} {'cand':>5} {'cand/min':>8} {'ratio':>6} "
+          f"{'vs seq':>6} | {'tok/cand':>8} | {'pass@1':>6}  {'diff vs first arm (95% CI)':<28}")
+    print("-" * 115)
     first = rows[0]
+    sequential = next((row for row in rows if row["arm"] == "sequential"), None)
+
+    def rate_of(row):
+        return 60 * row["candidates"] / row["wall_s"]
+
     for row in rows:
-        rate = 60 * row["candidates"] / row["wall_s"]
-        ratio = rate / (60 * first["candidates"] / first["wall_s"])
+        rate = rate_of(row)
+        ratio = rate / rate_of(first)
+        vs_seq = f"{rate / rate_of(sequential):>5.2f}x" if sequential else f"{'-':>6}"
         pass1 = sum(row["pass1"].values()) / len(row["pass1"])
         diff = ""
         if row is not first:
@@ -102,8 +126,8 @@ def main(argv: list[str] | None = None) -> None:
             mean, low, high = paired_bootstrap([row["pass1"][i] for i in ids], [first["pass1"][i] for i in ids])
             diff = f"{100 * mean:+.1f} pts [{100 * low:+.1f}, {100 * high:+.1f}]"
         print(f"{row['arm']:<15} {row['parallel']:>5} {'yes' if row['stop'] else 'no':>5} | {row['wall_s']:>7.1f} "
-              f"{row['candidates']:>5} {rate:>8.2f} {ratio:>5.2f}x | {row['tokens'] / max(1, row['candidates']):>8.1f}"
-              f" | {100 * pass1:>5.1f}%  {diff}")
+              f"{row['candidates']:>5} {rate:>8.2f} {ratio:>5.2f}x {vs_seq} | "
+              f"{row['tokens'] / max(1, row['candidates']):>8.1f} | {100 * pass1:>5.1f}%  {diff}")
 
 
 if __name__ == "__main__":

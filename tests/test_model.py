@@ -168,6 +168,29 @@ def test_tiny_model_reaches_the_trap_code_path_without_the_fix(tiny_model_dir):
     assert all(g is None or g == 0 for g in grads.values()), grads
 
 
+def test_sampling_unpacks_4bit_weights_once_with_the_same_logits(tiny_model_dir, monkeypatch):
+    """No-grad forwards reuse each layer's unpacked weight instead of unpacking it every step, bit for bit the
+    numbers of the 4-bit kernel; forwards with gradients (training) still go through bitsandbytes."""
+    import bitsandbytes as bnb
+
+    from agent.provider.cpu_4bit import keep_unpacked_weights
+
+    model, tokenizer = load_base(str(tiny_model_dir), quantization="nf4", device="cpu")
+    kernel_calls = []
+    original = bnb.matmul_4bit
+    monkeypatch.setattr(bnb, "matmul_4bit", lambda *a, **k: kernel_calls.append(1) or original(*a, **k))
+    ids = tokenizer(["def add(a, b):\n    return"], return_tensors="pt").input_ids
+    with torch.no_grad():
+        unpacked = [model(input_ids=ids).logits, model(input_ids=ids[:, :1]).logits]
+    assert kernel_calls == []
+    packed = [model(input_ids=ids).logits.detach(), model(input_ids=ids[:, :1]).logits.detach()]
+    assert len(kernel_calls) == 2 * len(_linear4bit_layers(model))
+    assert all(torch.equal(a, b) for a, b in zip(unpacked, packed, strict=True))
+    # a machine whose memory cannot hold the unpacked copies keeps them packed
+    other, _ = load_base(str(tiny_model_dir), quantization="fp32", device="cpu")
+    assert keep_unpacked_weights(model, share=0.0) == 0 and keep_unpacked_weights(other) == 0
+
+
 # ---------------------------------------------------------------- sampling
 
 

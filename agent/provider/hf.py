@@ -21,6 +21,13 @@ from typing import Any
 
 from agent.errors import UserError
 from agent.provider.base import Provider, Sample, cut_at_stop, stop_list
+from agent.provider.cpu_4bit import (
+    compute_dtype,
+    disable_cpu_weight_packing,
+    half_dtype,
+    import_bitsandbytes,
+    keep_unpacked_weights,
+)
 from agent.stopping import cut_answer
 
 QUANTIZATIONS = ("nf4", "bf16", "fp32")
@@ -102,22 +109,6 @@ def _resolve_hub_id(repo_id: str) -> ModelSource:
 # ---------------------------------------------------------------- loading
 
 
-def _import_bitsandbytes():
-    """bitsandbytes, quietly: on CPUs with AVX512-BF16 it logs that an optional kernel package is missing."""
-
-    class _DropOptionalKernelNotice(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            return "kernels-community" not in str(record.msg)
-
-    logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(_DropOptionalKernelNotice())
-    try:
-        import bitsandbytes
-    except ImportError:
-        raise UserError("4-bit NF4 loading needs bitsandbytes: pip install bitsandbytes (>= 0.48 for CPU), "
-                        "or pass --quantization bf16") from None
-    return bitsandbytes
-
-
 def resolve_device(device: str | None) -> str:
     import torch
 
@@ -128,51 +119,6 @@ def resolve_device(device: str | None) -> str:
     if device not in {"cpu", "mps"} and not device.startswith("cuda"):
         raise UserError(f"unknown device {device}; use cpu, cuda or cuda:N")
     return device
-
-
-def half_dtype(device: str):
-    """The 16-bit dtype for `--quantization bf16`: bf16, or fp16 on a GPU without bf16."""
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_bf16_supported():
-        return torch.float16
-    return torch.bfloat16
-
-
-def compute_dtype(device: str):
-    """The dtype 4-bit layers compute in. On a CPU without native bf16 (no AVX512-BF16 or AMX), bf16 matmuls are
-    emulated: fp32 sampled 32 rows of NF4 2.2x faster there (benchmarks/bench_sampling.py, README)."""
-    import torch
-
-    if device == "cpu" and not _cpu_has_bf16():
-        return torch.float32
-    return half_dtype(device)
-
-
-def _cpu_has_bf16() -> bool:
-    import torch
-
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def disable_cpu_weight_packing(model) -> int:
-    """Stop bitsandbytes from repacking 4-bit weights for its CPU inference kernel.
-
-    On CPUs with AVX512-BF16, the first no-grad eval forward of a Linear4bit repacks its weight in place into a
-    format whose kernel has no backward: every later training step gives LoRA weights no gradient, silently.
-    Sampling before fine-tuning is exactly this project's order, so packing stays off (about half the CPU
-    4-bit generation speed). Returns how many layers were changed.
-    """
-    bnb = _import_bitsandbytes()
-    count = 0
-    for module in model.modules():
-        if isinstance(module, bnb.nn.Linear4bit):
-            module.support_avx512bf16_for_cpu = False
-            count += 1
-    return count
 
 
 def load_base(model: str | os.PathLike | None = None, quantization: str = "nf4", device: str | None = None,
@@ -233,7 +179,7 @@ def load_causal_lm(path: str, quantization: str = "nf4", device: str | None = No
     device = resolve_device(device)
     kwargs: dict[str, Any] = {"local_files_only": local_files_only}
     if quantization == "nf4":
-        _import_bitsandbytes()
+        import_bitsandbytes()
         if device == "mps":
             raise UserError("bitsandbytes 4-bit does not run on mps; pass --quantization bf16")
         from transformers import BitsAndBytesConfig
@@ -254,6 +200,7 @@ def load_causal_lm(path: str, quantization: str = "nf4", device: str | None = No
         hf_logging.enable_progress_bar()
     if quantization == "nf4":
         disable_cpu_weight_packing(hf_model)
+        keep_unpacked_weights(hf_model)
     return hf_model.eval()
 
 
