@@ -4,7 +4,7 @@
 
 With an in-process model (one that has `sample_many`), the threads' sampling calls go through a
 `BatchingProvider`, so round-0 prompts of several tasks, and the refinement prompts of a round, are sampled in
-one generate; a model server batches concurrent requests itself. The sandbox judges one task's candidates while
+one batch; a model server batches concurrent requests itself. The sandbox judges one task's candidates while
 the others are sampled. `bench`, `improve` and the benchmarks all solve their tasks through here.
 """
 

@@ -66,7 +66,9 @@ def info(
         ("adapter parameters", f"{details['adapter_parameters']:,}"),
         ("context length", f"{details['context_length']:,} tokens"),
         ("chat template", "yes" if details["chat_template"] else "no (completion prompts)"),
-        ("memory", f"{details['memory_mb']:.1f} MiB"),
+        ("memory", f"{details['memory_mb']:.1f} MiB"
+                   + (" (4-bit weights, plus an unpacked copy for sampling)" if details["unpacked_for_sampling"]
+                      else "")),
     ]
     for field, value in rows:
         table.add_row(field, str(value))

@@ -1,4 +1,4 @@
-"""Many prompts in one generate: the same candidates as alone, concurrent callers batched, early stops per row."""
+"""Many prompts in one batch: the same candidates as alone, concurrent callers batched, early stops per row."""
 
 from __future__ import annotations
 

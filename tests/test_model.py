@@ -401,10 +401,11 @@ def test_model_info_command(tiny_model_dir, adapters):
     info = json.loads(result.stdout)
     assert info["quantization"].startswith("nf4") and info["device"] == "cpu"
     assert info["adapter"] == str(adapters[0]) and info["parameters"] > 100_000
+    assert info["unpacked_for_sampling"] is True
 
     table = CliRunner().invoke(_cli(), ["model", "info", "--model", str(tiny_model_dir), "--quantization", "bf16"])
     assert table.exit_code == 0, table.output
-    assert "bf16" in table.stdout and "parameters" in table.stdout.lower()
+    assert "bf16" in table.stdout and "parameters" in table.stdout.lower() and "unpacked" not in table.stdout
 
 
 def test_model_info_command_bad_model_raises_user_error(tmp_path):

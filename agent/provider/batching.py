@@ -38,7 +38,7 @@ class BatchingProvider(Provider):
         self.batches: list[int] = []  # rows per generate call, for benchmarks and tests
         self._waiting: list[_Call] = []
         self._arrived = threading.Condition()
-        self._model_lock = threading.Lock()  # one generate at a time; the others gather meanwhile
+        self._model_lock = threading.Lock()  # one batch at a time; the others gather meanwhile
 
     @property
     def context_length(self) -> int:

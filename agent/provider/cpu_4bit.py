@@ -104,6 +104,7 @@ def keep_unpacked_weights(model, share: float = UNPACKED_MEMORY_SHARE) -> int:
         return 0
     for layer in layers:
         layer.forward = _unpacked_forward(layer, layer.forward)
+        layer.keeps_unpacked_weight = True  # for `model info`
     return len(layers)
 
 

@@ -295,7 +295,7 @@ class HFProvider(Provider):
         self.name = source.name
         self.quantization = quantization
         self.device = device
-        self.max_batch: int | None = None  # None: all n candidates in one generate call
+        self.max_batch: int | None = None  # None: all rows in one batch
         self.share_prefill = True  # read each distinct prompt once for its n rows (False: once per row)
         self.adapters: dict[str, str] = {}  # peft adapter name -> folder
         self.adapter: str | None = None  # folder of the active adapter, None when sampling from the base
@@ -413,7 +413,7 @@ class HFProvider(Provider):
     def sample_many(self, requests: list, temperature: float = 0.8, top_p: float = 0.95,
                     max_new_tokens: int = 384, stop: list[str] | str | None = None,
                     min_new_tokens: int = 0) -> list[list[Sample]]:
-        """Candidates for many prompts (each request's n, in order) from one generate call, or from as few as
+        """Candidates for many prompts (each request's n, in order) from one batch, or from as few as
         `max_batch` rows per call allows; after a GPU out-of-memory the rows are split in halves."""
         import torch
 
@@ -497,6 +497,7 @@ class HFProvider(Provider):
             "context_length": self.context_length,
             "chat_template": self.has_chat_template,
             "memory_mb": round(base.get_memory_footprint() / 2**20, 1),
+            "unpacked_for_sampling": any(getattr(m, "keeps_unpacked_weight", False) for m in base.modules()),
             "torch_threads": torch.get_num_threads(),
         }
 
