@@ -27,6 +27,7 @@ from sandbox.results import RunResult, TestOutcome
 MAX_VALUE_CHARS = 200  # one expected / actual repr
 MAX_MESSAGE_CHARS = 400
 MAX_NAMES = 10
+REPEATS_SHOWN = 2  # a line the model wrote over and over (looping until its token cap): shown twice, then counted
 TRACEBACK_LINES = (12, 4)  # full tail, then a shorter one when the full one does not fit
 STDOUT_LINES = (20, 5)
 PER_MESSAGE_OVERHEAD = 8  # chat-template tokens per message, when the generator cannot render the prompt
@@ -274,7 +275,7 @@ def build_refinement(task: Task, code: str, result: RunResult | dict, generator,
         body.append(fix_instruction(task))
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n\n".join(body)}]
 
-    code_text, code_cut = code, False
+    code_text, code_cut = collapse_repeats(code), False
     if not fitter.fits(compose(code_text, {})):
         code_text, code_cut = _shorten_code(code, lambda c: fitter.fits(compose(c, {})))
 
@@ -298,6 +299,27 @@ def task_text_for_fix(task: Task) -> str:
     """The task without its answer-format line (the fix instruction closes the prompt instead)."""
     text = task_text(task)
     return text.rsplit("\n\n", 1)[0]
+
+
+def collapse_repeats(code: str) -> str:
+    """The code with each run of more than REPEATS_SHOWN + 1 identical lines shown REPEATS_SHOWN times and counted:
+    a small model that loops writes one line until its token cap, and the whole loop in the next prompt costs
+    the model reading time and room, and tells it nothing the count does not."""
+    lines = code.rstrip().split("\n")
+    shown: list[str] = []
+    start = 0
+    while start < len(lines):
+        end = start
+        while end < len(lines) and lines[end] == lines[start]:
+            end += 1
+        line = lines[start]
+        if line.strip() and end - start > REPEATS_SHOWN + 1:
+            indent = line[:len(line) - len(line.lstrip())]
+            shown += [line] * REPEATS_SHOWN + [f"{indent}# ... the line above {end - start - REPEATS_SHOWN} more times"]
+        else:
+            shown += lines[start:end]
+        start = end
+    return "\n".join(shown) + "\n"
 
 
 def _shorten_code(code: str, fits) -> tuple[str, bool]:

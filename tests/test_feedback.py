@@ -155,6 +155,17 @@ def test_code_is_cut_when_even_the_code_does_not_fit(run_length):
     assert "def encode(s):" in text and prompt.prompt_tokens <= 800 - 100 - 16
 
 
+def test_a_line_repeated_in_a_loop_is_shown_twice_and_counted(run_length):
+    looped = "def encode(s):\n    out = ''\n" + "    out = out(out)\n" * 40 + "    return out\n"
+    prompt = build_refinement(run_length, looped, _busy_result(), WordCounter(4096))
+    text = _user(prompt)
+    assert "    out = out(out)\n    out = out(out)\n    # ... the line above 38 more times\n    return out" in text
+    assert text.count("out = out(out)") == 2 and not prompt.code_cut
+    # short repeats, blank lines and different lines are left as they are
+    honest = "def encode(s):\n    x += 1\n    x += 1\n    x += 1\n\n\n\n\n    return x\n"
+    assert honest.rstrip() in _user(build_refinement(run_length, honest, _busy_result(), WordCounter(4096)))
+
+
 def test_misnamed_function_gets_a_naming_note(sandbox, run_length):
     code = "def run_length_encode(s):\n    return s\n"
     result = _run(sandbox, run_length, code)
