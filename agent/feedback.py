@@ -277,7 +277,7 @@ def build_refinement(task: Task, code: str, result: RunResult | dict, generator,
 
     code_text, code_cut = collapse_repeats(code), False
     if not fitter.fits(compose(code_text, {})):
-        code_text, code_cut = _shorten_code(code, lambda c: fitter.fits(compose(c, {})))
+        code_text, code_cut = _shorten_code(code_text, lambda c: fitter.fits(compose(c, {})))
 
     sections: dict[str, str] = {}
     kept, dropped = [], []

@@ -26,7 +26,7 @@ def _run(model, n: int, tokens: int, seed: int) -> tuple[float, int]:
     return time.perf_counter() - started, sum(s.completion_tokens for s in samples)
 
 
-def _load(provider_class, model: str | None, quantization: str, device: str | None):
+def load_model(provider_class, model: str | None, quantization: str, device: str | None):
     """`nf4@bf16` is NF4 computing in bf16 whatever the CPU (how it was before the compute dtype followed the
     CPU's native bf16 support); `nf4-packed` is NF4 unpacking its weights at every forward (how it was before
     sampling kept them unpacked, agent/provider/cpu_4bit.py). Both for comparison with `nf4`."""
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     ns = [int(n) for n in args.ns.split(",")]
     rows = []
     for quantization in args.quantizations.split(","):
-        model = _load(HFProvider, args.model, quantization, args.device)
+        model = load_model(HFProvider, args.model, quantization, args.device)
         _run(model, 1, 4, seed=0)  # warm-up: first-call allocations and kernel selection
         for n in ns:
             batched_s, batched_tokens = _run(model, n, args.max_new_tokens, seed=1)

@@ -39,19 +39,6 @@ ARMS = {"today": (1, False, False, False), "sequential": (1, False, True, True),
         "batched-8": (8, True, True, True)}
 
 
-def _load(model: str | None, quantization: str, unpacked: bool):
-    import agent.provider.hf as hf
-
-    if unpacked:
-        return hf.HFProvider.from_pretrained(model, quantization=quantization)
-    chosen = hf.keep_unpacked_weights
-    hf.keep_unpacked_weights = lambda model: 0
-    try:
-        return hf.HFProvider.from_pretrained(model, quantization=quantization)
-    finally:
-        hf.keep_unpacked_weights = chosen
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", default="mbpp")
@@ -74,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from rich.console import Console
 
+    from agent.provider.hf import HFProvider
+    from benchmarks.bench_sampling import load_model
     from benchmarks.passk import paired_bootstrap
     from benchmarks.run_bench import BenchConfig, run_bench
     from sandbox import Sandbox
@@ -85,7 +74,9 @@ def main(argv: list[str] | None = None) -> None:
         for arm in arms:
             parallel, stop, share, unpacked = ARMS[arm]
             if unpacked not in models:
-                models[unpacked] = _load(args.model, args.quantization, unpacked)
+                packed = not unpacked and args.quantization == "nf4"
+                models[unpacked] = load_model(HFProvider, args.model, "nf4-packed" if packed else args.quantization,
+                                              None)
             model = models[unpacked]
             model.share_prefill = share
             out = Path(args.out) / arm

@@ -164,6 +164,10 @@ def test_a_line_repeated_in_a_loop_is_shown_twice_and_counted(run_length):
     # short repeats, blank lines and different lines are left as they are
     honest = "def encode(s):\n    x += 1\n    x += 1\n    x += 1\n\n\n\n\n    return x\n"
     assert honest.rstrip() in _user(build_refinement(run_length, honest, _busy_result(), WordCounter(4096)))
+    # when even the collapsed code must be cut to fit, the cut starts from the collapsed code
+    longer = "def encode(s):\n" + "    out = out(out)\n" * 300 + "".join(f"    x_{k} = s * {k}\n" for k in range(200))
+    cut = build_refinement(run_length, longer, _busy_result(), WordCounter(900), max_new_tokens=100)
+    assert cut.code_cut and _user(cut).count("out = out(out)") == 2
 
 
 def test_misnamed_function_gets_a_naming_note(sandbox, run_length):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from transformers import DynamicCache, LogitsProcessor
+from transformers import DynamicCache
 
 
 @dataclass
@@ -30,22 +30,26 @@ def row_seed(seed: int, index: int) -> int:
     return (seed * 1_000_003 + index) % (2**63 - 1)
 
 
-class RowSampling(LogitsProcessor):
-    """Temperature and top-p sampling with one random stream per row, used under greedy search: the argmax of
-    log-probabilities plus Gumbel noise is an exact sample from the distribution (the Gumbel-max trick)."""
+class RowSampling:
+    """Temperature and top-p sampling with one random stream per row: the argmax of the scores it returns
+    (log-probabilities plus Gumbel noise) is an exact sample from the distribution (the Gumbel-max trick)."""
 
     def __init__(self, seeds: list[int], temperature: float, top_p: float):
         self.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
         self.temperature, self.top_p = float(temperature), float(top_p)
 
-    def __call__(self, input_ids, scores):
-        scores = scores.float() / self.temperature
+    def __call__(self, logits):
+        scores = logits.float() / self.temperature
         if self.top_p < 1.0:
             scores = self._nucleus(scores)
         vocab = scores.shape[-1]
         uniform = torch.stack([torch.rand(vocab, generator=g) for g in self.generators]).to(scores.device)
         gumbel = -torch.log(-torch.log(uniform.clamp(1e-10, 1.0 - 1e-7)))
         return scores + gumbel
+
+    def keep(self, slots: list[int]) -> None:
+        """Only the rows at `slots` go on (the others have ended), each with its own stream."""
+        self.generators = [self.generators[slot] for slot in slots]
 
 
     def _nucleus(self, scores):
@@ -145,7 +149,7 @@ def generate_rows(model, tokenizer, rows: list[tuple[list[int], int, Callable | 
                            past_key_values=cache, use_cache=True).logits[:, -1, :].float()
             if step < min_new_tokens and len(banned):
                 logits[:, banned] = float("-inf")
-            chosen = (logits if sampler is None else sampler(None, logits)).argmax(dim=-1)
+            chosen = (logits if sampler is None else sampler(logits)).argmax(dim=-1)
             keep = []
             for slot, (row, token) in enumerate(zip(active, chosen.tolist(), strict=True)):
                 out[row].append(token)
@@ -159,7 +163,7 @@ def generate_rows(model, tokenizer, rows: list[tuple[list[int], int, Callable | 
                 mask, positions, chosen = mask[index], positions[index], chosen[index]
                 active = [active[slot] for slot in keep]
                 if sampler is not None:
-                    sampler.generators = [sampler.generators[slot] for slot in keep]
+                    sampler.keep(keep)
             mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=-1)
             positions, step_input = positions + 1, chosen[:, None]
     return out
