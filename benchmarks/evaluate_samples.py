@@ -175,7 +175,7 @@ def evaluate_samples(suite: str, samples_path: str | Path, data: str | None = No
                      sandbox=None, workers: int | None = None,
                      progress: Callable[[int, int], None] | None = None) -> dict:
     """Judge every sample of a samples file; writes both result files and returns the summary."""
-    from benchmarks.mbppplus import attach_expected, expected_cache_file
+    from benchmarks.mbppplus_expected import attach_expected, expected_cache_file
     from sandbox import Job
 
     samples_path = Path(samples_path)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from agent.errors import UserError
 from agent.runfolder import CandidateRecord, RunFolder, RunRecord
-from benchmarks.mbppplus import attach_expected, expected_cache_file
+from benchmarks.mbppplus_expected import attach_expected, expected_cache_file
 from benchmarks.passk import STANDARD_KS, pass_at_ks
 from benchmarks.suites import SUITES, load_suite, select_tasks
 

@@ -97,7 +97,7 @@ def with_expected_outputs(tasks: list, source: str, sandbox) -> list:
     out, as `bench` does."""
     if not any(t.tests.kind == "io" and t.tests.expected is None for t in tasks):
         return tasks
-    from benchmarks.mbppplus import attach_expected, expected_cache_file
+    from benchmarks.mbppplus_expected import attach_expected, expected_cache_file
 
     usable, _notes = attach_expected(tasks, sandbox, expected_cache_file(source))
     return usable
