@@ -23,9 +23,11 @@ class Stopped(Exception):
 
 def shared_generator(generator, parallel: int, rows_per_task: int):
     """The generator the task threads share: batched when it is an in-process model and tasks run together."""
-    if parallel > 1 and callable(getattr(generator, "sample_many", None)):
-        from agent.provider.batching import BatchingProvider
+    from agent.provider.batching import BatchingProvider
 
+    if isinstance(generator, BatchingProvider):  # already shared (benchmarks choose its settings)
+        return generator
+    if parallel > 1 and callable(getattr(generator, "sample_many", None)):
         return BatchingProvider(generator, max_rows=parallel * rows_per_task)
     return generator
 

@@ -1,7 +1,7 @@
 """Candidates per minute of `bench`: one task at a time (the loop before batching) against tasks batched, in one run.
 
     python benchmarks/bench_throughput.py [--suite mbpp] [--limit 40] [--samples 4] [--max-new-tokens 256]
-                                          [--temperature 0.8] [--quantization nf4] [--parallel 16]
+                                          [--temperature 0.8] [--quantization nf4] [--parallel 16] [--rounds 1]
                                           [--arms today,sequential,batched] [--out runs/bench-throughput]
 
 Arms, on the same model and sandbox, one after the other (each in its own folder under --out, started afresh):
@@ -10,14 +10,19 @@ Arms, on the same model and sandbox, one after the other (each in its own folder
 - sequential: the same, with each prompt read once for its n rows and the 4-bit weights unpacked once
   (`--parallel 1 --no-stop-at-answer`): what batching across tasks adds is batched / sequential;
 - batched: --parallel tasks in flight, their prompts sampled in one batch that reads each prompt once, each
-  candidate ending where its answer is complete and leaving the batch then (the default of `infinicode bench`);
+  candidate ending where its answer is complete and leaving the batch then, and a task's next call joining the
+  running batch (continuous batching; the default of `infinicode bench`);
+- batched-drain: batched, but a call joins only an empty batch, so each batch runs until its last row ends
+  while the tasks done with it wait (batching before continuous batching);
 - batched-nostop: batched without the early stop, to tell the changes apart;
 - batched-8: batched with 8 tasks in flight, to show what more rows per batch bring.
 In every arm a candidate that has ended leaves its batch (agent/provider/hf_batch.py), so a task's n rows in the
 one-task-at-a-time arms stop costing compute at their end tokens too. The compute dtype is the same in every arm.
-Every arm is one round (pass@1 over its n candidates per task). The table gives wall time, candidates per minute,
-generated tokens per candidate and pass@1, and the paired 95% bootstrap interval over tasks of each arm's pass@1
-minus the first arm's (pass@1 at T > 0 is noisy: an interval that holds 0 means no measurable difference).
+Each arm runs --rounds rounds (default 1; more rounds add refinement prompts, longer than round 0's). The table
+gives wall time, candidates per minute, generated tokens per candidate, pass@1 of round 0 (over its n candidates
+per task), the share of tasks solved after the last round, and the paired 95% bootstrap interval over tasks of
+each arm's pass@1 minus the first arm's (pass@1 at T > 0 is noisy: an interval that holds 0 means no measurable
+difference).
 """
 
 from __future__ import annotations
@@ -33,10 +38,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # arm -> (tasks in flight (None: --parallel), stop at the answer, read each prompt once for its n rows,
-#         keep the 4-bit weights unpacked)
-ARMS = {"today": (1, False, False, False), "sequential": (1, False, True, True),
-        "batched": (None, True, True, True), "batched-nostop": (None, False, True, True),
-        "batched-8": (8, True, True, True)}
+#         keep the 4-bit weights unpacked, calls join a running batch)
+ARMS = {"today": (1, False, False, False, True), "sequential": (1, False, True, True, True),
+        "batched": (None, True, True, True, True), "batched-drain": (None, True, True, True, False),
+        "batched-nostop": (None, False, True, True, True), "batched-8": (8, True, True, True, True)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quantization", default="nf4", choices=["nf4", "bf16", "fp32"])
     parser.add_argument("--model", default=None)
     parser.add_argument("--parallel", type=int, default=16, help="tasks in flight in the batched arms")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of the loop (refinement after round 0)")
     parser.add_argument("--arms", default="today,sequential,batched")
     parser.add_argument("--out", default="runs/bench-throughput")
     args = parser.parse_args(argv)
@@ -61,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from rich.console import Console
 
+    from agent.provider.batching import BatchingProvider
     from agent.provider.hf import HFProvider
     from benchmarks.bench_sampling import load_model
     from benchmarks.passk import paired_bootstrap
@@ -72,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     with Sandbox() as sandbox:
         for arm in arms:
-            parallel, stop, share, unpacked = ARMS[arm]
+            parallel, stop, share, unpacked, continuous = ARMS[arm]
             if unpacked not in models:
                 packed = not unpacked and args.quantization == "nf4"
                 models[unpacked] = load_model(HFProvider, args.model, "nf4-packed" if packed else args.quantization,
@@ -81,25 +88,31 @@ def main(argv: list[str] | None = None) -> None:
             model.share_prefill = share
             out = Path(args.out) / arm
             shutil.rmtree(out, ignore_errors=True)
-            config = BenchConfig(suite=args.suite, data=args.data, samples=args.samples, rounds=1, limit=args.limit,
+            config = BenchConfig(suite=args.suite, data=args.data, samples=args.samples, rounds=args.rounds,
+                                 limit=args.limit,
                                  model=args.model, quantization=args.quantization, temperature=args.temperature,
                                  max_new_tokens=args.max_new_tokens, out=str(out), parallel=parallel or args.parallel,
                                  stop_at_answer=stop)
+            generator = model
+            if config.parallel > 1:
+                generator = BatchingProvider(model, max_rows=config.parallel * args.samples, continuous=continuous)
             started = time.perf_counter()
-            results = run_bench(config, generator=model, sandbox=sandbox, console=console)
+            results = run_bench(config, generator=generator, sandbox=sandbox, console=console)
             wall = time.perf_counter() - started
             per_task = {r["task_id"]: r["c"] / r["n"] for r in results["per_task"] if r["n"]}
             rows.append({"arm": arm, "parallel": config.parallel, "stop": stop, "wall_s": wall,
-                         "candidates": sum(r["n"] for r in results["per_task"]),
+                         "solved": sum(r["solved"] for r in results["per_task"]) / len(results["per_task"]),
+                         "candidates": sum(r["candidates_run"] for r in results["per_task"]),
                          "tokens": sum(r["tokens"] for r in results["per_task"]), "pass1": per_task})
 
     device = model.device if model.device != "cpu" else f"cpu, {torch.get_num_threads()} threads"
     print(f"model: {model.name} {args.quantization} | device: {device} | {platform.node()} ({os.cpu_count()} cores)"
-          f" | {args.suite} {args.limit} tasks x {args.samples} samples, 1 round, {args.max_new_tokens} new tokens,"
+          f" | {args.suite} {args.limit} tasks x {args.samples} samples x {args.rounds} round(s), {args.max_new_tokens}"
+          f" new tokens,"
           f" T={args.temperature} | torch {torch.__version__}")
     print(f"{'arm':<15} {'tasks':>5} {'stop':>5} | {'wall s':>7} {'cand':>5} {'cand/min':>8} {'ratio':>6} "
-          f"{'vs seq':>6} | {'tok/cand':>8} | {'pass@1':>6}  {'diff vs first arm (95% CI)':<28}")
-    print("-" * 115)
+          f"{'vs seq':>6} | {'tok/cand':>8} | {'solved':>6} | {'pass@1':>6}  {'diff vs first arm (95% CI)':<28}")
+    print("-" * 124)
     first = rows[0]
     sequential = next((row for row in rows if row["arm"] == "sequential"), None)
 
@@ -118,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
             diff = f"{100 * mean:+.1f} pts [{100 * low:+.1f}, {100 * high:+.1f}]"
         print(f"{row['arm']:<15} {row['parallel']:>5} {'yes' if row['stop'] else 'no':>5} | {row['wall_s']:>7.1f} "
               f"{row['candidates']:>5} {rate:>8.2f} {ratio:>5.2f}x {vs_seq} | "
-              f"{row['tokens'] / max(1, row['candidates']):>8.1f} | {100 * pass1:>5.1f}%  {diff}")
+              f"{row['tokens'] / max(1, row['candidates']):>8.1f} | {100 * row['solved']:>5.1f}% | "
+              f"{100 * pass1:>5.1f}%  {diff}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from agent.errors import UserError
 from agent.provider.batching import BatchingProvider
 from agent.provider.hf import HFProvider
 from agent.provider.hf_batch import PromptRows
@@ -124,6 +125,63 @@ def test_a_model_failure_reaches_every_caller_of_the_batch(tiny, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the model broke")
 
-    monkeypatch.setattr(tiny, "sample_many", broken)
+    monkeypatch.setattr(tiny.model, "forward", broken)
     with pytest.raises(RuntimeError, match="the model broke"):
         shared.sample(SHORT, n=2, max_new_tokens=4)
+
+
+@pytest.mark.parametrize("first, joiner", [(LONG, SHORT), (SHORT, LONG)], ids=["joiner-shorter", "joiner-longer"])
+def test_a_call_joins_the_running_batch_and_leaves_it_when_its_rows_end(tiny, first, joiner):
+    """Continuous batching: a call that arrives while others are being decoded joins their batch between two
+    steps, returns once its own rows have ended, and every caller still gets the candidates it gets alone."""
+    expected_first = tiny.sample(first, n=3, temperature=1.0, max_new_tokens=30, min_new_tokens=30, seed=2)
+    expected_joiner = tiny.sample(joiner, n=2, temperature=1.0, max_new_tokens=6, min_new_tokens=6, seed=7)
+    shared = BatchingProvider(tiny, max_rows=8, gather_s=0.01)
+    sizes, finished = [], []
+    joiner_thread = threading.Thread(target=lambda: finished.append(
+        ("joiner", shared.sample(joiner, n=2, temperature=1.0, max_new_tokens=6, min_new_tokens=6, seed=7))))
+
+    def count(module, args, output):
+        sizes.append(args[0].shape[0])
+        if len(sizes) == 5:  # the first call's rows are a few tokens in
+            joiner_thread.start()
+
+    hook = tiny.base_model.get_input_embeddings().register_forward_hook(count)
+    try:
+        finished.append(("first", shared.sample(first, n=3, temperature=1.0, max_new_tokens=30, min_new_tokens=30,
+                                                seed=2)))
+        joiner_thread.join()
+    finally:
+        hook.remove()
+    assert [name for name, _ in finished] == ["joiner", "first"]  # the joiner did not wait for the batch to end
+    got = dict(finished)
+    assert _texts(got["first"]) == _texts(expected_first) and _texts(got["joiner"]) == _texts(expected_joiner)
+    assert shared.batches == [3, 2]
+    assert 5 in sizes and sizes.count(5) >= 5  # the joiner's rows were decoded beside the first call's
+    assert sizes[-1] == 3  # and left before them
+
+
+def test_running_out_of_gpu_memory_starts_the_rows_again_in_a_smaller_batch(tiny, monkeypatch):
+    import torch
+
+    from agent.provider import hf_batch
+
+    expected = tiny.sample(SHORT, n=5, temperature=1.0, max_new_tokens=8, seed=3)
+    step = hf_batch.RunningBatch.step
+
+    def step_with_small_memory(batch):
+        if len(batch) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return step(batch)
+
+    monkeypatch.setattr(hf_batch.RunningBatch, "step", step_with_small_memory)
+    shared = BatchingProvider(tiny, max_rows=8, gather_s=0.01)
+    assert _texts(shared.sample(SHORT, n=5, temperature=1.0, max_new_tokens=8, seed=3)) == _texts(expected)
+    assert shared.max_rows == 2
+
+    def step_without_memory(batch):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(hf_batch.RunningBatch, "step", step_without_memory)
+    with pytest.raises(UserError, match="out of GPU memory"):
+        shared.sample(SHORT, n=3, temperature=1.0, max_new_tokens=8, seed=3)

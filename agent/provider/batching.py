@@ -1,18 +1,23 @@
-"""Many tasks, one in-process model: `sample` calls from several threads answered together by one batched generate.
+"""Many tasks, one in-process model: `sample` calls from several threads answered from one running batch.
 
     shared = BatchingProvider(HFProvider.from_pretrained(...), max_rows=64)
     # run solve_task for several tasks in threads, each with `shared` as its generator
 
-A call waits until no other call has arrived for `gather_s` (or `max_rows` rows are waiting), then every waiting
-call with the same sampling settings is answered from one `HFProvider.sample_many`: round-0 prompts of several
-tasks, and the refinement prompts of a round, share a batch while the sandbox judges the previous one. Each
-candidate keeps its own seeded random stream, so batching changes the speed, not what is sampled (up to the
+The batch keeps decoding while callers come and go (continuous batching): a call's rows join it between two
+decoding steps, and a call returns as soon as its own rows have ended, so its task goes on to the sandbox while
+the other rows are still being written, and its next prompt joins the same batch. When the batch is empty, a
+call waits until no other has arrived for `gather_s`, so the round-0 prompts of many tasks are read together.
+Calls with other sampling settings (temperature, top-p, stop strings) wait until the batch has emptied.
+
+Each candidate keeps its own seeded random stream, so batching changes the speed, not what is sampled (up to the
 rounding of a batch's padding in bf16 or 4-bit). A model server batches concurrent requests by itself and needs
 no wrapper (agent/provider/openai_compat.py).
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 import threading
 from dataclasses import dataclass, field
 
@@ -20,10 +25,12 @@ from agent.errors import UserError
 from agent.provider.base import Provider, Sample, stop_list
 
 
-@dataclass
+@dataclass(eq=False)
 class _Call:
-    request: object  # hf_batch.PromptRows
-    settings: tuple  # (temperature, top_p, max_new_tokens, stop, min_new_tokens): a batch shares them
+    n: int  # candidates asked for (a greedy call decodes one row and copies it)
+    settings: tuple  # (temperature, top_p, stop strings): the rows of a batch share them
+    rows: list = field(default_factory=list)  # hf_batch.Row, owner = this call
+    samples: dict[int, Sample] = field(default_factory=dict)  # row index -> its sample, as rows end
     done: threading.Event = field(default_factory=threading.Event)
     result: list[Sample] | None = None
     error: BaseException | None = None
@@ -32,13 +39,16 @@ class _Call:
 class BatchingProvider(Provider):
     """A thread-safe front for an `HFProvider` that batches concurrent calls (see the module doc)."""
 
-    def __init__(self, inner, max_rows: int = 64, gather_s: float = 0.05):
+    def __init__(self, inner, max_rows: int = 64, gather_s: float = 0.05, continuous: bool = True):
         self.inner, self.max_rows, self.gather_s = inner, max_rows, gather_s
+        self.continuous = continuous  # False: calls join only an empty batch (for benchmarks: batching before)
         self.name = inner.name
-        self.batches: list[int] = []  # rows per generate call, for benchmarks and tests
-        self._waiting: list[_Call] = []
+        self.batches: list[int] = []  # rows per admission into the running batch, for benchmarks and tests
+        self._queue: list = []  # rows waiting to join the batch, in arrival order
         self._arrived = threading.Condition()
-        self._model_lock = threading.Lock()  # one batch at a time; the others gather meanwhile
+        self._model_lock = threading.Lock()  # one thread decodes at a time, a step at a time
+        self._batch = None  # hf_batch.RunningBatch, or None when nothing is being decoded
+        self._settings: tuple | None = None  # the running batch's
 
     @property
     def context_length(self) -> int:
@@ -59,15 +69,19 @@ class BatchingProvider(Provider):
     def sample(self, messages: list[dict], n: int = 4, temperature: float = 0.8, top_p: float = 0.95,
                max_new_tokens: int = 384, stop: list[str] | str | None = None, seed: int | None = 0,
                min_new_tokens: int = 0, stop_when=None) -> list[Sample]:
-        from agent.provider.hf_batch import PromptRows
+        from agent.provider.hf_batch import Row, row_seed
 
         if n < 1:
             raise UserError(f"n must be at least 1 (got {n})")
-        stops = tuple(stop_list(stop))
-        call = _Call(PromptRows(self.inner.prepare(messages), n, seed, stop_when),
-                     (temperature, top_p, max_new_tokens, stops, min_new_tokens))
+        greedy = temperature is None or temperature <= 0
+        ids = self.inner.prepare(messages)
+        seed = seed if seed is not None else secrets.randbits(48)
+        call = _Call(n, (0.0 if greedy else float(temperature), float(top_p), tuple(stop_list(stop))))
+        room = self.inner.room_for(ids, max_new_tokens)
+        call.rows = [Row(ids, None if greedy else row_seed(seed, i), room, min(min_new_tokens, room), stop_when,
+                         owner=(call, i)) for i in range(1 if greedy else n)]
         with self._arrived:
-            self._waiting.append(call)
+            self._queue += call.rows
             self._arrived.notify_all()
         while not call.done.is_set():
             self._serve()
@@ -76,40 +90,73 @@ class BatchingProvider(Provider):
         return call.result
 
     def _serve(self) -> None:
-        """Gather waiting calls, then answer a batch of them; whoever holds the model does the work."""
+        """One decoding step, after letting waiting rows join; whoever holds the model does the work."""
         if not self._model_lock.acquire(timeout=0.01):
             return
         try:
             with self._arrived:
-                while True:  # gather: until arrivals pause or the batch is full
-                    rows = sum(c.request.n for c in self._waiting if not c.done.is_set())
-                    if rows >= self.max_rows or not self._arrived.wait(self.gather_s):
-                        break
-                pending = [c for c in self._waiting if not c.done.is_set()]
-                if not pending:
-                    return
-                batch, total = [], 0
-                for call in pending:
-                    if call.settings == pending[0].settings and (not batch or total + call.request.n <= self.max_rows):
-                        batch.append(call)
-                        total += call.request.n
-                self._waiting = [c for c in self._waiting if c not in batch and not c.done.is_set()]
-            self._answer(batch)
+                if not self._batch:  # nothing running: let a round's calls gather first
+                    while len(self._queue) < self.max_rows and self._arrived.wait(self.gather_s):
+                        pass
+                joining = self._take_rows()
+            if not joining and not self._batch:
+                return
+            try:
+                if joining:
+                    self._batch.admit(joining)
+                    self.batches.append(len(joining))
+                for row in self._batch.step():
+                    self._row_done(row)
+            except BaseException as exc:
+                self._fail(exc, joining)
         finally:
             self._model_lock.release()
 
-    def _answer(self, batch: list[_Call]) -> None:
-        temperature, top_p, max_new_tokens, stop, min_new_tokens = batch[0].settings
-        try:
-            results = self.inner.sample_many([c.request for c in batch], temperature=temperature, top_p=top_p,
-                                             max_new_tokens=max_new_tokens, stop=list(stop) or None,
-                                             min_new_tokens=min_new_tokens)
-            for call, result in zip(batch, results, strict=True):
-                call.result = result
-        except BaseException as exc:  # every caller of this batch sees the model's failure
-            for call in batch:
-                call.error = exc
-        finally:
-            self.batches.append(sum(c.request.n for c in batch))
-            for call in batch:
-                call.done.set()
+    def _take_rows(self) -> list:
+        """The waiting rows that join now: those with the running batch's settings, as many as fit."""
+        if self._batch and not self.continuous:
+            return []
+        if not self._batch and self._queue:
+            self._settings = self._queue[0].owner[0].settings
+            temperature, top_p, stops = self._settings
+            self._batch = self.inner.running_batch(temperature, top_p, list(stops))
+        room = self.max_rows - (len(self._batch) if self._batch is not None else 0)
+        joining = [row for row in self._queue if row.owner[0].settings == self._settings][:max(0, room)]
+        self._queue = [row for row in self._queue if row not in joining]
+        return joining
+
+    def _row_done(self, row) -> None:
+        call, index = row.owner
+        call.samples[index] = self.inner.finished(row, list(call.settings[2]))
+        if len(call.samples) == len(call.rows):
+            found = [call.samples[i] for i in range(len(call.rows))]
+            call.result = found * call.n if len(call.rows) < call.n else found
+            call.done.set()
+
+    def _fail(self, exc: BaseException, joining: list) -> None:
+        """The batch is lost (a step may have stopped half-way through its cache). After running out of GPU
+        memory its rows start again, in a batch half the size; any other failure reaches every caller in it."""
+        import torch
+
+        rows = [row for row in (self._batch.rows if self._batch is not None else []) if row not in joining] + joining
+        self._batch = None
+        if isinstance(exc, torch.OutOfMemoryError) and len(rows) > 1:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            self.max_rows = max(1, len(rows) // 2)
+            logging.getLogger(__name__).warning("out of GPU memory at %d rows; going on with %d", len(rows),
+                                                self.max_rows)
+            for row in rows:
+                row.tokens.clear()
+            with self._arrived:
+                self._queue = rows + self._queue
+            return
+        if isinstance(exc, torch.OutOfMemoryError):
+            exc = UserError(f"out of GPU memory generating even one candidate with {self.name}; lower "
+                            "max_new_tokens or use a smaller model")
+        calls = list(dict.fromkeys(row.owner[0] for row in rows))
+        with self._arrived:
+            self._queue = [row for row in self._queue if row.owner[0] not in calls]
+        for call in calls:
+            call.error = exc
+            call.done.set()

@@ -421,7 +421,7 @@ class HFProvider(Provider):
 
         stops = stop_list(stop)
         greedy = temperature is None or temperature <= 0
-        ends = self._eos_ids() | {self.tokenizer.pad_token_id}  # a row ends at its first end or padding token
+        ends = self._end_ids()
         rows = []  # (request, prompt ids, row seed, stop_when), in request and candidate order
         for r, request in enumerate(requests):
             seed = request.seed if request.seed is not None else secrets.randbits(48)
@@ -431,7 +431,7 @@ class HFProvider(Provider):
         batch = min(len(rows), self.max_batch or len(rows))
         while len(done) < len(rows):
             chunk = [k for k in order if k not in done][:batch]
-            new_tokens = max(1, min(max_new_tokens, self.context_length - max(len(rows[k][1]) for k in chunk)))
+            new_tokens = self.room_for(max((rows[k][1] for k in chunk), key=len), max_new_tokens)
             try:
                 tokens = generate_rows(self.model, self.tokenizer, [rows[k][1:] for k in chunk], greedy=greedy,
                                        temperature=temperature, top_p=top_p, max_new_tokens=new_tokens,
@@ -453,6 +453,24 @@ class HFProvider(Provider):
         for k, row in enumerate(rows):
             results[row[0]].append(done[k])
         return [found * request.n if greedy else found for found, request in zip(results, requests, strict=True)]
+
+    def running_batch(self, temperature: float, top_p: float, stops: list[str]):
+        """An empty batch that rows join and leave as they come (`BatchingProvider` keeps one running)."""
+        from agent.provider.hf_batch import RunningBatch
+
+        return RunningBatch(self.model, self.tokenizer, temperature=temperature, top_p=top_p, stops=stops,
+                            end_ids=self._end_ids(), share_prefill=self.share_prefill)
+
+    def room_for(self, ids: list[int], max_new_tokens: int) -> int:
+        """New tokens a prompt of these ids may get: max_new_tokens, or what the context leaves."""
+        return max(1, min(max_new_tokens, self.context_length - len(ids)))
+
+    def finished(self, row, stops: list[str]) -> Sample:
+        """The sample of a row (hf_batch.Row) that has ended."""
+        return self._sample_from(row.tokens, len(row.ids), stops, row.stop_when, self._end_ids())
+
+    def _end_ids(self) -> set[int]:
+        return self._eos_ids() | {self.tokenizer.pad_token_id}  # a row ends at its first end or padding token
 
     def _sample_from(self, tokens: list[int], prompt_tokens: int, stops: list[str], stop_when,
                      ends: set[int]) -> Sample:

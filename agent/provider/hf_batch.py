@@ -9,7 +9,7 @@ token, or where its answer is complete (`RowEnds`, with `agent.stopping`), and l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from transformers import DynamicCache
@@ -51,6 +51,9 @@ class RowSampling:
         """Only the rows at `slots` go on (the others have ended), each with its own stream."""
         self.generators = [self.generators[slot] for slot in slots]
 
+    def add(self, seeds: list[int]) -> None:
+        """Rows that joined the batch, after the others."""
+        self.generators += [torch.Generator().manual_seed(seed) for seed in seeds]
 
     def _nucleus(self, scores):
         """Scores outside the top-p nucleus set to -inf. The nucleus is looked for among the 1024 likeliest tokens
@@ -71,11 +74,10 @@ class RowSampling:
 
 class RowEnds:
     """Whether a row has ended: at an end token, at a stop string, or where its answer is complete (checked when
-    the newest token holds a line break, with `stop_when`)."""
+    the newest token holds a line break, with the row's `stop_when`)."""
 
-    def __init__(self, tokenizer, end_ids: set[int], stops: list[str],
-                 stoppers: list[Callable[[str], int | None] | None]):
-        self.tokenizer, self.end_ids, self.stops, self.stoppers = tokenizer, end_ids, stops, stoppers
+    def __init__(self, tokenizer, end_ids: set[int], stops: list[str]):
+        self.tokenizer, self.end_ids, self.stops = tokenizer, end_ids, stops
         self._breaks: dict[int, bool] = {}
         self._longest_stop = max((len(s) for s in stops), default=0)
 
@@ -84,14 +86,13 @@ class RowEnds:
             self._breaks[token] = "\n" in self.tokenizer.decode([token])
         return self._breaks[token]
 
-    def __call__(self, row: int, tokens: list[int]) -> bool:
+    def __call__(self, tokens: list[int], stop_when: Callable[[str], int | None] | None) -> bool:
         if tokens[-1] in self.end_ids:
             return True
         if self.stops:  # a stop string completed by this token lies in the text of the last few tokens
             tail = self.tokenizer.decode(tokens[-(self._longest_stop + 2):], skip_special_tokens=True)
             if any(stop in tail for stop in self.stops):
                 return True
-        stop_when = self.stoppers[row]
         if stop_when is None or not self._breaks_line(tokens[-1]):
             return False
         return stop_when(self.tokenizer.decode(tokens, skip_special_tokens=True)) is not None
@@ -116,6 +117,134 @@ def shared_prefill(model, prompts: list[list[int]], rows: list[int], length: int
     return cache
 
 
+@dataclass(eq=False)
+class Row:
+    """One candidate being written: its prompt, its random stream (seed None: greedy), its token limits."""
+
+    ids: list[int]
+    seed: int | None
+    max_new: int
+    min_new: int = 0
+    stop_when: Callable[[str], int | None] | None = None
+    owner: object = None  # who asked for it; the batch never looks
+    tokens: list[int] = field(default_factory=list)
+
+
+def _padded_cache_layers(caches: list[tuple[DynamicCache, int, int]], width: int) -> DynamicCache:
+    """One cache of all the rows of `caches` ((cache, rows, columns)), each left-padded with zeros to `width`
+    columns. A cache without layers (prompts of one token: nothing read yet) is all padding."""
+    base = next((cache for cache, _, _ in caches if len(cache.layers)), caches[0][0])
+    for i, layer in enumerate(base.layers):
+        keys, values = [], []
+        for cache, rows, columns in caches:
+            part = cache.layers[i] if i < len(cache.layers) and cache.layers[i].is_initialized else None
+            for name, out in (("keys", keys), ("values", values)):
+                reference = getattr(layer, name)
+                zeros = reference.new_zeros((rows, reference.shape[1], width - (columns if part else 0),
+                                             reference.shape[3]))
+                out.append(torch.cat([zeros, getattr(part, name)], dim=2) if part is not None else zeros)
+        layer.keys, layer.values = torch.cat(keys), torch.cat(values)
+    return base
+
+
+class RunningBatch:
+    """Rows decoded together, one token each per `step`. Rows join between steps (`admit`: their prompts are read,
+    and their KV cache joins the batch's, left-padded) and leave when they end, so a batch can stay full while
+    its callers come and go (continuous batching)."""
+
+    def __init__(self, model, tokenizer, *, temperature: float, top_p: float, stops: list[str], end_ids: set[int],
+                 share_prefill: bool = True):
+        self.model, self.tokenizer, self.share_prefill = model, tokenizer, share_prefill
+        self.greedy = temperature is None or temperature <= 0
+        self.sampler = None if self.greedy else RowSampling([], temperature, top_p)
+        self.ends = RowEnds(tokenizer, end_ids, stops)
+        self.banned = torch.tensor(sorted(end_ids), device=model.device, dtype=torch.long)
+        self.rows: list[Row] = []  # in batch order
+        self._cache = self._mask = self._positions = self._next = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def admit(self, rows: list[Row]) -> None:
+        """Read the prompts of `rows` and add them to the batch."""
+        if not rows:
+            return
+        pad, device = self.tokenizer.pad_token_id, self.model.device
+        prompts = [row.ids for row in rows]
+        longest = max(len(ids) for ids in prompts)
+        _, mask = _left_padded(prompts, longest, pad, device)
+        distinct = list(dict.fromkeys(tuple(ids) for ids in prompts))
+        if longest == 1:
+            cache = DynamicCache()
+        elif self.share_prefill and len(distinct) < len(rows):
+            where = {ids: i for i, ids in enumerate(distinct)}
+            cache = shared_prefill(self.model, [list(ids) for ids in distinct],
+                                   [where[tuple(ids)] for ids in prompts], longest, pad)
+        else:
+            cache = shared_prefill(self.model, prompts, list(range(len(rows))), longest, pad)
+        positions = torch.tensor([len(ids) - 1 for ids in prompts], device=device)
+        step_input = torch.tensor([[ids[-1]] for ids in prompts], device=device)
+        if self.rows:  # both sides left-padded to the wider one (a mask column more than cache columns)
+            width = max(self._mask.shape[1], mask.shape[1])
+            self._cache = _padded_cache_layers([(self._cache, len(self.rows), self._mask.shape[1] - 1),
+                                                (cache, len(rows), mask.shape[1] - 1)], width - 1)
+            self._mask = torch.cat([_pad_left(self._mask, width), _pad_left(mask, width)])
+            self._positions = torch.cat([self._positions, positions])
+            self._next = torch.cat([self._next, step_input])
+        else:
+            self._cache, self._mask, self._positions, self._next = cache, mask, positions, step_input
+        if self.sampler is not None:
+            self.sampler.add([row.seed for row in rows])
+        self.rows += rows
+
+    def step(self) -> list[Row]:
+        """One token for every row; the rows that ended with it leave the batch and are returned."""
+        with torch.no_grad():
+            logits = self.model(input_ids=self._next, attention_mask=self._mask,
+                                position_ids=self._positions[:, None], past_key_values=self._cache,
+                                use_cache=True).logits[:, -1, :].float()
+        early = [slot for slot, row in enumerate(self.rows) if len(row.tokens) < row.min_new]
+        if early and len(self.banned):
+            logits[torch.tensor(early, device=logits.device)[:, None], self.banned[None, :]] = float("-inf")
+        chosen = (logits if self.sampler is None else self.sampler(logits)).argmax(dim=-1)
+        keep, ended = [], []
+        for slot, (row, token) in enumerate(zip(self.rows, chosen.tolist(), strict=True)):
+            row.tokens.append(token)
+            if len(row.tokens) >= row.max_new or self.ends(row.tokens, row.stop_when):
+                ended.append(row)
+            else:
+                keep.append(slot)
+        if len(keep) < len(self.rows):
+            self._keep(keep)
+            chosen = chosen[torch.tensor(keep, device=chosen.device, dtype=torch.long)]
+        if self.rows:
+            self._mask = torch.cat([self._mask, self._mask.new_ones((len(self.rows), 1))], dim=-1)
+            self._positions, self._next = self._positions + 1, chosen[:, None]
+        return ended
+
+    def _keep(self, slots: list[int]) -> None:
+        """Only the rows at `slots` go on; padding columns no remaining row reads are dropped."""
+        self.rows = [self.rows[slot] for slot in slots]
+        if self.sampler is not None:
+            self.sampler.keep(slots)
+        if not slots:
+            self._cache = self._mask = self._positions = self._next = None
+            return
+        index = torch.tensor(slots, device=self._mask.device, dtype=torch.long)
+        self._cache.batch_select_indices(index)
+        self._mask, self._positions = self._mask[index], self._positions[index]
+        first = int(self._mask.any(dim=0).long().argmax())  # the first column some row reads
+        if first > 0:
+            self._mask = self._mask[:, first:]
+            for layer in self._cache.layers:
+                if layer.is_initialized:
+                    layer.keys, layer.values = layer.keys[:, :, first:], layer.values[:, :, first:]
+
+
+def _pad_left(mask, width: int):
+    return torch.cat([mask.new_zeros((mask.shape[0], width - mask.shape[1])), mask], dim=1)
+
+
 def generate_rows(model, tokenizer, rows: list[tuple[list[int], int, Callable | None]], *, greedy: bool,
                   temperature: float, top_p: float, max_new_tokens: int, min_new_tokens: int,
                   stops: list[str], end_ids: set[int], share_prefill: bool = True) -> list[list[int]]:
@@ -123,47 +252,10 @@ def generate_rows(model, tokenizer, rows: list[tuple[list[int], int, Callable | 
 
     Our own decoding loop rather than `generate`: a row that has ended leaves the batch (its KV cache rows are
     dropped), so the rows still writing do not pay for it. On a CPU a step's cost grows with its rows."""
-    pad = tokenizer.pad_token_id
-    prompts = [ids for ids, _, _ in rows]
-    longest = max(len(ids) for ids in prompts)
-    _, mask = _left_padded(prompts, longest, pad, model.device)
-    distinct = list(dict.fromkeys(tuple(ids) for ids in prompts))
-    if longest == 1:
-        cache = DynamicCache()
-    elif share_prefill and len(distinct) < len(rows):
-        where = {ids: i for i, ids in enumerate(distinct)}
-        cache = shared_prefill(model, [list(ids) for ids in distinct], [where[tuple(ids)] for ids in prompts],
-                               longest, pad)
-    else:
-        cache = shared_prefill(model, prompts, list(range(len(rows))), longest, pad)
-    sampler = None if greedy else RowSampling([seed for _, seed, _ in rows], temperature, top_p)
-    ended = RowEnds(tokenizer, end_ids, stops, [stop_when for _, _, stop_when in rows])
-    banned = torch.tensor(sorted(end_ids), device=model.device, dtype=torch.long)
-    active = list(range(len(rows)))  # the rows still writing, in batch order
-    positions = torch.tensor([len(ids) - 1 for ids in prompts], device=model.device)
-    step_input = torch.tensor([[ids[-1]] for ids in prompts], device=model.device)
-    out: list[list[int]] = [[] for _ in rows]
-    with torch.no_grad():
-        for step in range(max_new_tokens):
-            logits = model(input_ids=step_input, attention_mask=mask, position_ids=positions[:, None],
-                           past_key_values=cache, use_cache=True).logits[:, -1, :].float()
-            if step < min_new_tokens and len(banned):
-                logits[:, banned] = float("-inf")
-            chosen = (logits if sampler is None else sampler(logits)).argmax(dim=-1)
-            keep = []
-            for slot, (row, token) in enumerate(zip(active, chosen.tolist(), strict=True)):
-                out[row].append(token)
-                if not ended(row, out[row]):
-                    keep.append(slot)
-            if not keep:
-                break
-            if len(keep) < len(active):
-                index = torch.tensor(keep, device=model.device)
-                cache.batch_select_indices(index)
-                mask, positions, chosen = mask[index], positions[index], chosen[index]
-                active = [active[slot] for slot in keep]
-                if sampler is not None:
-                    sampler.keep(keep)
-            mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=-1)
-            positions, step_input = positions + 1, chosen[:, None]
-    return out
+    batch = RunningBatch(model, tokenizer, temperature=0 if greedy else temperature, top_p=top_p, stops=stops,
+                         end_ids=end_ids, share_prefill=share_prefill)
+    specs = [Row(ids, seed, max_new_tokens, min_new_tokens, stop_when) for ids, seed, stop_when in rows]
+    batch.admit(specs)
+    while len(batch):
+        batch.step()
+    return [row.tokens for row in specs]
