@@ -9,8 +9,8 @@ model's context, it is kept in that order:
 4. the other failing tests;
 5. what the program printed (stdout).
 
-The task, the previous code, one line on the outcome (including timeout and memory notes) and the names of
-the failing tests are always there.
+The task, the previous code and one line on the outcome (including timeout and memory notes) are always there,
+and every failing test is named once: with its details, or in one line when its details did not fit.
 """
 
 from __future__ import annotations
@@ -260,15 +260,12 @@ def build_refinement(task: Task, code: str, result: RunResult | dict, generator,
     failures = failing_tests(result)
     names = [t.name for t in failures]
     note = naming_note(task, code) if syntax.valid else ""
-    names_line = ""
-    if names:
-        shown = ", ".join(names[:MAX_NAMES]) + (f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else "")
-        names_line = f"Failing tests: {shown}"
 
     def compose(code_text: str, sections: dict[str, str]) -> list[dict]:
         # fixed display order, whatever order the evidence was admitted in
         order = ["syntax", "first_failure"] + sorted(k for k in sections if k.startswith("failure_")) \
             + ["traceback", "stdout"]
+        names_line = undetailed_names(names, sections)
         body = [task_text_for_fix(task), f"Your previous code:\n```python\n{code_text.rstrip()}\n```",
                 outcome_line(result, task) + (f"\n{names_line}" if names_line else "") + (f"\n{note}" if note else "")]
         body += [sections[k] for k in order if k in sections]
@@ -293,6 +290,17 @@ def build_refinement(task: Task, code: str, result: RunResult | dict, generator,
     messages = compose(code_text, sections)
     return RefinementPrompt(messages=messages, kept=kept, dropped=dropped, prompt_tokens=fitter.tokens(messages),
                             code_cut=code_cut)
+
+
+def undetailed_names(names: list[str], sections: dict[str, str]) -> str:
+    """One line naming the failing tests whose details (first_failure, failure_1...) are not in the prompt."""
+    detailed = ({0} if "first_failure" in sections else set()) \
+        | {int(kind.split("_")[1]) for kind in sections if kind.startswith("failure_")}
+    rest = [name for i, name in enumerate(names) if i not in detailed]
+    if not rest:
+        return ""
+    shown = ", ".join(rest[:MAX_NAMES]) + (f" and {len(rest) - MAX_NAMES} more" if len(rest) > MAX_NAMES else "")
+    return f"{'Also failing' if detailed else 'Failing tests'}: {shown}"
 
 
 def task_text_for_fix(task: Task) -> str:

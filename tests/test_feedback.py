@@ -49,7 +49,8 @@ def test_wrong_answer_shows_code_failing_tests_and_values(sandbox, run_length):
     assert code.strip() in text
     assert run_length.description.splitlines()[0] in text and run_length.signature in text
     failing = [t.name for t in result.tests if t.outcome != "passed"]
-    assert f"Failing tests: {', '.join(failing)}" in text
+    assert len(failing) > 1 and all(text.count(name) == 1 for name in failing)  # each named once, with details
+    assert "Failing tests:" not in text and "Also failing:" not in text
     assert "Test test_example failed" in text
     assert "expected: 'a3b1c2'" in text and "got:      'a1a1a1b1c1c1'" in text
     assert "Test test_long_run failed" in text and "'z12'" in text  # the other failures too
@@ -118,7 +119,7 @@ def test_cutting_keeps_the_most_useful_evidence_first(run_length):
         room = context - 100 - 16
         assert prompt.prompt_tokens <= room, (context, prompt.prompt_tokens)
         text = _user(prompt)
-        assert BROKEN.strip() in text and "Failing tests: test_case_0" in text
+        assert BROKEN.strip() in text
         # whatever is dropped, nothing ranked below it survives unless it is shorter: the first failure and
         # its values go last
         assert "first_failure" in prompt.kept and "expected: " in text
@@ -138,11 +139,17 @@ def test_cut_order_follows_priority(run_length):
         prompt = build_refinement(run_length, BROKEN, result, WordCounter(context), max_new_tokens=100)
         ranks = [priority.index(k) for k in prompt.kept]
         assert ranks == sorted(ranks)  # kept evidence is reported in priority order
-        assert "first_failure" in prompt.kept and "expected: " in _user(prompt)
+        text = _user(prompt)
+        assert "first_failure" in prompt.kept and "expected: " in text
+        # every failing test is named once: with its details, or in the line of those whose details were cut
+        assert all(text.count(f"test_case_{i}") == 1 for i in range(6))
+        cut = [f"test_case_{i}" for i in range(1, 6) if f"failure_{i}" not in prompt.kept]
+        assert (f"Also failing: {', '.join(cut)}" in text) if cut else "Also failing" not in text
         if first_cut is None and prompt.dropped:
             first_cut = prompt.dropped
     assert first_cut == ["stdout"]  # the first thing to go is the least useful
     assert prompt.kept in (["first_failure"], ["first_failure", "syntax"])  # at the smallest room
+    assert "Also failing: test_case_1, test_case_2, test_case_3, test_case_4, test_case_5" in text
 
 
 def test_code_is_cut_when_even_the_code_does_not_fit(run_length):
