@@ -10,10 +10,11 @@ Arms, on the same model and sandbox, one after the other (each in its own folder
 - sequential: the same, with each prompt read once for its n rows and the 4-bit weights unpacked once
   (`--parallel 1 --no-stop-at-answer`): what batching across tasks adds is batched / sequential;
 - batched: --parallel tasks in flight, their prompts sampled in one batch that reads each prompt once, each
-  candidate ending where its answer is complete and leaving the batch then, and a task's next call joining the
-  running batch (continuous batching; the default of `infinicode bench`);
-- batched-drain: batched, but a call joins only an empty batch, so each batch runs until its last row ends
-  while the tasks done with it wait (batching before continuous batching);
+  candidate ending where its answer is complete and leaving the batch then, a task's next call joining the
+  running batch (continuous batching), and a prefix that prompts share read once (the default of `bench`);
+- batched-drain: batched as before continuous batching: a call joins only an empty batch, so each batch runs
+  until its last row ends while the tasks done with it wait, and prompts that start alike are read whole;
+- batched-noprefix: batched, but prompts that start alike (a task's refinement prompts) are read whole;
 - batched-nostop: batched without the early stop, to tell the changes apart;
 - batched-8: batched with 8 tasks in flight, to show what more rows per batch bring.
 In every arm a candidate that has ended leaves its batch (agent/provider/hf_batch.py), so a task's n rows in the
@@ -38,10 +39,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # arm -> (tasks in flight (None: --parallel), stop at the answer, read each prompt once for its n rows,
-#         keep the 4-bit weights unpacked, calls join a running batch)
-ARMS = {"today": (1, False, False, False, True), "sequential": (1, False, True, True, True),
-        "batched": (None, True, True, True, True), "batched-drain": (None, True, True, True, False),
-        "batched-nostop": (None, False, True, True, True), "batched-8": (8, True, True, True, True)}
+#         keep the 4-bit weights unpacked, calls join a running batch, a prefix prompts share read once)
+ARMS = {"today": (1, False, False, False, True, False), "sequential": (1, False, True, True, True, True),
+        "batched": (None, True, True, True, True, True), "batched-drain": (None, True, True, True, False, False),
+        "batched-noprefix": (None, True, True, True, True, False),
+        "batched-nostop": (None, False, True, True, True, True), "batched-8": (8, True, True, True, True, True)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -79,13 +81,13 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     with Sandbox() as sandbox:
         for arm in arms:
-            parallel, stop, share, unpacked, continuous = ARMS[arm]
+            parallel, stop, share, unpacked, continuous, prefix = ARMS[arm]
             if unpacked not in models:
                 packed = not unpacked and args.quantization == "nf4"
                 models[unpacked] = load_model(HFProvider, args.model, "nf4-packed" if packed else args.quantization,
                                               None)
             model = models[unpacked]
-            model.share_prefill = share
+            model.share_prefill, model.share_prefix = share, prefix
             out = Path(args.out) / arm
             shutil.rmtree(out, ignore_errors=True)
             config = BenchConfig(suite=args.suite, data=args.data, samples=args.samples, rounds=args.rounds,

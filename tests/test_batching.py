@@ -185,3 +185,29 @@ def test_running_out_of_gpu_memory_starts_the_rows_again_in_a_smaller_batch(tiny
     monkeypatch.setattr(hf_batch.RunningBatch, "step", step_without_memory)
     with pytest.raises(UserError, match="out of GPU memory"):
         shared.sample(SHORT, n=3, temperature=1.0, max_new_tokens=8, seed=3)
+
+
+def test_prompts_that_share_a_prefix_read_it_once_and_give_the_candidates_each_gives_alone(tiny):
+    """A task's refinement prompts start alike (instructions, task): that part is read once for all of them."""
+    from agent.provider.prefill import MIN_SHARED_PREFIX
+
+    task = "Write a Python function run_length(s) that encodes runs of equal characters as the character and count. "
+    prompts = [[{"role": "user", "content": task * 3 + "Your code failed test_one."}],
+               [{"role": "user", "content": task * 3 + "Your code raised an error in test_two and test_three."}]]
+    ids = [tiny.prepare(messages) for messages in prompts]
+    shared = next(i for i, (a, b) in enumerate(zip(*ids, strict=False)) if a != b)
+    assert shared >= MIN_SHARED_PREFIX
+    alone = [tiny.sample(prompts[0], n=2, temperature=1.0, max_new_tokens=12, seed=5),
+             tiny.sample(prompts[1], n=3, temperature=1.0, max_new_tokens=12, seed=6)]
+    shapes = []
+    hook = tiny.base_model.get_input_embeddings().register_forward_hook(
+        lambda module, args, output: shapes.append(tuple(args[0].shape)))
+    try:
+        together = tiny.sample_many([PromptRows(ids[0], 2, 5), PromptRows(ids[1], 3, 6)], temperature=1.0,
+                                    max_new_tokens=12)
+    finally:
+        hook.remove()
+    assert [_texts(s) for s in together] == [_texts(s) for s in alone]
+    rest = max(len(x) for x in ids) - shared - 1
+    assert shapes[:2] == [(1, shared), (2, rest)]  # the prefix once, then each prompt's own part once
+    assert shapes[2] == (5, 1)  # then every row decodes

@@ -1,9 +1,10 @@
 """One decoding loop for many prompts and many candidates each: the in-process model's sampling core.
 
-Rows (a prompt repeated once per candidate) are left-padded into one batch. Each row draws its tokens from its own
-seeded random stream (`RowSampling`), so a candidate is the same whether its prompt was sampled alone or beside
-other tasks' prompts: batching changes the speed, not the candidates. A row ends at a stop string, at its end
-token, or where its answer is complete (`RowEnds`, with `agent.stopping`), and leaves the batch then.
+Rows (a prompt repeated once per candidate) are left-padded into one batch (`RunningBatch`). Rows join it between
+two decoding steps, their prompts read as agent/provider/prefill.py says, and leave it when they end. Each row
+draws its tokens from its own seeded random stream (`RowSampling`), so a candidate is the same whether its prompt
+was sampled alone or beside other tasks' prompts: batching changes the speed, not the candidates. A row ends at a
+stop string, at its end token, or where its answer is complete (`RowEnds`, with `agent.stopping`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-from transformers import DynamicCache
+
+from agent.provider.prefill import join_caches, pad_left, read_prompts
 
 
 @dataclass
@@ -98,25 +100,6 @@ class RowEnds:
         return stop_when(self.tokenizer.decode(tokens, skip_special_tokens=True)) is not None
 
 
-def _left_padded(prompts: list[list[int]], length: int, pad: int, device):
-    ids = torch.tensor([[pad] * (length - len(p)) + p for p in prompts], device=device)
-    mask = torch.tensor([[0] * (length - len(p)) + [1] * len(p) for p in prompts], device=device)
-    return ids, mask
-
-
-def shared_prefill(model, prompts: list[list[int]], rows: list[int], length: int, pad: int):
-    """The KV cache of every row's prompt but its last token, computed once per distinct prompt and copied to
-    its rows: n candidates of one prompt read it once (transformers' num_return_sequences reads it n times,
-    which on a CPU costs more than sampling short answers)."""
-    ids, mask = _left_padded(prompts, length, pad, model.device)
-    ids, mask = ids[:, :-1], mask[:, :-1]
-    positions = (mask.long().cumsum(-1) - 1).clamp(min=0)  # as generate numbers left-padded positions
-    with torch.no_grad():
-        cache = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True).past_key_values
-    cache.batch_select_indices(torch.tensor(rows, device=model.device))
-    return cache
-
-
 @dataclass(eq=False)
 class Row:
     """One candidate being written: its prompt, its random stream (seed None: greedy), its token limits."""
@@ -130,31 +113,15 @@ class Row:
     tokens: list[int] = field(default_factory=list)
 
 
-def _padded_cache_layers(caches: list[tuple[DynamicCache, int, int]], width: int) -> DynamicCache:
-    """One cache of all the rows of `caches` ((cache, rows, columns)), each left-padded with zeros to `width`
-    columns. A cache without layers (prompts of one token: nothing read yet) is all padding."""
-    base = next((cache for cache, _, _ in caches if len(cache.layers)), caches[0][0])
-    for i, layer in enumerate(base.layers):
-        keys, values = [], []
-        for cache, rows, columns in caches:
-            part = cache.layers[i] if i < len(cache.layers) and cache.layers[i].is_initialized else None
-            for name, out in (("keys", keys), ("values", values)):
-                reference = getattr(layer, name)
-                zeros = reference.new_zeros((rows, reference.shape[1], width - (columns if part else 0),
-                                             reference.shape[3]))
-                out.append(torch.cat([zeros, getattr(part, name)], dim=2) if part is not None else zeros)
-        layer.keys, layer.values = torch.cat(keys), torch.cat(values)
-    return base
-
-
 class RunningBatch:
     """Rows decoded together, one token each per `step`. Rows join between steps (`admit`: their prompts are read,
     and their KV cache joins the batch's, left-padded) and leave when they end, so a batch can stay full while
     its callers come and go (continuous batching)."""
 
     def __init__(self, model, tokenizer, *, temperature: float, top_p: float, stops: list[str], end_ids: set[int],
-                 share_prefill: bool = True):
-        self.model, self.tokenizer, self.share_prefill = model, tokenizer, share_prefill
+                 share_prefill: bool = True, share_prefix: bool = True):
+        self.model, self.tokenizer = model, tokenizer
+        self.share_prefill, self.share_prefix = share_prefill, share_prefix
         self.greedy = temperature is None or temperature <= 0
         self.sampler = None if self.greedy else RowSampling([], temperature, top_p)
         self.ends = RowEnds(tokenizer, end_ids, stops)
@@ -169,26 +136,17 @@ class RunningBatch:
         """Read the prompts of `rows` and add them to the batch."""
         if not rows:
             return
-        pad, device = self.tokenizer.pad_token_id, self.model.device
+        device = self.model.device
         prompts = [row.ids for row in rows]
-        longest = max(len(ids) for ids in prompts)
-        _, mask = _left_padded(prompts, longest, pad, device)
-        distinct = list(dict.fromkeys(tuple(ids) for ids in prompts))
-        if longest == 1:
-            cache = DynamicCache()
-        elif self.share_prefill and len(distinct) < len(rows):
-            where = {ids: i for i, ids in enumerate(distinct)}
-            cache = shared_prefill(self.model, [list(ids) for ids in distinct],
-                                   [where[tuple(ids)] for ids in prompts], longest, pad)
-        else:
-            cache = shared_prefill(self.model, prompts, list(range(len(rows))), longest, pad)
+        cache, mask = read_prompts(self.model, prompts, self.tokenizer.pad_token_id, share=self.share_prefill,
+                                   share_prefix=self.share_prefix)
         positions = torch.tensor([len(ids) - 1 for ids in prompts], device=device)
         step_input = torch.tensor([[ids[-1]] for ids in prompts], device=device)
         if self.rows:  # both sides left-padded to the wider one (a mask column more than cache columns)
             width = max(self._mask.shape[1], mask.shape[1])
-            self._cache = _padded_cache_layers([(self._cache, len(self.rows), self._mask.shape[1] - 1),
-                                                (cache, len(rows), mask.shape[1] - 1)], width - 1)
-            self._mask = torch.cat([_pad_left(self._mask, width), _pad_left(mask, width)])
+            self._cache = join_caches([(self._cache, len(self.rows), self._mask.shape[1] - 1),
+                                       (cache, len(rows), mask.shape[1] - 1)], width - 1)
+            self._mask = torch.cat([pad_left(self._mask, width), pad_left(mask, width)])
             self._positions = torch.cat([self._positions, positions])
             self._next = torch.cat([self._next, step_input])
         else:
@@ -241,19 +199,16 @@ class RunningBatch:
                     layer.keys, layer.values = layer.keys[:, :, first:], layer.values[:, :, first:]
 
 
-def _pad_left(mask, width: int):
-    return torch.cat([mask.new_zeros((mask.shape[0], width - mask.shape[1])), mask], dim=1)
-
-
 def generate_rows(model, tokenizer, rows: list[tuple[list[int], int, Callable | None]], *, greedy: bool,
                   temperature: float, top_p: float, max_new_tokens: int, min_new_tokens: int,
-                  stops: list[str], end_ids: set[int], share_prefill: bool = True) -> list[list[int]]:
+                  stops: list[str], end_ids: set[int], share_prefill: bool = True,
+                  share_prefix: bool = True) -> list[list[int]]:
     """The new token ids of each row ((prompt ids, row seed, stop_when)), each up to and with the token that ended it.
 
     Our own decoding loop rather than `generate`: a row that has ended leaves the batch (its KV cache rows are
     dropped), so the rows still writing do not pay for it. On a CPU a step's cost grows with its rows."""
     batch = RunningBatch(model, tokenizer, temperature=0 if greedy else temperature, top_p=top_p, stops=stops,
-                         end_ids=end_ids, share_prefill=share_prefill)
+                         end_ids=end_ids, share_prefill=share_prefill, share_prefix=share_prefix)
     specs = [Row(ids, seed, max_new_tokens, min_new_tokens, stop_when) for ids, seed, stop_when in rows]
     batch.admit(specs)
     while len(batch):
