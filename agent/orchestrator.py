@@ -7,8 +7,9 @@ every test, or when the rounds, the generated-token budget or the time budget ar
 
 Sampling overlaps with execution: candidates are sampled in chunks and each one goes to the sandbox
 (`Sandbox.submit`, a future) as soon as it exists, so the sandbox judges chunk k while the model writes
-chunk k+1. A candidate whose code is the same as one already run (ignoring comments, docstrings and
-formatting) is recorded as a duplicate and not run again.
+chunk k+1. An in-process model gets all of a round's chunks at once instead, and reads them in one batch.
+A candidate whose code is the same as one already run (ignoring comments, docstrings and formatting) is
+recorded as a duplicate and not run again.
 
 The run folder (`agent.runfolder`) holds `trajectory.jsonl` (one record per candidate, flushed as it is
 written), `run.json` (settings and outcome; rewritten after every round), `solution.py` and `report.md`.
@@ -200,54 +201,75 @@ class _Run:
         chunk_size = self.settings["chunk_size"]
         # pass@k needs every round-0 candidate judged: then round 0 does not stop at the first pass
         self.stop_early = not (round_no == 0 and self.settings["full_first_round"])
+        todo = []  # (parent, messages, candidate indices, feedback): the chunks left to sample
         for parent, messages, indices, feedback in plans:
             for at in range(0, len(indices), chunk_size):
                 chunk = indices[at: at + chunk_size]
-                if all((round_no, i) in self.candidates for i in chunk):
-                    continue  # done in an earlier session
-                self.collect(pending, block=False)
-                if self.solved() and self.stop_early:
-                    break
-                reason = self.out_of_budget()
-                if reason:
-                    self.stop_reason = reason
-                    break
-                seed = derive_seed(self.settings["seed"], round_no, chunk[0])
-                # sampling stops where the answer is complete, not at the token cap (agent/stopping.py)
-                stop_when = {"stop_when": self.stopper(messages)} if self.settings["stop_at_answer"] else {}
-                try:
-                    samples = self.generator.sample(
-                        messages, n=len(chunk), temperature=self.settings["temperature"],
-                        top_p=self.settings["top_p"], max_new_tokens=self.settings["max_new_tokens"], seed=seed,
-                        **stop_when)
-                except Exception:
-                    # the model failed (e.g. its server went down): record what the sandbox judges of the
-                    # candidates already sampled, so a rerun resumes after them
-                    self.collect(pending, block=True)
-                    raise
-                for index, sample in zip(chunk, samples, strict=True):  # a backend returns n samples
-                    self.tokens += int(sample.completion_tokens)
-                    self.prompt_tokens += int(sample.prompt_tokens)
-                    if (round_no, index) in self.candidates:
-                        continue  # a resumed partial chunk: this one was already recorded
-                    code = code_from_answer(sample.text, messages, extraction_target(self.task))
-                    cand = CandidateRecord(round=round_no, index=index, parent=parent, seed=seed, messages=messages,
-                                      text=sample.text, code=code, prompt_tokens=int(sample.prompt_tokens),
-                                      completion_tokens=int(sample.completion_tokens), feedback=feedback)
-                    original = self.seen.get(normalize_code(cand.code))
-                    if original is not None:
-                        cand.duplicate_of = list(original)
-                        self.add(cand, write=True)
-                        self.event_candidate(cand)
-                        continue
-                    self.seen[normalize_code(cand.code)] = cand.id
-                    job = Job(program=assemble_program(self.task, cand.code), tests=self.task.tests,
-                              timeout_s=self.task.timeout_s, memory_mb=self.task.memory_mb)
-                    pending[self.sandbox.submit(job)] = cand
-                self.on_event({"type": "sampled", "round": round_no, "count": len(chunk), "tokens": self.tokens})
-            if (self.solved() and self.stop_early) or self.stop_reason:
+                if not all((round_no, i) in self.candidates for i in chunk):  # else done in an earlier session
+                    todo.append((parent, messages, chunk, feedback))
+        # A model that batches prompts gets the whole round at once (its prompts are read together, and a task's
+        # refinement prompts share their start); otherwise chunk by chunk, so that the loop stops at the first
+        # pass before sampling more.
+        waves = [todo] if todo and getattr(self.generator, "batches_prompts", False) else [[c] for c in todo]
+        for wave in waves:
+            self.collect(pending, block=False)
+            if self.solved() and self.stop_early:
                 break
+            reason = self.out_of_budget()
+            if reason:
+                self.stop_reason = reason
+                break
+            requests = []
+            for _, messages, chunk, _ in wave:
+                # sampling stops where the answer is complete, not at the token cap (agent/stopping.py)
+                stop_when = self.stopper(messages) if self.settings["stop_at_answer"] else None
+                requests.append((messages, len(chunk), derive_seed(self.settings["seed"], round_no, chunk[0]),
+                                 stop_when))
+            try:
+                answers = self.sample_prompts(requests)
+            except Exception:
+                # the model failed (e.g. its server went down): record what the sandbox judges of the
+                # candidates already sampled, so a rerun resumes after them
+                self.collect(pending, block=True)
+                raise
+            for (parent, messages, chunk, feedback), (_, _, seed, _), samples in zip(wave, requests, answers,
+                                                                                    strict=True):
+                self.record_samples(round_no, parent, messages, chunk, feedback, seed, samples, pending)
+                self.on_event({"type": "sampled", "round": round_no, "count": len(chunk), "tokens": self.tokens})
         self.collect(pending, block=True)
+
+    def sample_prompts(self, requests: list[tuple]) -> list[list]:
+        """The generator's answers to (messages, n, seed, stop_when) requests, in order."""
+        settings = {"temperature": self.settings["temperature"], "top_p": self.settings["top_p"],
+                    "max_new_tokens": self.settings["max_new_tokens"]}
+        if callable(getattr(self.generator, "sample_prompts", None)):
+            return self.generator.sample_prompts(requests, **settings)
+        return [self.generator.sample(messages, n=n, seed=seed, **settings,
+                                      **({"stop_when": stop_when} if stop_when else {}))
+                for messages, n, seed, stop_when in requests]
+
+    def record_samples(self, round_no: int, parent, messages: list[dict], chunk: list[int], feedback: dict | None,
+                       seed: int, samples: list, pending: dict[Future, CandidateRecord]) -> None:
+        """Record a chunk's samples as candidates and send each new one to the sandbox."""
+        for index, sample in zip(chunk, samples, strict=True):  # a backend returns n samples
+            self.tokens += int(sample.completion_tokens)
+            self.prompt_tokens += int(sample.prompt_tokens)
+            if (round_no, index) in self.candidates:
+                continue  # a resumed partial chunk: this one was already recorded
+            code = code_from_answer(sample.text, messages, extraction_target(self.task))
+            cand = CandidateRecord(round=round_no, index=index, parent=parent, seed=seed, messages=messages,
+                                   text=sample.text, code=code, prompt_tokens=int(sample.prompt_tokens),
+                                   completion_tokens=int(sample.completion_tokens), feedback=feedback)
+            original = self.seen.get(normalize_code(cand.code))
+            if original is not None:
+                cand.duplicate_of = list(original)
+                self.add(cand, write=True)
+                self.event_candidate(cand)
+                continue
+            self.seen[normalize_code(cand.code)] = cand.id
+            job = Job(program=assemble_program(self.task, cand.code), tests=self.task.tests,
+                      timeout_s=self.task.timeout_s, memory_mb=self.task.memory_mb)
+            pending[self.sandbox.submit(job)] = cand
 
     def stopper(self, messages: list[dict]):
         prefix = messages[-1]["content"] if messages and messages[-1].get("role") == "assistant" else ""

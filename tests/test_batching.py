@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -211,3 +212,46 @@ def test_prompts_that_share_a_prefix_read_it_once_and_give_the_candidates_each_g
     rest = max(len(x) for x in ids) - shared - 1
     assert shapes[:2] == [(1, shared), (2, rest)]  # the prefix once, then each prompt's own part once
     assert shapes[2] == (5, 1)  # then every row decodes
+
+
+def test_a_round_sampled_at_once_gives_the_candidates_of_a_round_sampled_chunk_by_chunk(tiny, sandbox, tmp_path):
+    """The loop hands an in-process model a round's refinement prompts in one batch: same candidates."""
+    from pathlib import Path
+
+    from agent.orchestrator import solve_task
+    from agent.spec import load_spec
+
+    class OneAtATime:  # the same model, without batches_prompts: the loop samples chunk by chunk
+        def __init__(self, model):
+            self.model, self.calls = model, 0
+            self.name, self.context_length = model.name, model.context_length
+
+        def sample(self, messages, n, **kwargs):
+            self.calls += 1
+            return self.model.sample(messages, n=n, **kwargs)
+
+        def count_tokens(self, text):
+            return self.model.count_tokens(text)
+
+        def render(self, messages):
+            return self.model.render(messages)
+
+    task = load_spec(Path(__file__).resolve().parents[1] / "examples" / "add.toml")
+    settings = {"samples": 4, "rounds": 2, "top_k": 2, "chunk_size": 2, "max_new_tokens": 24, "seed": 3}
+    config = tiny.base_model.config
+    config.max_position_embeddings, context = 2048, config.max_position_embeddings  # room for the feedback
+    try:
+        chunked = OneAtATime(tiny)
+        solve_task(task, chunked, sandbox, tmp_path / "chunked", **settings)
+        shared = BatchingProvider(tiny, gather_s=0.01)
+        solve_task(task, shared, sandbox, tmp_path / "batched", **settings)
+    finally:
+        config.max_position_embeddings = context
+
+    def candidates(folder):
+        lines = (folder / "trajectory.jsonl").read_text().splitlines()
+        return sorted((r["round"], r["index"], r["text"]) for r in map(json.loads, lines))
+
+    assert chunked.calls == 2 + 2 and shared.batches == [4, 4]  # 2 chunks a round, or one batch a round
+    assert candidates(tmp_path / "batched") == candidates(tmp_path / "chunked")
+    assert any(r == 1 for r, _, _ in candidates(tmp_path / "batched"))  # the refinement round ran

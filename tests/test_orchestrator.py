@@ -134,6 +134,31 @@ def test_top_k_refines_several_parents_and_skips_copies(sandbox, add_task, tmp_p
     assert res.rounds[1].duplicates == 1 and res.rounds[1].run == 1
 
 
+class BatchingScript(ScriptedGenerator):
+    """A scripted generator that, like an in-process model, takes a round's prompts in one call."""
+
+    batches_prompts = True
+
+    def __init__(self, script: list[str]):
+        super().__init__(script)
+        self.prompts_per_call: list[int] = []
+
+    def sample_prompts(self, requests, **kw):
+        self.prompts_per_call.append(len(requests))
+        return [self.sample(messages, n, seed=seed, **kw) for messages, n, seed, _ in requests]
+
+
+def test_a_model_that_batches_gets_a_rounds_prompts_in_one_call(sandbox, add_task, tmp_path):
+    scripted = ScriptedGenerator([SYNTAX, WRONG, WRONG_REFORMATTED, FIX])
+    solve_task(add_task, scripted, sandbox, tmp_path / "chunked", samples=2, rounds=2, top_k=2)
+    batching = BatchingScript([SYNTAX, WRONG, WRONG_REFORMATTED, FIX])
+    res = solve_task(add_task, batching, sandbox, tmp_path / "batched", samples=2, rounds=2, top_k=2)
+    assert res.solved and batching.prompts_per_call == [1, 2]  # round 0, then both refinement prompts at once
+    assert len(scripted.calls) == 3  # chunk by chunk: one call per parent
+    assert [c["messages"] for c in batching.calls] == [c["messages"] for c in scripted.calls]
+    assert [c["seed"] for c in batching.calls] == [c["seed"] for c in scripted.calls]
+
+
 def test_duplicates_within_a_round_are_not_run(sandbox, add_task, tmp_path):
     box = CountingSandbox(sandbox)
     gen = ScriptedGenerator([WRONG, WRONG_REFORMATTED, WRONG_2])

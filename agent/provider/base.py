@@ -37,6 +37,16 @@ class Provider:
         backends that can stop a sequence mid-generation do so."""
         raise NotImplementedError
 
+    batches_prompts = False  # whether sample_prompts reads its prompts together (then callers send them at once)
+
+    def sample_prompts(self, prompts: list[tuple[list[dict], int, int | None, Callable | None]],
+                       temperature: float = 0.8, top_p: float = 0.95, max_new_tokens: int = 384,
+                       stop: list[str] | str | None = None) -> list[list[Sample]]:
+        """Answers to several prompts ((messages, n, seed, stop_when) each), in order: the same as one `sample`
+        call each, which is what this default does. In-process models sample them in one batch."""
+        return [self.sample(messages, n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+                            stop=stop, seed=seed, stop_when=stop_when) for messages, n, seed, stop_when in prompts]
+
     def count_tokens(self, text: str) -> int:
         raise NotImplementedError
 

@@ -66,28 +66,44 @@ class BatchingProvider(Provider):
     def __getattr__(self, name):  # adapters, device, quantization...: the wrapped model's
         return getattr(self.inner, name)
 
+    batches_prompts = True
+
     def sample(self, messages: list[dict], n: int = 4, temperature: float = 0.8, top_p: float = 0.95,
                max_new_tokens: int = 384, stop: list[str] | str | None = None, seed: int | None = 0,
                min_new_tokens: int = 0, stop_when=None) -> list[Sample]:
+        return self.sample_prompts([(messages, n, seed, stop_when)], temperature=temperature, top_p=top_p,
+                                   max_new_tokens=max_new_tokens, stop=stop, min_new_tokens=min_new_tokens)[0]
+
+    def sample_prompts(self, prompts: list[tuple], temperature: float = 0.8, top_p: float = 0.95,
+                       max_new_tokens: int = 384, stop: list[str] | str | None = None,
+                       min_new_tokens: int = 0) -> list[list[Sample]]:
+        """Answers to several prompts ((messages, n, seed, stop_when) each): their rows join the batch together,
+        so a prefix they share is read once (a task's refinement prompts start with the task)."""
         from agent.provider.hf_batch import Row, row_seed
 
-        if n < 1:
-            raise UserError(f"n must be at least 1 (got {n})")
         greedy = temperature is None or temperature <= 0
-        ids = self.inner.prepare(messages)
-        seed = seed if seed is not None else secrets.randbits(48)
-        call = _Call(n, (0.0 if greedy else float(temperature), float(top_p), tuple(stop_list(stop))))
-        room = self.inner.room_for(ids, max_new_tokens)
-        call.rows = [Row(ids, None if greedy else row_seed(seed, i), room, min(min_new_tokens, room), stop_when,
-                         owner=(call, i)) for i in range(1 if greedy else n)]
+        settings = (0.0 if greedy else float(temperature), float(top_p), tuple(stop_list(stop)))
+        calls = []
+        for messages, n, seed, stop_when in prompts:
+            if n < 1:
+                raise UserError(f"n must be at least 1 (got {n})")
+            ids = self.inner.prepare(messages)
+            seed = seed if seed is not None else secrets.randbits(48)
+            call = _Call(n, settings)
+            room = self.inner.room_for(ids, max_new_tokens)
+            call.rows = [Row(ids, None if greedy else row_seed(seed, i), room, min(min_new_tokens, room), stop_when,
+                             owner=(call, i)) for i in range(1 if greedy else n)]
+            calls.append(call)
         with self._arrived:
-            self._queue += call.rows
+            self._queue += [row for call in calls for row in call.rows]
             self._arrived.notify_all()
-        while not call.done.is_set():
-            self._serve()
-        if call.error is not None:
-            raise call.error
-        return call.result
+        for call in calls:
+            while not call.done.is_set():
+                self._serve()
+        failed = next((call.error for call in calls if call.error is not None), None)
+        if failed is not None:
+            raise failed
+        return [call.result for call in calls]
 
     def _serve(self) -> None:
         """One decoding step, after letting waiting rows join; whoever holds the model does the work."""

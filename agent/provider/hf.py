@@ -411,6 +411,21 @@ class HFProvider(Provider):
         return self.sample_many([request], temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                                 stop=stop, min_new_tokens=min_new_tokens)[0]
 
+    batches_prompts = True
+
+    def sample_prompts(self, prompts: list[tuple[list[dict], int, int | None, Callable | None]],
+                       temperature: float = 0.8, top_p: float = 0.95, max_new_tokens: int = 384,
+                       stop: list[str] | str | None = None) -> list[list[Sample]]:
+        """Answers to several prompts ((messages, n, seed, stop_when) each) from one batch (`sample_many`)."""
+        from agent.provider.hf_batch import PromptRows
+
+        for _, n, _, _ in prompts:
+            if n < 1:
+                raise UserError(f"n must be at least 1 (got {n})")
+        requests = [PromptRows(self.prepare(messages), n, seed, stop_when) for messages, n, seed, stop_when in prompts]
+        return self.sample_many(requests, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+                                stop=stop)
+
     def sample_many(self, requests: list, temperature: float = 0.8, top_p: float = 0.95,
                     max_new_tokens: int = 384, stop: list[str] | str | None = None,
                     min_new_tokens: int = 0) -> list[list[Sample]]:
