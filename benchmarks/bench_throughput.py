@@ -13,7 +13,8 @@ Arms, on the same model and sandbox, one after the other (each in its own folder
   candidate ending where its answer is complete and leaving the batch then, a task's next call joining the
   running batch (continuous batching), and a prefix that prompts share read once (the default of `bench`);
 - batched-drain: batched as before continuous batching: a call joins only an empty batch, so each batch runs
-  until its last row ends while the tasks done with it wait, and prompts that start alike are read whole;
+  until its last row ends while the tasks done with it wait; a task's refinement prompts are sampled one
+  parent at a time, and prompts that start alike are read whole;
 - batched-noprefix: batched, but prompts that start alike (a task's refinement prompts) are read whole;
 - batched-nostop: batched without the early stop, to tell the changes apart;
 - batched-8: batched with 8 tasks in flight, to show what more rows per batch bring.
@@ -38,12 +39,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# arm -> (tasks in flight (None: --parallel), stop at the answer, read each prompt once for its n rows,
-#         keep the 4-bit weights unpacked, calls join a running batch, a prefix prompts share read once)
-ARMS = {"today": (1, False, False, False, True, False), "sequential": (1, False, True, True, True, True),
-        "batched": (None, True, True, True, True, True), "batched-drain": (None, True, True, True, False, False),
-        "batched-noprefix": (None, True, True, True, True, False),
-        "batched-nostop": (None, False, True, True, True, True), "batched-8": (8, True, True, True, True, True)}
+# What each arm changes from the default (`infinicode bench` as it is): tasks in flight (None: --parallel),
+# stop at the answer, read each distinct prompt once for its rows, keep the 4-bit weights unpacked, let calls
+# join a running batch, read a prefix that prompts share once, hand the model a round's prompts at once.
+DEFAULT = {"parallel": None, "stop": True, "share": True, "unpacked": True, "continuous": True, "prefix": True,
+           "round_at_once": True}
+ARMS = {"today": dict(DEFAULT, parallel=1, stop=False, share=False, unpacked=False, prefix=False,
+                      round_at_once=False),
+        "sequential": dict(DEFAULT, parallel=1, stop=False),
+        "batched": DEFAULT,
+        "batched-drain": dict(DEFAULT, continuous=False, prefix=False, round_at_once=False),
+        "batched-noprefix": dict(DEFAULT, prefix=False),
+        "batched-nostop": dict(DEFAULT, stop=False),
+        "batched-8": dict(DEFAULT, parallel=8)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,13 +89,14 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     with Sandbox() as sandbox:
         for arm in arms:
-            parallel, stop, share, unpacked, continuous, prefix = ARMS[arm]
+            arm_settings = ARMS[arm]
+            parallel, stop, unpacked = arm_settings["parallel"], arm_settings["stop"], arm_settings["unpacked"]
             if unpacked not in models:
                 packed = not unpacked and args.quantization == "nf4"
                 models[unpacked] = load_model(HFProvider, args.model, "nf4-packed" if packed else args.quantization,
                                               None)
             model = models[unpacked]
-            model.share_prefill, model.share_prefix = share, prefix
+            model.share_prefill, model.share_prefix = arm_settings["share"], arm_settings["prefix"]
             out = Path(args.out) / arm
             shutil.rmtree(out, ignore_errors=True)
             config = BenchConfig(suite=args.suite, data=args.data, samples=args.samples, rounds=args.rounds,
@@ -97,7 +106,9 @@ def main(argv: list[str] | None = None) -> None:
                                  stop_at_answer=stop)
             generator = model
             if config.parallel > 1:
-                generator = BatchingProvider(model, max_rows=config.parallel * args.samples, continuous=continuous)
+                generator = BatchingProvider(model, max_rows=config.parallel * args.samples,
+                                             continuous=arm_settings["continuous"])
+            generator.batches_prompts = arm_settings["round_at_once"]
             started = time.perf_counter()
             results = run_bench(config, generator=generator, sandbox=sandbox, console=console)
             wall = time.perf_counter() - started
