@@ -255,3 +255,41 @@ def test_a_round_sampled_at_once_gives_the_candidates_of_a_round_sampled_chunk_b
     assert chunked.calls == 2 + 2 and shared.batches == [4, 4]  # 2 chunks a round, or one batch a round
     assert candidates(tmp_path / "batched") == candidates(tmp_path / "chunked")
     assert any(r == 1 for r, _, _ in candidates(tmp_path / "batched"))  # the refinement round ran
+
+
+def test_top_p_on_rows_whose_nucleus_is_wide_and_narrow_matches_a_full_sort():
+    import torch
+
+    from agent.provider.hf_batch import RowSampling
+
+    generator = torch.Generator().manual_seed(0)
+    peaked = torch.randn(5000, generator=generator) * 8  # a few tokens hold the mass: found in the top 1024
+    flat = torch.randn(5000, generator=generator) * 0.1  # 95% of the mass needs most of the vocabulary
+    scores = torch.stack([peaked, flat, peaked.flip(0)])
+    sampler = RowSampling([1, 2, 3], temperature=1.0, top_p=0.95)
+    got = sampler._nucleus(scores)
+
+    ordered, order = torch.sort(scores, descending=True, dim=-1)  # the reference: every row fully sorted
+    probs = (ordered - scores.logsumexp(dim=-1, keepdim=True)).exp()
+    keep = (probs.cumsum(dim=-1) - probs) <= 0.95
+    expected = torch.full_like(scores, float("-inf")).scatter(-1, order, ordered.masked_fill(~keep, float("-inf")))
+    assert torch.equal(got, expected)
+    kept = torch.isfinite(got).sum(dim=-1).tolist()
+    assert kept[0] < 1024 < kept[1] and kept[2] == kept[0]
+
+
+def test_a_decoding_step_writes_the_cache_in_place(tiny):
+    """The KV cache keeps room to grow: steps write into it instead of copying it (kv_cache.RoomyLayer)."""
+    from agent.provider.hf_batch import Row
+    from agent.provider.kv_cache import RoomyLayer
+
+    batch = tiny.running_batch(1.0, 0.95, [])
+    batch.admit([Row(tiny.prepare(LONG), seed, 50) for seed in range(3)])
+    layers = batch._cache.layers
+    assert layers and all(isinstance(layer, RoomyLayer) for layer in layers)
+    stores = [layer.store[0].data_ptr() for layer in layers]
+    width = layers[0].keys.shape[2]
+    for _ in range(5):
+        batch.step()
+    assert [layer.store[0].data_ptr() for layer in layers] == stores  # no step copied the cache
+    assert layers[0].keys.shape[2] == width + 5 and layers[0].keys.data_ptr() == stores[0]

@@ -154,7 +154,8 @@ class BatchingProvider(Provider):
         memory its rows start again, in a batch half the size; any other failure reaches every caller in it."""
         import torch
 
-        rows = [row for row in (self._batch.rows if self._batch is not None else []) if row not in joining] + joining
+        running = self._batch.rows if self._batch is not None else []
+        rows = [row for row in running if not row.ended and row not in joining] + joining
         self._batch = None
         if isinstance(exc, torch.OutOfMemoryError) and len(rows) > 1:
             if torch.cuda.is_available():
@@ -164,6 +165,7 @@ class BatchingProvider(Provider):
                                                 self.max_rows)
             for row in rows:
                 row.tokens.clear()
+                row.ended = False
             with self._arrived:
                 self._queue = rows + self._queue
             return

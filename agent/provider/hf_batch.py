@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from agent.provider.prefill import join_caches, pad_left, read_prompts
+from agent.provider.kv_cache import join_caches
+from agent.provider.prefill import pad_left, read_prompts
 
 
 @dataclass
@@ -59,18 +60,25 @@ class RowSampling:
 
     def _nucleus(self, scores):
         """Scores outside the top-p nucleus set to -inf. The nucleus is looked for among the 1024 likeliest tokens
-        first (a sort of the whole vocabulary per step costs more than a small model's forward on a CPU); a row
-        whose nucleus is wider gets the full sort."""
+        first (a sort of the whole vocabulary per step costs more than a small model's forward on a CPU); only
+        the rows whose nucleus is wider get the full sort."""
         log_total = scores.logsumexp(dim=-1, keepdim=True)
         ordered, order = torch.topk(scores, min(1024, scores.shape[-1]), dim=-1)
-        probs = (ordered - log_total).exp()
-        covered = probs.sum(dim=-1) >= self.top_p
-        if not bool(covered.all()):
-            ordered, order = torch.sort(scores, descending=True, dim=-1)
-            probs = (ordered - log_total).exp()
-        # keep a token while the ones before it hold less than top_p of the mass (the first is always kept)
-        keep = (probs.cumsum(dim=-1) - probs) <= self.top_p
         kept = torch.full_like(scores, float("-inf"))
+        covered = (ordered - log_total).exp().sum(dim=-1) >= self.top_p
+        if bool(covered.all()):
+            return self._keep_nucleus(kept, ordered, order, log_total)
+        wide = (~covered).nonzero().squeeze(1)
+        narrow = covered.nonzero().squeeze(1)
+        kept[narrow] = self._keep_nucleus(kept[narrow], ordered[narrow], order[narrow], log_total[narrow])
+        ordered, order = torch.sort(scores[wide], descending=True, dim=-1)
+        kept[wide] = self._keep_nucleus(kept[wide], ordered, order, log_total[wide])
+        return kept
+
+    def _keep_nucleus(self, kept, ordered, order, log_total):
+        # keep a token while the ones before it hold less than top_p of the mass (the first is always kept)
+        probs = (ordered - log_total).exp()
+        keep = (probs.cumsum(dim=-1) - probs) <= self.top_p
         return kept.scatter(-1, order, ordered.masked_fill(~keep, float("-inf")))
 
 
@@ -111,6 +119,7 @@ class Row:
     stop_when: Callable[[str], int | None] | None = None
     owner: object = None  # who asked for it; the batch never looks
     tokens: list[int] = field(default_factory=list)
+    ended: bool = False
 
 
 class RunningBatch:
@@ -129,13 +138,15 @@ class RunningBatch:
         self.rows: list[Row] = []  # in batch order
         self._cache = self._mask = self._positions = self._next = None
 
-    def __len__(self) -> int:
-        return len(self.rows)
+    def __len__(self) -> int:  # the rows still writing
+        return sum(1 for row in self.rows if not row.ended)
 
     def admit(self, rows: list[Row]) -> None:
         """Read the prompts of `rows` and add them to the batch."""
         if not rows:
             return
+        if len(self) < len(self.rows):  # ended rows still in the batch go before it is copied
+            self._keep([slot for slot, row in enumerate(self.rows) if not row.ended])
         device = self.model.device
         prompts = [row.ids for row in rows]
         cache, mask = read_prompts(self.model, prompts, self.tokenizer.pad_token_id, share=self.share_prefill,
@@ -144,8 +155,7 @@ class RunningBatch:
         step_input = torch.tensor([[ids[-1]] for ids in prompts], device=device)
         if self.rows:  # both sides left-padded to the wider one (a mask column more than cache columns)
             width = max(self._mask.shape[1], mask.shape[1])
-            self._cache = join_caches([(self._cache, len(self.rows), self._mask.shape[1] - 1),
-                                       (cache, len(rows), mask.shape[1] - 1)], width - 1)
+            self._cache = join_caches([(self._cache, len(self.rows)), (cache, len(rows))], width - 1)
             self._mask = torch.cat([pad_left(self._mask, width), pad_left(mask, width)])
             self._positions = torch.cat([self._positions, positions])
             self._next = torch.cat([self._next, step_input])
@@ -156,7 +166,8 @@ class RunningBatch:
         self.rows += rows
 
     def step(self) -> list[Row]:
-        """One token for every row; the rows that ended with it leave the batch and are returned."""
+        """One token for every row; the rows that ended with it are returned. They leave the batch once an eighth
+        of its rows have ended (each leaving copies the cache; an ended row costs a row's compute until then)."""
         with torch.no_grad():
             logits = self.model(input_ids=self._next, attention_mask=self._mask,
                                 position_ids=self._positions[:, None], past_key_values=self._cache,
@@ -165,14 +176,16 @@ class RunningBatch:
         if early and len(self.banned):
             logits[torch.tensor(early, device=logits.device)[:, None], self.banned[None, :]] = float("-inf")
         chosen = (logits if self.sampler is None else self.sampler(logits)).argmax(dim=-1)
-        keep, ended = [], []
-        for slot, (row, token) in enumerate(zip(self.rows, chosen.tolist(), strict=True)):
+        ended = []
+        for row, token in zip(self.rows, chosen.tolist(), strict=True):
+            if row.ended:
+                continue
             row.tokens.append(token)
             if len(row.tokens) >= row.max_new or self.ends(row.tokens, row.stop_when):
+                row.ended = True
                 ended.append(row)
-            else:
-                keep.append(slot)
-        if len(keep) < len(self.rows):
+        keep = [slot for slot, row in enumerate(self.rows) if not row.ended]
+        if len(self.rows) - len(keep) >= max(1, len(self.rows) // 8):
             self._keep(keep)
             chosen = chosen[torch.tensor(keep, device=chosen.device, dtype=torch.long)]
         if self.rows:
@@ -189,14 +202,11 @@ class RunningBatch:
             self._cache = self._mask = self._positions = self._next = None
             return
         index = torch.tensor(slots, device=self._mask.device, dtype=torch.long)
-        self._cache.batch_select_indices(index)
-        self._mask, self._positions = self._mask[index], self._positions[index]
+        self._mask, self._positions, self._next = self._mask[index], self._positions[index], self._next[index]
         first = int(self._mask.any(dim=0).long().argmax())  # the first column some row reads
-        if first > 0:
-            self._mask = self._mask[:, first:]
-            for layer in self._cache.layers:
-                if layer.is_initialized:
-                    layer.keys, layer.values = layer.keys[:, :, first:], layer.values[:, :, first:]
+        self._mask = self._mask[:, first:]
+        for layer in self._cache.layers:
+            layer.keep_rows(index, first)  # one copy, with room to grow (kv_cache.RoomyLayer)
 
 
 def generate_rows(model, tokenizer, rows: list[tuple[list[int], int, Callable | None]], *, greedy: bool,

@@ -10,7 +10,8 @@ last, which is the first decoding step's input; its attention mask has one colum
 from __future__ import annotations
 
 import torch
-from transformers import DynamicCache
+
+from agent.provider.kv_cache import join_caches, new_cache
 
 MIN_SHARED_PREFIX = 48  # tokens: more than a chat template's system part, so only one task's prompts share one
 
@@ -25,33 +26,16 @@ def pad_left(mask, width: int):
     return torch.cat([mask.new_zeros((mask.shape[0], width - mask.shape[1])), mask], dim=1)
 
 
-def join_caches(caches: list[tuple[DynamicCache, int, int]], width: int) -> DynamicCache:
-    """One cache of all the rows of `caches` ((cache, rows, columns)), in order, each left-padded with zeros to
-    `width` columns. A cache without layers (prompts of one token: nothing read yet) is all padding."""
-    base = next((cache for cache, _, _ in caches if len(cache.layers)), caches[0][0])
-    for i, layer in enumerate(base.layers):
-        keys, values = [], []
-        for cache, rows, columns in caches:
-            part = cache.layers[i] if i < len(cache.layers) and cache.layers[i].is_initialized else None
-            for name, out in (("keys", keys), ("values", values)):
-                reference = getattr(layer, name)
-                zeros = reference.new_zeros((rows, reference.shape[1], width - (columns if part else 0),
-                                             reference.shape[3]))
-                out.append(torch.cat([zeros, getattr(part, name)], dim=2) if part is not None else zeros)
-        layer.keys, layer.values = torch.cat(keys), torch.cat(values)
-    return base
-
-
 def _read_padded(model, prompts: list[list[int]], pad: int):
     """Prompts left-padded into one forward: (cache, mask)."""
     longest = max(len(ids) for ids in prompts)
     ids, mask = left_padded(prompts, longest, pad, model.device)
     if longest == 1:
-        return DynamicCache(), mask
+        return new_cache(), mask
     positions = (mask[:, :-1].cumsum(-1) - 1).clamp(min=0)  # as generate numbers left-padded positions
     with torch.no_grad():
-        cache = model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions, use_cache=True,
-                      logits_to_keep=1).past_key_values
+        cache = model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions,
+                      past_key_values=new_cache(), use_cache=True, logits_to_keep=1).past_key_values
     return cache, mask
 
 
@@ -60,8 +44,8 @@ def _read_sharing(model, prompts: list[list[int]], shared: int, pad: int):
     them, left-padded between the prefix and the rest (the mask skips the gap; positions run on)."""
     device = model.device
     with torch.no_grad():
-        cache = model(input_ids=torch.tensor([prompts[0][:shared]], device=device), use_cache=True,
-                      logits_to_keep=1).past_key_values
+        cache = model(input_ids=torch.tensor([prompts[0][:shared]], device=device), past_key_values=new_cache(),
+                      use_cache=True, logits_to_keep=1).past_key_values
         cache.batch_repeat_interleave(len(prompts))
         rests = [ids[shared:] for ids in prompts]
         ids, rest_mask = left_padded(rests, max(len(rest) for rest in rests), pad, device)
@@ -123,7 +107,7 @@ def read_prompts(model, prompts: list[list[int]], pad: int, share: bool = True, 
     if len(parts) == 1:
         cache, mask = parts[0]
     else:
-        cache = join_caches([(cache, mask.shape[0], mask.shape[1] - 1) for cache, mask in parts], width - 1)
+        cache = join_caches([(cache, mask.shape[0]) for cache, mask in parts], width - 1)
         mask = torch.cat([pad_left(mask, width) for _, mask in parts])
     where = {distinct[i]: slot for slot, i in enumerate(order)}
     rows = torch.tensor([where[tuple(ids)] for ids in prompts], device=model.device)
