@@ -12,9 +12,10 @@ Arms, on the same model and sandbox, one after the other (each in its own folder
 - batched: --parallel tasks in flight, their prompts sampled in one batch that reads each prompt once, each
   candidate ending where its answer is complete and leaving the batch then, a task's next call joining the
   running batch (continuous batching), and a prefix that prompts share read once (the default of `bench`);
-- batched-drain: batched as before continuous batching: a call joins only an empty batch, so each batch runs
+- batched-before: batched as before continuous batching: a call joins only an empty batch, so each batch runs
   until its last row ends while the tasks done with it wait; a task's refinement prompts are sampled one
-  parent at a time, and prompts that start alike are read whole;
+  parent at a time, prompts that start alike are read whole, and the KV cache is copied at every step;
+- batched-copycache: batched, but with transformers' KV cache, which copies itself at every decoding step;
 - batched-noprefix: batched, but prompts that start alike (a task's refinement prompts) are read whole;
 - batched-nostop: batched without the early stop, to tell the changes apart;
 - batched-8: batched with 8 tasks in flight, to show what more rows per batch bring.
@@ -41,14 +42,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # What each arm changes from the default (`infinicode bench` as it is): tasks in flight (None: --parallel),
 # stop at the answer, read each distinct prompt once for its rows, keep the 4-bit weights unpacked, let calls
-# join a running batch, read a prefix that prompts share once, hand the model a round's prompts at once.
+# join a running batch, read a prefix that prompts share once, hand the model a round's prompts at once, grow
+# the KV cache in place.
 DEFAULT = {"parallel": None, "stop": True, "share": True, "unpacked": True, "continuous": True, "prefix": True,
-           "round_at_once": True}
+           "round_at_once": True, "in_place": True}
 ARMS = {"today": dict(DEFAULT, parallel=1, stop=False, share=False, unpacked=False, prefix=False,
-                      round_at_once=False),
+                      round_at_once=False, in_place=False),
         "sequential": dict(DEFAULT, parallel=1, stop=False),
         "batched": DEFAULT,
-        "batched-drain": dict(DEFAULT, continuous=False, prefix=False, round_at_once=False),
+        "batched-before": dict(DEFAULT, continuous=False, prefix=False, round_at_once=False, in_place=False),
+        "batched-copycache": dict(DEFAULT, in_place=False),
         "batched-noprefix": dict(DEFAULT, prefix=False),
         "batched-nostop": dict(DEFAULT, stop=False),
         "batched-8": dict(DEFAULT, parallel=8)}
@@ -97,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
                                               None)
             model = models[unpacked]
             model.share_prefill, model.share_prefix = arm_settings["share"], arm_settings["prefix"]
+            model.grow_cache_in_place = arm_settings["in_place"]
             out = Path(args.out) / arm
             shutil.rmtree(out, ignore_errors=True)
             config = BenchConfig(suite=args.suite, data=args.data, samples=args.samples, rounds=args.rounds,

@@ -35,13 +35,13 @@ def test_prompts_sampled_together_give_the_candidates_each_gives_alone(tiny):
     assert [_texts(s) for s in together] == [_texts(s) for s in alone]
     assert len({s.text for s in together[0]}) > 1  # still sampled: candidates differ from each other
     # a row split after an out-of-memory, or a small max_batch, changes nothing either; nor does reading each
-    # prompt once per row instead of once for all its rows
-    tiny.max_batch, tiny.share_prefill = 2, False
+    # prompt once per row instead of once for all its rows, nor transformers' KV cache for ours
+    tiny.max_batch, tiny.share_prefill, tiny.grow_cache_in_place = 2, False, False
     try:
         split = tiny.sample_many([PromptRows(tiny.prepare(SHORT), 3, 4), PromptRows(tiny.prepare(LONG), 2, 9)],
                                  temperature=1.0, max_new_tokens=16)
     finally:
-        tiny.max_batch, tiny.share_prefill = None, True
+        tiny.max_batch, tiny.share_prefill, tiny.grow_cache_in_place = None, True, True
     assert [_texts(s) for s in split] == [_texts(s) for s in alone]
 
 

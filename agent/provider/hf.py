@@ -298,6 +298,7 @@ class HFProvider(Provider):
         self.max_batch: int | None = None  # None: all rows in one batch
         self.share_prefill = True  # read each distinct prompt once for its n rows (False: once per row)
         self.share_prefix = True  # and the prefix that several prompts share once for all of them
+        self.grow_cache_in_place = True  # False: transformers' KV cache, copied at every step (for benchmarks)
         self.adapters: dict[str, str] = {}  # peft adapter name -> folder
         self.adapter: str | None = None  # folder of the active adapter, None when sampling from the base
 
@@ -453,7 +454,7 @@ class HFProvider(Provider):
                                        temperature=temperature, top_p=top_p, max_new_tokens=new_tokens,
                                        min_new_tokens=min(min_new_tokens, new_tokens), stops=stops,
                                        end_ids=ends, share_prefill=self.share_prefill,
-                                       share_prefix=self.share_prefix)
+                                       share_prefix=self.share_prefix, grow_in_place=self.grow_cache_in_place)
             except torch.OutOfMemoryError:
                 if len(chunk) == 1:
                     raise UserError(f"out of GPU memory generating even one candidate with {self.name}; lower "
@@ -477,7 +478,7 @@ class HFProvider(Provider):
 
         return RunningBatch(self.model, self.tokenizer, temperature=temperature, top_p=top_p, stops=stops,
                             end_ids=self._end_ids(), share_prefill=self.share_prefill,
-                            share_prefix=self.share_prefix)
+                            share_prefix=self.share_prefix, grow_in_place=self.grow_cache_in_place)
 
     def room_for(self, ids: list[int], max_new_tokens: int) -> int:
         """New tokens a prompt of these ids may get: max_new_tokens, or what the context leaves."""

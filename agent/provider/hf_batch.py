@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from agent.provider.kv_cache import join_caches
+from agent.provider.kv_cache import join_caches, keep_rows
 from agent.provider.prefill import pad_left, read_prompts
 
 
@@ -128,9 +128,9 @@ class RunningBatch:
     its callers come and go (continuous batching)."""
 
     def __init__(self, model, tokenizer, *, temperature: float, top_p: float, stops: list[str], end_ids: set[int],
-                 share_prefill: bool = True, share_prefix: bool = True):
+                 share_prefill: bool = True, share_prefix: bool = True, grow_in_place: bool = True):
         self.model, self.tokenizer = model, tokenizer
-        self.share_prefill, self.share_prefix = share_prefill, share_prefix
+        self.share_prefill, self.share_prefix, self.grow_in_place = share_prefill, share_prefix, grow_in_place
         self.greedy = temperature is None or temperature <= 0
         self.sampler = None if self.greedy else RowSampling([], temperature, top_p)
         self.ends = RowEnds(tokenizer, end_ids, stops)
@@ -150,7 +150,7 @@ class RunningBatch:
         device = self.model.device
         prompts = [row.ids for row in rows]
         cache, mask = read_prompts(self.model, prompts, self.tokenizer.pad_token_id, share=self.share_prefill,
-                                   share_prefix=self.share_prefix)
+                                   share_prefix=self.share_prefix, roomy=self.grow_in_place)
         positions = torch.tensor([len(ids) - 1 for ids in prompts], device=device)
         step_input = torch.tensor([[ids[-1]] for ids in prompts], device=device)
         if self.rows:  # both sides left-padded to the wider one (a mask column more than cache columns)
@@ -205,20 +205,20 @@ class RunningBatch:
         self._mask, self._positions, self._next = self._mask[index], self._positions[index], self._next[index]
         first = int(self._mask.any(dim=0).long().argmax())  # the first column some row reads
         self._mask = self._mask[:, first:]
-        for layer in self._cache.layers:
-            layer.keep_rows(index, first)  # one copy, with room to grow (kv_cache.RoomyLayer)
+        keep_rows(self._cache, index, first)
 
 
 def generate_rows(model, tokenizer, rows: list[tuple[list[int], int, Callable | None]], *, greedy: bool,
                   temperature: float, top_p: float, max_new_tokens: int, min_new_tokens: int,
                   stops: list[str], end_ids: set[int], share_prefill: bool = True,
-                  share_prefix: bool = True) -> list[list[int]]:
+                  share_prefix: bool = True, grow_in_place: bool = True) -> list[list[int]]:
     """The new token ids of each row ((prompt ids, row seed, stop_when)), each up to and with the token that ended it.
 
     Our own decoding loop rather than `generate`: a row that has ended leaves the batch (its KV cache rows are
     dropped), so the rows still writing do not pay for it. On a CPU a step's cost grows with its rows."""
     batch = RunningBatch(model, tokenizer, temperature=0 if greedy else temperature, top_p=top_p, stops=stops,
-                         end_ids=end_ids, share_prefill=share_prefill, share_prefix=share_prefix)
+                         end_ids=end_ids, share_prefill=share_prefill, share_prefix=share_prefix,
+                         grow_in_place=grow_in_place)
     specs = [Row(ids, seed, max_new_tokens, min_new_tokens, stop_when) for ids, seed, stop_when in rows]
     batch.admit(specs)
     while len(batch):

@@ -73,12 +73,22 @@ class RoomyLayer(DynamicLayer):
         self.keep_rows(indices)
 
 
-def new_cache() -> DynamicCache:
-    """An empty cache whose layers are roomy. Every layer keeps all columns, also in a model with sliding-window
-    layers (the attention mask still limits what they read): rows join and leave by whole columns."""
+def new_cache(roomy: bool = True) -> DynamicCache:
+    """An empty cache whose layers are roomy (or transformers' own, for benchmarks). Every layer keeps all columns,
+    also in a model with sliding-window layers (the attention mask still limits what they read): rows join and
+    leave by whole columns."""
     cache = DynamicCache()
-    cache.layer_class_to_replicate = RoomyLayer
+    cache.layer_class_to_replicate = RoomyLayer if roomy else DynamicLayer
     return cache
+
+
+def keep_rows(cache: DynamicCache, index, first: int = 0) -> None:
+    """Only the rows at `index` go on, without their first `first` columns."""
+    for layer in cache.layers:
+        if isinstance(layer, RoomyLayer):
+            layer.keep_rows(index, first)
+        elif layer.is_initialized and layer.keys.dim() == 4:
+            layer.keys, layer.values = layer.keys[index, :, first:], layer.values[index, :, first:]
 
 
 def join_caches(caches: list[tuple[DynamicCache, int]], width: int) -> DynamicCache:

@@ -26,25 +26,25 @@ def pad_left(mask, width: int):
     return torch.cat([mask.new_zeros((mask.shape[0], width - mask.shape[1])), mask], dim=1)
 
 
-def _read_padded(model, prompts: list[list[int]], pad: int):
+def _read_padded(model, prompts: list[list[int]], pad: int, roomy: bool = True):
     """Prompts left-padded into one forward: (cache, mask)."""
     longest = max(len(ids) for ids in prompts)
     ids, mask = left_padded(prompts, longest, pad, model.device)
     if longest == 1:
-        return new_cache(), mask
+        return new_cache(roomy), mask
     positions = (mask[:, :-1].cumsum(-1) - 1).clamp(min=0)  # as generate numbers left-padded positions
     with torch.no_grad():
         cache = model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions,
-                      past_key_values=new_cache(), use_cache=True, logits_to_keep=1).past_key_values
+                      past_key_values=new_cache(roomy), use_cache=True, logits_to_keep=1).past_key_values
     return cache, mask
 
 
-def _read_sharing(model, prompts: list[list[int]], shared: int, pad: int):
+def _read_sharing(model, prompts: list[list[int]], shared: int, pad: int, roomy: bool = True):
     """Prompts that start with the same `shared` tokens: those read once, then the rest of each prompt after
     them, left-padded between the prefix and the rest (the mask skips the gap; positions run on)."""
     device = model.device
     with torch.no_grad():
-        cache = model(input_ids=torch.tensor([prompts[0][:shared]], device=device), past_key_values=new_cache(),
+        cache = model(input_ids=torch.tensor([prompts[0][:shared]], device=device), past_key_values=new_cache(roomy),
                       use_cache=True, logits_to_keep=1).past_key_values
         cache.batch_repeat_interleave(len(prompts))
         rests = [ids[shared:] for ids in prompts]
@@ -88,20 +88,21 @@ def _sharing_groups(prompts: list[tuple]) -> tuple[list[tuple[list[int], int]], 
     return groups, alone
 
 
-def read_prompts(model, prompts: list[list[int]], pad: int, share: bool = True, share_prefix: bool = True):
+def read_prompts(model, prompts: list[list[int]], pad: int, share: bool = True, share_prefix: bool = True,
+                 roomy: bool = True):
     """(cache, mask) for rows with these prompts, in order. With `share`, each distinct prompt is read once for
     all its rows, and with `share_prefix` a shared prefix once for all its prompts; without either, every row
-    reads its whole prompt."""
+    reads its whole prompt. `roomy`: the cache grows in place (agent/provider/kv_cache.py)."""
     if not share:
-        return _read_padded(model, prompts, pad)
+        return _read_padded(model, prompts, pad, roomy)
     distinct = list(dict.fromkeys(tuple(ids) for ids in prompts))
     groups, alone = _sharing_groups(distinct) if share_prefix else ([], list(range(len(distinct))))
     parts, order = [], []  # (cache, mask) and the distinct prompts they hold, in order
     if alone:
-        parts.append(_read_padded(model, [list(distinct[i]) for i in alone], pad))
+        parts.append(_read_padded(model, [list(distinct[i]) for i in alone], pad, roomy))
         order += alone
     for members, shared in groups:
-        parts.append(_read_sharing(model, [list(distinct[i]) for i in members], shared, pad))
+        parts.append(_read_sharing(model, [list(distinct[i]) for i in members], shared, pad, roomy))
         order += members
     width = max(mask.shape[1] for _, mask in parts)
     if len(parts) == 1:
