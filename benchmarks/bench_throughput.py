@@ -2,9 +2,10 @@
 
     python benchmarks/bench_throughput.py [--suite mbpp] [--limit 40] [--samples 4] [--max-new-tokens 256]
                                           [--temperature 0.8] [--quantization nf4] [--parallel 16] [--rounds 1]
-                                          [--arms today,sequential,batched] [--out runs/bench-throughput]
+                                          [--arms today,sequential,batched] [--out runs/bench-throughput] [--keep]
 
-Arms, on the same model and sandbox, one after the other (each in its own folder under --out, started afresh):
+Arms, on the same model and sandbox, one after the other, each in its own folder under --out, started afresh
+(with --keep, an arm that finished there with the same settings is read instead of run again):
 - today: one task at a time as before this work: its n candidates each reading the prompt on their own, run to
   their end token or the cap, the 4-bit weights unpacked at every step (`nf4-packed` in bench_sampling.py);
 - sequential: the same, with each prompt read once for its n rows and the 4-bit weights unpacked once
@@ -31,11 +32,11 @@ difference).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -71,20 +72,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=1, help="rounds of the loop (refinement after round 0)")
     parser.add_argument("--arms", default="today,sequential,batched")
     parser.add_argument("--out", default="runs/bench-throughput")
+    parser.add_argument("--keep", action="store_true",
+                        help="read an arm that finished in --out with the same settings instead of running it again")
     args = parser.parse_args(argv)
     arms = [arm.strip() for arm in args.arms.split(",") if arm.strip()]
     unknown = [arm for arm in arms if arm not in ARMS]
     if unknown:
         parser.error(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
 
-    import torch
     from rich.console import Console
 
-    from agent.provider.batching import BatchingProvider
     from agent.provider.hf import HFProvider
     from benchmarks.bench_sampling import load_model
-    from benchmarks.passk import paired_bootstrap
-    from benchmarks.run_bench import BenchConfig, run_bench
+    from benchmarks.run_bench import BenchConfig
     from sandbox import Sandbox
 
     console = Console(stderr=True)
@@ -102,25 +102,54 @@ def main(argv: list[str] | None = None) -> None:
             model.share_prefill, model.share_prefix = arm_settings["share"], arm_settings["prefix"]
             model.grow_cache_in_place = arm_settings["in_place"]
             out = Path(args.out) / arm
-            shutil.rmtree(out, ignore_errors=True)
             config = BenchConfig(suite=args.suite, data=args.data, samples=args.samples, rounds=args.rounds,
                                  limit=args.limit,
                                  model=args.model, quantization=args.quantization, temperature=args.temperature,
                                  max_new_tokens=args.max_new_tokens, out=str(out), parallel=parallel or args.parallel,
                                  stop_at_answer=stop)
-            generator = model
-            if config.parallel > 1:
-                generator = BatchingProvider(model, max_rows=config.parallel * args.samples,
-                                             continuous=arm_settings["continuous"])
-            generator.batches_prompts = arm_settings["round_at_once"]
-            started = time.perf_counter()
-            results = run_bench(config, generator=generator, sandbox=sandbox, console=console)
-            wall = time.perf_counter() - started
+            results = finished_arm(out, config) if args.keep else None
+            if results is not None:
+                console.print(f"{arm}: read from {out} (--keep)")
+            else:
+                shutil.rmtree(out, ignore_errors=True)
+                results = run_arm(model, config, arm_settings, args.samples, sandbox, console)
             per_task = {r["task_id"]: r["c"] / r["n"] for r in results["per_task"] if r["n"]}
-            rows.append({"arm": arm, "parallel": config.parallel, "stop": stop, "wall_s": wall,
+            rows.append({"arm": arm, "parallel": config.parallel, "stop": stop, "wall_s": results["bench_wall_s"],
                          "solved": sum(r["solved"] for r in results["per_task"]) / len(results["per_task"]),
                          "candidates": sum(r["candidates_run"] for r in results["per_task"]),
                          "tokens": sum(r["tokens"] for r in results["per_task"]), "pass1": per_task})
+    print_table(rows, model, args)
+
+
+def finished_arm(out: Path, config) -> dict | None:
+    """The results of an arm run before in `out` with the same settings, all its tasks in one run, or None."""
+    from benchmarks.run_bench import BENCH_JSON, RESUME_KEYS
+
+    try:
+        results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        settings = json.loads((out / BENCH_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    same = all(settings.get(key) == getattr(config, key) for key in RESUME_KEYS)
+    whole = results.get("tasks") == results.get("tasks_run_now") == config.limit and "bench_wall_s" in results
+    return results if same and whole else None
+
+
+def run_arm(model, config, arm_settings: dict, samples: int, sandbox, console) -> dict:
+    from agent.provider.batching import BatchingProvider
+    from benchmarks.run_bench import run_bench
+
+    generator = model
+    if config.parallel > 1:
+        generator = BatchingProvider(model, max_rows=config.parallel * samples, continuous=arm_settings["continuous"])
+    generator.batches_prompts = arm_settings["round_at_once"]
+    return run_bench(config, generator=generator, sandbox=sandbox, console=console)
+
+
+def print_table(rows: list[dict], model, args) -> None:
+    import torch
+
+    from benchmarks.passk import paired_bootstrap
 
     device = model.device if model.device != "cpu" else f"cpu, {torch.get_num_threads()} threads"
     print(f"model: {model.name} {args.quantization} | device: {device} | {platform.node()} ({os.cpu_count()} cores)"
