@@ -1,10 +1,11 @@
 """Reading prompts into a KV cache before decoding: each distinct prompt once, and a prefix that several prompts
 share (a task's refinement prompts all start with its instructions) once for all of them.
 
-On a CPU, reading a prompt costs about as much per token as writing one at a full batch (the matrix products
-are compute-bound), and refinement prompts are three to four times longer than the answers they get, so tokens
-not read are the cheapest speed-up there is. Every cache here holds every token of its rows' prompts but the
-last, which is the first decoding step's input; its attention mask has one column more, for that token.
+Refinement prompts are three to four times longer than the answers they get, and on a CPU reading them is
+compute-bound, so tokens not read save time in proportion.
+
+Every cache here holds every token of its rows' prompts but the last, which is the first decoding step's input;
+its attention mask has one column more, for that token.
 """
 
 from __future__ import annotations
