@@ -4,7 +4,7 @@
     run.json           the RunRecord: settings and outcome, replaced whole (atomically) after every round
     solution.py        the best candidate's code, report.md a summary for people (both written when done)
 
-`agent.orchestrator` writes it; a resumed solve, `benchmarks.run_bench` and `agent.finetune` read it, all
+`agent.orchestrator` writes it; a resumed solve, `benchmarks.run_bench` and `agent.sft_data` read it, all
 through `RunFolder`. Sandbox results and scores are `RunResult` and `Score` objects in memory; they become
 dicts only in the files.
 

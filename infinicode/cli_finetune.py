@@ -133,7 +133,8 @@ def _finetune(runs, out, model, quantization, epochs, lr, rank, batch_size, grad
     from rich.console import Console
 
     from agent.errors import UserError
-    from agent.finetune import ADAPTER_METADATA, TrainSettings, build_dataset, train_adapter
+    from agent.finetune import ADAPTER_METADATA, TrainSettings, train_adapter
+    from agent.sft_data import build_dataset
 
     err = Console(stderr=True)
     if (out / ADAPTER_METADATA).exists() and not overwrite:

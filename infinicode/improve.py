@@ -29,16 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agent.errors import UserError
-from agent.finetune import (
-    ADAPTER_METADATA,
-    NoTrainingData,
-    TrainSettings,
-    build_dataset,
-    chat_renderer,
-    check_contamination,
-    read_adapter_metadata,
-    train_adapter,
-)
+from agent.finetune import ADAPTER_METADATA, TrainSettings, read_adapter_metadata, train_adapter
+from agent.sft_data import NoTrainingData, build_dataset, chat_renderer, check_contamination
 
 IMPROVE_JSON = "improve.json"
 RESULTS_MD = "results.md"

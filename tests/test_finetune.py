@@ -11,19 +11,9 @@ from pathlib import Path
 import pytest
 
 from agent.errors import UserError
-from agent.finetune import (
-    ADAPTER_METADATA,
-    LOSS_PLOT,
-    TRAIN_DATA,
-    TrainSettings,
-    build_dataset,
-    check_contamination,
-    eval_split_of,
-    format_target,
-    normalize_code,
-    train_adapter,
-)
+from agent.finetune import ADAPTER_METADATA, LOSS_PLOT, TRAIN_DATA, TrainSettings, train_adapter
 from agent.runfolder import CandidateRecord, RunFolder
+from agent.sft_data import build_dataset, check_contamination, eval_split_of, format_target, normalize_code
 from sandbox.results import RunResult
 
 REPO = Path(__file__).resolve().parent.parent
@@ -273,8 +263,8 @@ def tiny_runs(tmp_path_factory, tiny_dir, add_task):
 def test_loss_covers_the_answer_and_its_end_token_only(tiny_dir, add_task):
     from transformers import AutoTokenizer
 
-    from agent.finetune import IGNORE_INDEX, SFTExample, encode_prompt, tokenize_example
     from agent.prompts import task_prompt
+    from agent.sft_data import IGNORE_INDEX, SFTExample, encode_prompt, tokenize_example
 
     tok = AutoTokenizer.from_pretrained(tiny_dir)
     prompt = tok.apply_chat_template(task_prompt(add_task), tokenize=False, add_generation_prompt=True)
@@ -304,7 +294,7 @@ def _settings(tiny_dir, **kw) -> TrainSettings:
 def _greedy(model, tokenizer, prompt: str, n: int = 24) -> list[int]:
     import torch
 
-    from agent.finetune import encode_prompt
+    from agent.sft_data import encode_prompt
 
     ids = torch.tensor([encode_prompt(tokenizer, prompt)])
     model.eval()
@@ -497,8 +487,8 @@ def solver_dir(tmp_path_factory, tiny_dir, add_task):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from agent.finetune import SFTExample, tokenize_example
     from agent.prompts import task_prompt
+    from agent.sft_data import SFTExample, tokenize_example
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
     model = AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32)
