@@ -115,6 +115,11 @@ def describe_failure(test: TestOutcome, with_values: bool = True, task: Task | N
     message = test.message
     if message.startswith(test.name + ":"):  # assert-style tests are named by their statement: say it once
         message = message[len(test.name) + 1:].strip()
+    if with_values and test.expected is not None and test.actual is not None:
+        # the judge's "left A == right B is false" says what the expected / got lines below say
+        compared = f"left {test.actual} == right {test.expected} is false"
+        if message.startswith(compared):
+            message = message[len(compared):].strip()
     lines = [f"Test {test.name} {'timed out' if test.outcome == 'timeout' else 'failed'}"
              + (f": {_clip(message, MAX_MESSAGE_CHARS)}" if message else ".")]
     if with_values and (test.expected is not None or test.actual is not None):
@@ -272,13 +277,16 @@ def build_refinement(task: Task, code: str, result: RunResult | dict, generator,
         body.append(fix_instruction(task))
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n\n".join(body)}]
 
+    evidence = _evidence(code, result, syntax, task)
+    if not any(kind == "traceback" for kind, _ in evidence):
+        code = drop_copied_docstrings(code, task_text(task))
     code_text, code_cut = collapse_repeats(code), False
     if not fitter.fits(compose(code_text, {})):
         code_text, code_cut = _shorten_code(code_text, lambda c: fitter.fits(compose(c, {})))
 
     sections: dict[str, str] = {}
     kept, dropped = [], []
-    for kind, versions in _evidence(code, result, syntax, task):
+    for kind, versions in evidence:
         for text in versions:
             trial = dict(sections, **{kind: text})
             if fitter.fits(compose(code_text, trial)):
@@ -307,6 +315,33 @@ def task_text_for_fix(task: Task) -> str:
     """The task without its answer-format line (the fix instruction closes the prompt instead)."""
     text = task_text(task)
     return text.rsplit("\n\n", 1)[0]
+
+
+def drop_copied_docstrings(code: str, task_text: str) -> str:
+    """The code without the docstrings it copied from the task: the prompt holds the task already, and a small
+    model copies the whole docstring into every answer. A docstring counts as copied when its first line (10
+    characters or more) is in the task. Code that does not parse, and a docstring that is its function's only
+    statement, stay as they are. (Not used when a traceback is shown: its line numbers are the code's as it ran.)"""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return code
+    drop: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or len(node.body) < 2:
+            continue
+        doc, after = node.body[0], node.body[1]
+        if not (isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)):
+            continue
+        first_line = next((line.strip() for line in doc.value.value.split("\n") if line.strip()), "")
+        own_lines = doc.lineno > node.lineno and after.lineno > doc.end_lineno
+        if len(first_line) >= 10 and first_line in task_text and own_lines:
+            drop.append((doc.lineno, doc.end_lineno))
+    if not drop:
+        return code
+    lines = code.split("\n")
+    gone = {n for start, end in drop for n in range(start, end + 1)}
+    return "\n".join(line for n, line in enumerate(lines, start=1) if n not in gone)
 
 
 def collapse_repeats(code: str) -> str:

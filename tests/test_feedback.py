@@ -232,3 +232,42 @@ def test_class_task_names_what_the_code_left_undefined(sandbox):
     text = _user(build_refinement(task, code, result, WordCounter(4096)))
     assert "Your code does not define `CapacityError`: use exactly the names of the signature." in text
     assert text.rstrip().endswith("every definition, in one ```python code block.")
+
+
+HUMANEVAL_STYLE = '''def running_max(xs: list) -> list:
+    """Return the running maximum of xs, element by element.
+    >>> running_max([1, 3, 2])
+    [1, 3, 3]
+    """
+'''
+
+
+def _prompt_task():
+    from agent.spec import Task
+    from sandbox import Tests
+
+    check = "def check(candidate):\n    assert candidate([1, 3, 2]) == [1, 3, 3]\n    assert candidate([]) == []\n"
+    return Task(task_id="t/running_max", name="running_max", description="Return the running maximum.",
+                entry_point="running_max", signature="def running_max(xs: list) -> list:",
+                tests=Tests(kind="humaneval", source=check, entry_point="running_max"), prompt_code=HUMANEVAL_STYLE)
+
+
+def test_a_docstring_copied_from_the_task_is_left_out_of_the_previous_code(sandbox):
+    task = _prompt_task()
+    body = "    out = []\n    for x in xs:\n        out.append(x)\n    return out\n"
+    code = HUMANEVAL_STYLE + body
+    result = _run(sandbox, task, code)
+    assert result.status == "failed"
+    text = _user(build_refinement(task, code, result, WordCounter(4096)))
+    previous = text.split("Your previous code:")[1].split("```")[1]
+    assert "def running_max(xs: list) -> list:\n" + body in previous  # the code, without the copied docstring
+    assert "running maximum" not in previous and text.count("Return the running maximum of xs") == 1
+
+    # a docstring of the model's own stays, and so does one in code that crashed (its traceback counts lines)
+    own = code.replace("Return the running maximum of xs, element by element.", "Keeps the largest value so far.")
+    text = _user(build_refinement(task, own, _run(sandbox, task, own), WordCounter(4096)))
+    assert "Keeps the largest value so far." in text
+    crashing = HUMANEVAL_STYLE + "    return xs[0] + None\n"
+    result = _run(sandbox, task, crashing)
+    text = _user(build_refinement(task, crashing, result, WordCounter(4096)))
+    assert "Traceback" in text and text.count("Return the running maximum of xs") == 2
