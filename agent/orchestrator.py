@@ -19,12 +19,9 @@ again, and a finished run is returned as it is.
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import io
 import json
 import time
-import tokenize
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
@@ -35,7 +32,7 @@ from agent.extract import code_from_answer, extraction_target
 from agent.feedback import build_refinement, outcome_line
 from agent.prompts import assemble_program, task_prompt
 from agent.runfolder import BestCandidate, CandidateRecord, RoundSummary, RunFolder, RunRecord
-from agent.scoring import Score, score_candidate
+from agent.scoring import Score, normalize_code, score_candidate
 from agent.spec import Task
 from agent.stopping import answer_stopper
 from sandbox.results import Job, RunResult
@@ -54,43 +51,6 @@ class SolveResult:
     best_score: Score | None = None
     candidates_run: int = 0
     stop_reason: str = ""  # solved | rounds | tokens | time
-
-
-def normalize_code(code: str) -> str:
-    """Canonical text for duplicate detection: no comments, no docstrings, one formatting.
-
-    Code that parses is unparsed from its AST (docstrings removed); code that does not parse keeps its tokens
-    without comments and blank lines, so two broken candidates that differ only there still match.
-    """
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return _normalize_tokens(code)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    try:
-        return ast.unparse(tree)
-    except (ValueError, RecursionError):
-        return _normalize_tokens(code)
-
-
-def _normalize_tokens(code: str) -> str:
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING}
-    out = []
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-            if tok.type in skip:
-                continue
-            out.append(tok.string if tok.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE)
-                       else {tokenize.INDENT: "<in>", tokenize.DEDENT: "<de>", tokenize.NEWLINE: "\n"}[tok.type])
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        lines = [line.split("#", 1)[0].rstrip() for line in code.split("\n")]
-        return "\n".join(line for line in lines if line.strip())
-    return " ".join(out)
 
 
 def derive_seed(seed: int, round_no: int, first_index: int) -> int:

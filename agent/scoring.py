@@ -9,12 +9,17 @@ Ranking rule (one rule, used everywhere candidates are compared):
 4. shorter code (fewer code tokens) wins what is still tied.
 
 Candidates still equal after that keep their order (earlier first): `sorted(..., key=rank_key)` is stable.
+
+`normalize_code` is the one notion of "the same code" (no comments, docstrings or layout): the loop skips a
+candidate that repeats an earlier one, and fine-tuning keeps one copy of each accepted solution.
 """
 
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
@@ -42,6 +47,43 @@ def code_tokens(code: str) -> list[str]:
             continue
         out.append(m.group())
     return out
+
+
+def normalize_code(code: str) -> str:
+    """Canonical text for duplicate detection: no comments, no docstrings, one formatting.
+
+    Code that parses is unparsed from its AST (docstrings removed); code that does not parse keeps its tokens
+    without comments and blank lines, so two broken candidates that differ only there still match.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return _normalize_tokens(code)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    try:
+        return ast.unparse(tree)
+    except (ValueError, RecursionError):
+        return _normalize_tokens(code)
+
+
+def _normalize_tokens(code: str) -> str:
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING}
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type in skip:
+                continue
+            out.append(tok.string if tok.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE)
+                       else {tokenize.INDENT: "<in>", tokenize.DEDENT: "<de>", tokenize.NEWLINE: "\n"}[tok.type])
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        lines = [line.split("#", 1)[0].rstrip() for line in code.split("\n")]
+        return "\n".join(line for line in lines if line.strip())
+    return " ".join(out)
 
 
 def bleu(candidate: str, reference: str) -> float:

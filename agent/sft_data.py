@@ -7,7 +7,6 @@ code as the answer the model should have written) -> token ids with the prompt m
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import re
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from agent.errors import UserError
 from agent.runfolder import RUN_JSON, RunFolder
+from agent.scoring import normalize_code
 
 IGNORE_INDEX = -100  # label value the loss skips (prompt tokens and padding)
 
@@ -129,15 +129,6 @@ def find_run_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             found.extend(sorted(p.rglob(RUN_JSON)))
     return sorted(set(found))
-
-
-def normalize_code(code: str) -> str:
-    """Code with formatting and comments removed, so equivalent solutions compare equal."""
-    try:
-        return ast.unparse(ast.parse(code))
-    except (SyntaxError, ValueError):
-        lines = (ln.rstrip() for ln in code.replace("\r\n", "\n").split("\n"))
-        return "\n".join(ln for ln in lines if ln)
 
 
 def format_target(code: str) -> str:

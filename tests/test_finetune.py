@@ -13,7 +13,8 @@ import pytest
 from agent.errors import UserError
 from agent.finetune import ADAPTER_METADATA, LOSS_PLOT, TRAIN_DATA, TrainSettings, train_adapter
 from agent.runfolder import CandidateRecord, RunFolder
-from agent.sft_data import build_dataset, check_contamination, eval_split_of, format_target, normalize_code
+from agent.scoring import normalize_code
+from agent.sft_data import build_dataset, check_contamination, eval_split_of, format_target
 from sandbox.results import RunResult
 
 REPO = Path(__file__).resolve().parent.parent

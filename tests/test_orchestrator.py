@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from agent.errors import UserError
-from agent.orchestrator import normalize_code, solve_task
+from agent.orchestrator import solve_task
 from agent.prompts import task_prompt
 from agent.provider import Sample
 from agent.runfolder import RoundSummary
+from agent.scoring import normalize_code
 from agent.spec import Task, load_spec
 from sandbox import Tests as SandboxTests
 
