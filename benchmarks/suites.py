@@ -41,6 +41,7 @@ HUB_DATASETS = {"humaneval": ("openai_humaneval", None), "mbpp": ("mbpp", "sanit
 
 # MBPP's conventional split by task_id (Austin et al. 2021), inclusive ranges.
 MBPP_SPLITS = {"prompt": (1, 10), "test": (11, 510), "validation": (511, 600), "train": (601, 974)}
+MBPP_SPLIT_CHOICES = (*MBPP_SPLITS, "nontest", "all")  # nontest: every split but test
 
 
 @dataclass
@@ -216,17 +217,31 @@ def mbpp_split_of(task_id: int) -> str | None:
     return None
 
 
+def mbpp_splits(split: str) -> set[str]:
+    """The MBPP splits a --split value names."""
+    if split == "all":
+        return set(MBPP_SPLITS)
+    if split == "nontest":
+        return set(MBPP_SPLITS) - {"test"}
+    names = {name.strip() for name in split.split(",")}
+    unknown = sorted(names - set(MBPP_SPLITS))
+    if unknown or not split.strip():
+        raise UserError(f"unknown MBPP split {split!r}; use one of {', '.join(MBPP_SPLITS)} (several joined by "
+                        f"commas), nontest or all")
+    return names
+
+
 def mbpp_tasks(records: list[dict], split: str = "test") -> list:
-    """Sanitized MBPP tasks of one split (`test`, `validation`, `train`, `prompt` or `all`)."""
+    """Sanitized MBPP tasks of a split (`test`, `validation`, `train`, `prompt`), of several joined by commas
+    (`train,validation`), of `nontest` (all but the test split: what expert iteration may learn from) or `all`."""
     from agent.spec import Task
     from sandbox import Tests
 
-    if split != "all" and split not in MBPP_SPLITS:
-        raise UserError(f"unknown MBPP split {split!r}; use one of {', '.join(MBPP_SPLITS)} or all")
+    wanted = mbpp_splits(split)
     tasks = []
     for rec in sorted(records, key=lambda r: int(r["task_id"])):
         number = int(rec["task_id"])
-        if split != "all" and mbpp_split_of(number) != split:
+        if mbpp_split_of(number) not in wanted:
             continue
         code = rec["code"]
         asserts = list(rec["test_list"])

@@ -26,4 +26,5 @@ class MbppSplit(StrEnum):
     validation = "validation"
     train = "train"
     prompt = "prompt"
+    nontest = "nontest"  # all but test
     all = "all"

@@ -68,13 +68,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command("improve")
     def improve(
-        train: str = typer.Option(..., "--train", help="Tasks to learn from: SUITE[:SPLIT] (e.g. mbpp:train) or a "
-                                  "folder of spec files."),
+        train: str = typer.Option(..., "--train", help="Tasks to learn from: SUITE[:SPLIT] (e.g. mbpp:train, or "
+                                  "mbpp:nontest for every split but test) or a folder of spec files."),
         eval_: str = typer.Option(..., "--eval", help="Held-out tasks to measure on: SUITE[:SPLIT] "
                                   "(e.g. mbpp:test)."),
         rounds: int = typer.Option(1, "--rounds", min=1, help="Solve -> fine-tune -> evaluate iterations."),
-        samples: int = typer.Option(4, "--samples", min=1, help="Candidates per task (per solve round when "
-                                    "solving; the n of pass@1 when evaluating)."),
+        samples: int = typer.Option(4, "--samples", min=1, help="Candidates per training task per solve round "
+                                    "(and the n of pass@1 when evaluating, unless --eval-samples)."),
+        eval_samples: int | None = typer.Option(None, "--eval-samples", min=1, help="Candidates per evaluation "
+                                                "task: the n of pass@1 (default: --samples)."),
         solve_rounds: int = typer.Option(2, "--solve-rounds", min=1, help="Refinement rounds when solving "
                                          "training tasks."),
         limit_train: int | None = typer.Option(None, "--limit-train", min=1, help="First N training tasks."),
@@ -114,7 +116,8 @@ def register(app: typer.Typer) -> None:
             from infinicode.improve import ImproveSettings, run_improve
 
             settings = ImproveSettings(
-                train=train, eval=eval_, rounds=rounds, samples=samples, solve_rounds=solve_rounds,
+                train=train, eval=eval_, rounds=rounds, samples=samples, eval_samples=eval_samples,
+                solve_rounds=solve_rounds,
                 limit_train=limit_train, limit_eval=limit_eval, continue_adapter=continue_adapter,
                 model=model, quantization=quantization.value, server=server, data=str(data) if data else None,
                 temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,

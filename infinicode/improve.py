@@ -25,7 +25,7 @@ import gc
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 
 from agent.errors import UserError
@@ -41,7 +41,8 @@ class ImproveSettings:
     train: str  # SUITE[:SPLIT] or a folder of spec files
     eval: str
     rounds: int = 1  # fine-tuning rounds after the base round
-    samples: int = 4  # candidates per task: per solve round when solving, n of pass@1 when evaluating
+    samples: int = 4  # candidates per task per solve round when solving training tasks
+    eval_samples: int | None = None  # n of pass@1 when evaluating; None = samples
     solve_rounds: int = 2  # refinement rounds when solving training tasks
     limit_train: int | None = None
     limit_eval: int | None = None
@@ -93,6 +94,10 @@ def with_expected_outputs(tasks: list, source: str, sandbox) -> list:
 
     usable, _notes = attach_expected(tasks, sandbox, expected_cache_file(source))
     return usable
+
+
+def eval_samples(settings: ImproveSettings) -> int:
+    return settings.eval_samples or settings.samples
 
 
 def _safe(task_id: str) -> str:
@@ -196,6 +201,15 @@ def _settings_dict(settings: ImproveSettings) -> dict:
     return json.loads(json.dumps(asdict(settings)))
 
 
+def _same_settings(old: dict, new: dict) -> bool:
+    """A run folder's settings against today's; a setting added since the folder was written matches at its
+    default (so an upgrade does not orphan a half-finished run)."""
+    defaults = {name: f.default for name, f in ImproveSettings.__dataclass_fields__.items()
+                if not isinstance(f.default, type(MISSING))}
+    return all(old.get(key, defaults.get(key, value)) == value for key, value in new.items()) \
+        and set(old) <= set(new)
+
+
 def run_improve(settings: ImproveSettings, out: str | Path | None = None, console=None) -> dict:
     """Run (or resume) the expert-iteration loop; prints the table and returns the saved results."""
     from rich.console import Console
@@ -214,7 +228,7 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
 
     state_path = out / IMPROVE_JSON
     old = json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else None
-    if old is not None and old.get("settings") != _settings_dict(settings):
+    if old is not None and not _same_settings(old.get("settings") or {}, _settings_dict(settings)):
         raise UserError(f"{out} holds an improve run with other settings; resume with the same options or "
                         f"choose another --out")
 
@@ -257,7 +271,7 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
                                    settings.quantization, console)
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as progress:
-                ev = evaluate_pass_at_1(eval_tasks, generator, sandbox, rdir / "eval", settings.samples,
+                ev = evaluate_pass_at_1(eval_tasks, generator, sandbox, rdir / "eval", eval_samples(settings),
                                         settings.temperature, settings.top_p, settings.max_new_tokens,
                                         settings.seed, progress, settings.parallel)
                 row.update(eval_pass_at_1=ev["pass@1"], eval_counts=ev["counts"])
@@ -295,7 +309,9 @@ def _train_round(settings: ImproveSettings, out: Path, r: int, previous: Path | 
     if not sources:
         return None
     try:
+        # every distinct accepted solution, not only the one each run kept (ReST-EM keeps them all)
         dataset = build_dataset(sources, force_eval_tasks=settings.force_eval_tasks, repairs=settings.repairs,
+                                all_passing=True,
                                 render=chat_renderer(settings.model) if settings.repairs else None)
     except NoTrainingData:
         return None
@@ -314,7 +330,7 @@ def format_table(state: dict) -> str:
     s = state["settings"]
     rows = sorted((x for x in state["rounds"] if x.get("done")), key=lambda x: x["round"])
     base = rows[0]["eval_pass_at_1"] if rows and rows[0]["round"] == 0 else None
-    lines = [f"pass@1 on {s['eval']} ({len(state['eval_tasks'])} tasks, n={s['samples']}, "
+    lines = [f"pass@1 on {s['eval']} ({len(state['eval_tasks'])} tasks, n={s.get('eval_samples') or s['samples']}, "
              f"temperature {s['temperature']}, seed {s['seed']}); training on {s['train']} "
              f"({len(state['train_tasks'])} tasks); "
              + ("each round continues the last adapter" if s["continue_adapter"] else "each round restarts from base"),

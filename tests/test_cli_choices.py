@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from agent.orchestrator import MODES
 from agent.provider.hf import QUANTIZATIONS
 from benchmarks.run_bench import BASELINES
-from benchmarks.suites import MBPP_SPLITS
+from benchmarks.suites import MBPP_SPLIT_CHOICES
 from infinicode.choices import Baseline, MbppSplit, Mode, Quantization
 from infinicode.cli import app
 
@@ -18,7 +18,7 @@ def test_each_choice_is_the_set_the_library_accepts():
     assert [q.value for q in Quantization] == list(QUANTIZATIONS)
     assert [m.value for m in Mode] == list(MODES)
     assert [b.value for b in Baseline] == list(BASELINES)
-    assert sorted(s.value for s in MbppSplit) == sorted([*MBPP_SPLITS, "all"])
+    assert sorted(s.value for s in MbppSplit) == sorted(MBPP_SPLIT_CHOICES)
 
 
 @pytest.mark.parametrize("args, option", [

@@ -523,7 +523,8 @@ def test_improve_runs_rounds_and_reports_pass_at_1_against_the_base(tmp_path, so
         'signature = "def double(x: int) -> int"\n[tests]\nasserts = ["assert double(2) == 4"]\n')
     out = tmp_path / "improve"
     args = ["improve", "--train", str(tmp_path / "train"), "--eval", str(tmp_path / "eval"), "--rounds", "1",
-            "--samples", "2", "--solve-rounds", "1", "--model", str(solver_dir), "--max-new-tokens", "40",
+            "--samples", "2", "--eval-samples", "3", "--solve-rounds", "1", "--model", str(solver_dir),
+            "--max-new-tokens", "40",
             "--epochs", "1", "--max-steps", "2", "--rank", "4", "--batch-size", "1", "--grad-accum", "1",
             "--out", str(out)]
 
@@ -534,7 +535,7 @@ def test_improve_runs_rounds_and_reports_pass_at_1_against_the_base(tmp_path, so
     rounds = {r["round"]: r for r in state["rounds"]}
     assert sorted(rounds) == [0, 1]
     assert rounds[0]["train_solved"] == 1 and rounds[0]["adapter"] is None
-    assert rounds[0]["eval_counts"] == {"double": [2, 0], "plus": [2, 2]}
+    assert rounds[0]["eval_counts"] == {"double": [3, 0], "plus": [3, 3]}  # n = --eval-samples
     assert rounds[0]["eval_pass_at_1"] == 0.5
     assert rounds[1]["examples"] == 1 and rounds[1]["train_steps"] == 1  # 1 example, 1 epoch
     meta = json.loads((out / "round-1" / "adapter" / ADAPTER_METADATA).read_text())
@@ -553,3 +554,15 @@ def test_improve_runs_rounds_and_reports_pass_at_1_against_the_base(tmp_path, so
     assert again.exit_code == 0, again.output
     assert (out / "round-1" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns == stamp
     assert json.loads((out / "improve.json").read_text())["rounds"] == state["rounds"]
+
+    # a folder written before a setting existed resumes at that setting's default; other settings are refused
+    saved = json.loads((out / "improve.json").read_text())
+    del saved["settings"]["eval_samples"]
+    (out / "improve.json").write_text(json.dumps(saved))
+    without = [a for a in args if a not in ("--eval-samples", "3")]
+    older = CliRunner().invoke(app, without)
+    assert older.exit_code == 0, older.output
+    assert json.loads((out / "improve.json").read_text())["rounds"] == state["rounds"]
+    other = CliRunner().invoke(app, without[:without.index("--samples") + 1] + ["3"]
+                               + without[without.index("--samples") + 2:])
+    assert other.exit_code == 2 and "other settings" in other.output

@@ -71,6 +71,13 @@ def test_mbpp_splits_follow_task_id_ranges(datasets, mbpp_all):
     assert len(load_suite("mbpp", datasets).tasks) == 257
     with pytest.raises(UserError, match="split"):
         load_suite("mbpp", datasets, split="dev")
+    with pytest.raises(UserError, match="split"):
+        load_suite("mbpp", datasets, split="train,dev")
+    # what expert iteration may learn from: every split but test
+    nontest = {t.task_id for t in load_suite("mbpp", datasets, split="nontest").tasks}
+    joined = {t.task_id for t in load_suite("mbpp", datasets, split="prompt,validation,train").tasks}
+    assert nontest == joined and len(nontest) == 170
+    assert not nontest & {t.task_id for t in load_suite("mbpp", datasets, split="test").tasks}
 
 
 def test_mbpp_task_fields(datasets, mbpp_all):
