@@ -293,3 +293,14 @@ def test_a_decoding_step_writes_the_cache_in_place(tiny):
         batch.step()
     assert [layer.store[0].data_ptr() for layer in layers] == stores  # no step copied the cache
     assert layers[0].keys.shape[2] == width + 5 and layers[0].keys.data_ptr() == stores[0]
+
+
+def test_every_in_process_entry_point_refuses_zero_candidates(tiny):
+    messages = [{"role": "user", "content": "hi"}]
+    shared = BatchingProvider(tiny, max_rows=4)
+    calls = [lambda: tiny.sample(messages, n=0), lambda: tiny.sample_prompts([(messages, 0, 0, None)]),
+             lambda: shared.sample(messages, n=0), lambda: shared.sample_prompts([(messages, 2, 0, None),
+                                                                                  (messages, 0, 0, None)])]
+    for call in calls:
+        with pytest.raises(UserError, match="n must be at least 1"):
+            call()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from agent.errors import UserError
+
 FINISH_REASONS = ("stop", "eos", "length")  # a stop string, the model's end token, max_new_tokens
 
 
@@ -56,6 +58,12 @@ class Provider:
 
     def info(self) -> dict:
         return {"name": self.name, "context_length": self.context_length, "adapter": None}
+
+
+def check_n(n: int) -> None:
+    """Every backend's check of a request's candidate count."""
+    if n < 1:
+        raise UserError(f"n must be at least 1 (got {n})")
 
 
 def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:

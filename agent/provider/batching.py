@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 
 from agent.errors import UserError
-from agent.provider.base import Provider, Sample, stop_list
+from agent.provider.base import Provider, Sample, check_n, stop_list
 
 
 @dataclass(eq=False)
@@ -85,8 +85,7 @@ class BatchingProvider(Provider):
         settings = (0.0 if greedy else float(temperature), float(top_p), tuple(stop_list(stop)))
         calls = []
         for messages, n, seed, stop_when in prompts:
-            if n < 1:
-                raise UserError(f"n must be at least 1 (got {n})")
+            check_n(n)
             ids = self.inner.prepare(messages)
             seed = seed if seed is not None else secrets.randbits(48)
             call = _Call(n, settings)

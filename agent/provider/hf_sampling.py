@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable
 
 from agent.errors import UserError
-from agent.provider.base import Sample, cut_at_stop, stop_list
+from agent.provider.base import Sample, check_n, cut_at_stop, stop_list
 from agent.stopping import cut_answer
 
 
@@ -36,8 +36,7 @@ class Sampling:
         prompt is sampled beside others (`sample_many`). `min_new_tokens` keeps the end token away that long
         (benchmarks use it for fixed-length runs); `stop_when` ends a candidate where it says its answer is done.
         """
-        if n < 1:
-            raise UserError(f"n must be at least 1 (got {n})")
+        check_n(n)
         from agent.provider.hf_batch import PromptRows  # torch and transformers load with the first sample
 
         request = PromptRows(self.prepare(messages), n, seed, stop_when)
@@ -53,8 +52,7 @@ class Sampling:
         from agent.provider.hf_batch import PromptRows
 
         for _, n, _, _ in prompts:
-            if n < 1:
-                raise UserError(f"n must be at least 1 (got {n})")
+            check_n(n)
         requests = [PromptRows(self.prepare(messages), n, seed, stop_when) for messages, n, seed, stop_when in prompts]
         return self.sample_many(requests, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                                 stop=stop)

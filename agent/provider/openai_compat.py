@@ -35,7 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from agent.errors import UserError
-from agent.provider.base import Provider, Sample, cut_at_stop, stop_list
+from agent.provider.base import Provider, Sample, check_n, cut_at_stop, stop_list
 from agent.stopping import cut_answer
 
 DEFAULT_CONTEXT_LENGTH = 4096  # when neither a local config nor the server says (stated in info())
@@ -238,8 +238,7 @@ class OpenAICompatProvider(Provider):
                seed: int | None = 0, stop_when=None) -> list[Sample]:
         """n answers; temperature <= 0 is greedy (one request, its answer copied n times). `stop_when` cuts each
         answer where it is complete, once it is back (a server cannot run our check mid-generation)."""
-        if n < 1:
-            raise UserError(f"n must be at least 1 (got {n})")
+        check_n(n)
         if not messages:
             raise UserError("no messages to sample from")
         stops = stop_list(stop)
