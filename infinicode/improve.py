@@ -254,8 +254,11 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
             t0 = time.time()
             row = {"round": r, "adapter": None, "examples": 0, "trained_tasks": 0, "train_steps": 0,
                    "train_loss": None}
+            steps: dict[str, float] = {}  # seconds per step of this round, for the report
             if r > 0:
+                started = time.time()
                 trained = _train_round(settings, out, r, adapter, console)
+                steps["fine-tune"] = round(time.time() - started, 1)
                 if trained is None:
                     console.print(f"[yellow]round {r}[/yellow]: no accepted solutions to train on; stopping")
                     break
@@ -271,18 +274,22 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
                                    settings.quantization, console)
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as progress:
+                started = time.time()
                 ev = evaluate_pass_at_1(eval_tasks, generator, sandbox, rdir / "eval", eval_samples(settings),
                                         settings.temperature, settings.top_p, settings.max_new_tokens,
                                         settings.seed, progress, settings.parallel)
+                steps["evaluate"] = round(time.time() - started, 1)
                 row.update(eval_pass_at_1=ev["pass@1"], eval_counts=ev["counts"])
                 if r < settings.rounds:
+                    started = time.time()
                     tr = solve_train_tasks(train_tasks, generator, sandbox, rdir / "train", settings, progress)
+                    steps["solve"] = round(time.time() - started, 1)
                     row.update(train_solved=tr["solved"], train_tasks=tr["tasks"])
             if callable(getattr(generator, "close", None)):
                 generator.close()
             del generator
             gc.collect()
-            row.update(wall_s=round(time.time() - t0, 1), done=True)
+            row.update(wall_s=round(time.time() - t0, 1), step_s=steps, done=True)
             state["rounds"] = [x for x in state["rounds"] if x["round"] != r] + [row]
             _save(out, state)
             console.print(f"round {r}: eval pass@1 {row['eval_pass_at_1']:.3f}"
@@ -346,6 +353,10 @@ def format_table(state: dict) -> str:
         delta = _versus_base(x, rows[0]) if base is not None and x["round"] else "-"
         lines.append(f"| {x['round']} | {model} | {trained} | {loss} | {solved} | {x['eval_pass_at_1']:.3f} | "
                      f"{delta} | {x['wall_s']:.0f} |")
+    timed = [f"round {x['round']}: " + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in x["step_s"].items())
+             for x in rows if x.get("step_s")]
+    if timed:  # a step resumed in a later session counts that session's time only
+        lines += ["", "time per step: " + "; ".join(timed)]
     if "wall_s" in state:
         lines += ["", f"total wall time {state['wall_s']:.0f} s (solving, fine-tuning and evaluating)"]
     return "\n".join(lines)

@@ -546,6 +546,8 @@ def test_improve_runs_rounds_and_reports_pass_at_1_against_the_base(tmp_path, so
     table = (out / "results.md").read_text()
     assert "| 0 | base | - | - | 1/1 | 0.500 | - |" in table
     assert "| 1 | adapter 1 | 1 / 1 |" in table
+    assert set(rounds[0]["step_s"]) == {"evaluate", "solve"} and set(rounds[1]["step_s"]) == {"fine-tune", "evaluate"}
+    assert "time per step: round 0: evaluate " in table and ", solve " in table and "round 1: fine-tune " in table
     assert table.splitlines()[0] in result.output
 
     # a second run with the same options resumes: nothing is trained again
