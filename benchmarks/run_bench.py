@@ -211,26 +211,28 @@ def run_canonical(tasks: list, sandbox) -> tuple[list[dict], list[dict], list[di
 
 
 class _Progress:
-    """A task bar on stderr; the current task's round and best score as its description."""
+    """The bench's task bar (benchmarks/progress.py): the latest event as its description on a terminal, tasks
+    solved so far as its info."""
 
-    def __init__(self, console, total: int, label: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    def __init__(self, console, total: int, done: int, label: str):
+        from benchmarks.progress import TaskBars
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=console, transient=False)
-        self.bar = self.progress.add_task(label, total=total)
-        self.label = label
+        self.bars = TaskBars(console)
+        self.bar = self.bars.add(label, total, done)
+        self.label, self.solved, self.finished = label, 0, 0
 
     def __call__(self, task, event: dict) -> None:
         """Events of the tasks running: the description follows the latest (several run at once)."""
         if event.get("type") == "round_start":
-            self.progress.update(self.bar, description=f"{self.label} {task.task_id} round {event['round'] + 1}")
+            self.bars.update(self.bar, description=f"{self.label} {task.task_id} round {event['round'] + 1}")
         elif event.get("type") == "candidate" and event.get("best"):
-            self.progress.update(self.bar, description=f"{self.label} {task.task_id} "
-                                                       f"round {event['round'] + 1} best {event['best']}")
+            self.bars.update(self.bar, description=f"{self.label} {task.task_id} "
+                                                   f"round {event['round'] + 1} best {event['best']}")
 
-    def advance(self) -> None:
-        self.progress.advance(self.bar)
+    def done(self, task, result) -> None:
+        self.finished += 1
+        self.solved += bool(result.solved)
+        self.bars.update(self.bar, advance=1, info=f"solved {self.solved}/{self.finished} this run")
 
 
 class LazyModel:
@@ -255,12 +257,11 @@ def run_model(tasks: list, config: BenchConfig, out: Path, mode: str, generator,
     root = out / ("tasks" if mode == "refine" else "resample/tasks")
     folders = {task.task_id: RunFolder(root / task_dir_name(task.task_id)) for task in tasks}
     todo = [task for task in tasks if folders[task.task_id].finished_run() is None]
-    progress = _Progress(console, len(tasks), mode)
-    with progress.progress:
-        progress.progress.advance(progress.bar, len(tasks) - len(todo))
+    progress = _Progress(console, len(tasks), len(tasks) - len(todo), mode)
+    with progress.bars:
         if todo:
             solve_many(todo, generator, sandbox, lambda task: folders[task.task_id].path, parallel=config.parallel,
-                       on_event=progress, on_done=lambda task, result: progress.advance(),
+                       on_event=progress, on_done=progress.done,
                        samples=config.samples, rounds=config.rounds, top_k=config.top_k, mode=mode,
                        temperature=config.temperature, seed=config.seed, max_new_tokens=config.max_new_tokens,
                        # pass@k needs every round-0 candidate judged, not only those before the first pass

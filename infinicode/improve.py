@@ -122,7 +122,7 @@ def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: 
 
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, list[int]] = {}
-    bar = progress.add_task("evaluate", total=len(tasks), info="") if progress else None
+    bar = progress.add("evaluate", total=len(tasks)) if progress else None
     sampling = {"samples": samples, "temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens,
                 "seed": seed}
 
@@ -178,7 +178,7 @@ def solve_train_tasks(tasks: list, generator, sandbox, out_dir: Path, settings: 
     under out_dir/tasks/."""
     from agent.parallel import solve_many
 
-    bar = progress.add_task("solve train", total=len(tasks), info="") if progress else None
+    bar = progress.add("solve train", total=len(tasks)) if progress else None
     finished: list[bool] = []
 
     def done(task, result) -> None:
@@ -213,7 +213,8 @@ def _same_settings(old: dict, new: dict) -> bool:
 def run_improve(settings: ImproveSettings, out: str | Path | None = None, console=None) -> dict:
     """Run (or resume) the expert-iteration loop; prints the table and returns the saved results."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from benchmarks.progress import TaskBars
 
     console = console or Console(stderr=True)
     out = Path(out) if out else Path("runs") / f"improve-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -272,8 +273,7 @@ def run_improve(settings: ImproveSettings, out: str | Path | None = None, consol
             # serve that same base: each round's adapter is loaded there at run time.
             generator = load_model(settings.model, settings.server, str(adapter) if adapter else None,
                                    settings.quantization, console)
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as progress:
+            with TaskBars(console) as progress:
                 started = time.time()
                 ev = evaluate_pass_at_1(eval_tasks, generator, sandbox, rdir / "eval", eval_samples(settings),
                                         settings.temperature, settings.top_p, settings.max_new_tokens,
