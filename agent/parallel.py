@@ -38,8 +38,8 @@ def solve_many(tasks: list, generator, sandbox, folder_of: Callable[[object], Pa
     """`solve_task` on every task, `parallel` at a time; results in the order of `tasks`.
 
     on_event(task, event) sees each task's events; on_done(task, result) runs as each task finishes. When one
-    task raises (a model server down, Ctrl-C), no other starts and those running stop at their next event; every
-    candidate judged so far stays in its run folder, so the same call resumes after it.
+    task raises (a model server down, Ctrl-C), no other starts and those running stop sampling and stop at their
+    next event; every candidate judged so far stays in its run folder, so the same call resumes after it.
     """
     parallel = max(1, min(parallel, len(tasks)))
     shared = shared_generator(generator, parallel, int(solve_kwargs.get("samples") or 8))
@@ -67,7 +67,16 @@ def solve_many(tasks: list, generator, sandbox, folder_of: Callable[[object], Pa
                 results[futures[future]] = future.result()
         except BaseException:
             stopping = True
-            for future in futures:
-                future.cancel()
+            stop_sampling(shared, futures)
             raise
     return results
+
+
+def stop_sampling(shared, futures) -> None:
+    """A run is stopping: no queued task starts, and the running ones stop sampling within a decoding step
+    (an in-process model's batch is cancelled; a server's requests end with their candidates)."""
+    for future in futures:
+        future.cancel()
+    cancel = getattr(shared, "cancel", None)
+    if callable(cancel):
+        cancel()

@@ -115,7 +115,7 @@ def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: 
     its answer is complete. Returns {"pass@1", "tasks", "counts": {task_id: [n, c]}}."""
     from agent.extract import code_from_answer, extraction_target
     from agent.orchestrator import derive_seed
-    from agent.parallel import shared_generator
+    from agent.parallel import shared_generator, stop_sampling
     from agent.prompts import assemble_program, task_prompt
     from agent.stopping import answer_stopper
     from sandbox import Job
@@ -131,7 +131,11 @@ def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: 
             done = list(counts.values())
             progress.update(bar, advance=1, info=f"pass@1 {sum(c / n for n, c in done) / len(done):.3f}")
 
+    stopping = False
+
     def evaluate(task) -> None:
+        if stopping:
+            return
         messages = task_prompt(task)
         drawn = shared.sample(messages, n=samples, temperature=temperature, top_p=top_p,
                               max_new_tokens=max_new_tokens, seed=derive_seed(seed, 0, 0),
@@ -161,8 +165,14 @@ def evaluate_pass_at_1(tasks: list, generator, sandbox, out_dir: Path, samples: 
     parallel = max(1, min(parallel, len(todo)))
     shared = shared_generator(generator, parallel, samples)
     with ThreadPoolExecutor(parallel, thread_name_prefix="eval") as pool:
-        for future in [pool.submit(evaluate, task) for task in todo]:
-            future.result()
+        futures = [pool.submit(evaluate, task) for task in todo]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # Ctrl-C, SIGTERM, a failure: the tasks evaluated so far are saved
+            stopping = True
+            stop_sampling(shared, futures)
+            raise
     ordered = {t.task_id: counts[t.task_id] for t in tasks}
     return {"pass@1": sum(c / n for n, c in ordered.values()) / len(ordered), "tasks": len(ordered),
             "counts": ordered}

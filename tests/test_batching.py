@@ -304,3 +304,34 @@ def test_every_in_process_entry_point_refuses_zero_candidates(tiny):
     for call in calls:
         with pytest.raises(UserError, match="n must be at least 1"):
             call()
+
+
+def test_cancel_ends_the_calls_waiting_on_the_model_and_every_later_one(tiny):
+    """A run that stops (Ctrl-C, SIGTERM) does not wait for the candidates being written."""
+    from agent.provider.batching import Cancelled
+
+    shared = BatchingProvider(tiny, max_rows=4)
+    steps = []
+    hook = tiny.base_model.get_input_embeddings().register_forward_hook(lambda *args: steps.append(1))
+    outcome: dict = {}
+
+    def long_call():
+        try:  # min_new_tokens keeps the end token away: left alone, this writes 4,000 tokens a row
+            outcome["samples"] = shared.sample(SHORT, n=2, max_new_tokens=4000, min_new_tokens=4000, seed=1)
+        except Cancelled as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=long_call)
+    try:
+        worker.start()
+        while len(steps) < 5 and worker.is_alive():  # it is decoding
+            threading.Event().wait(0.01)
+        shared.cancel()
+        worker.join(timeout=60)
+    finally:
+        hook.remove()
+    assert not worker.is_alive() and "samples" not in outcome
+    assert "cancelled" in str(outcome["error"])
+    assert len(steps) < 1000  # stopped long before its 4,000 tokens
+    with pytest.raises(Cancelled):
+        shared.sample(SHORT, n=1, max_new_tokens=5)

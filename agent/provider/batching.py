@@ -36,6 +36,11 @@ class _Call:
     error: BaseException | None = None
 
 
+class Cancelled(Exception):
+    """The run is stopping (Ctrl-C, SIGTERM, a task that failed): sampling calls end with this instead of waiting
+    for the candidates being written."""
+
+
 class BatchingProvider(Provider):
     """A thread-safe front for an `HFProvider` that batches concurrent calls (see the module doc)."""
 
@@ -49,6 +54,7 @@ class BatchingProvider(Provider):
         self._model_lock = threading.Lock()  # one thread decodes at a time, a step at a time
         self._batch = None  # hf_batch.RunningBatch, or None when nothing is being decoded
         self._settings: tuple | None = None  # the running batch's
+        self._cancelled = False
 
     @property
     def context_length(self) -> int:
@@ -99,14 +105,30 @@ class BatchingProvider(Provider):
         for call in calls:
             while not call.done.is_set():
                 self._serve()
+                if self._cancelled and not call.done.is_set():
+                    raise Cancelled("sampling was cancelled: the run is stopping")
         failed = next((call.error for call in calls if call.error is not None), None)
         if failed is not None:
             raise failed
         return [call.result for call in calls]
 
+    def cancel(self) -> None:
+        """Stop for good: every call waiting on the model, and every later one, raises `Cancelled`; the running
+        batch is dropped after the step in progress. `agent.parallel` calls it when a run stops, so its threads
+        end within a decoding step instead of writing their candidates to the end."""
+        self._cancelled = True
+        with self._model_lock, self._arrived:
+            rows = (self._batch.rows if self._batch is not None else []) + self._queue
+            self._batch, self._queue = None, []
+            self._arrived.notify_all()
+        for call in dict.fromkeys(row.owner[0] for row in rows):
+            if not call.done.is_set():
+                call.error = Cancelled("sampling was cancelled: the run is stopping")
+                call.done.set()
+
     def _serve(self) -> None:
         """One decoding step, after letting waiting rows join; whoever holds the model does the work."""
-        if not self._model_lock.acquire(timeout=0.01):
+        if self._cancelled or not self._model_lock.acquire(timeout=0.01):
             return
         try:
             with self._arrived:
