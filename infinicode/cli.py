@@ -53,6 +53,9 @@ def main() -> None:
         code = 1
     if _terminated.is_set():
         code = 128 + signal.SIGTERM  # the shell's convention for "ended by SIGTERM": 143
+    if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+        print(f"infinicode: stopped ({'SIGTERM' if code == 128 + signal.SIGTERM else 'Ctrl-C'}); what finished is "
+              "saved: the same command resumes a solve, bench, improve or finetune run", file=sys.stderr)
     sys.exit(code)
 
 

@@ -92,6 +92,7 @@ def test_sigterm_to_bench_removes_its_containers_and_exits_143(tmp_path):
                                             "--out", str(tmp_path / "out")], signal.SIGTERM, tmp_path)
     assert code == 128 + signal.SIGTERM, stderr
     assert "Traceback" not in stderr, stderr
+    assert "stopped (SIGTERM)" in stderr and "the same command resumes" in stderr
     _assert_gone(seen)
 
 
@@ -111,4 +112,5 @@ def test_ctrl_c_to_bench_still_removes_its_containers(tmp_path):
     code, seen, stderr = _start_and_signal(["bench", str(specs), "--canonical", "--workers", "1",
                                             "--out", str(tmp_path / "out")], signal.SIGINT, tmp_path)
     assert code == 128 + signal.SIGINT, stderr  # as click reports Ctrl-C: 130
+    assert "stopped (Ctrl-C)" in stderr
     _assert_gone(seen)
