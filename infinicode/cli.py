@@ -37,7 +37,10 @@ def _on_sigterm(signum, frame) -> None:
 
 def main() -> None:
     from agent.errors import UserError
+    from agent.provider.malloc_arenas import cap_malloc_arenas
     from sandbox.errors import SandboxError
+
+    cap_malloc_arenas()  # before any thread starts: a threaded run's memory stays bounded (see that module)
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from agent.errors import UserError
 from agent.provider.base import Provider, Sample, check_n, stop_list
+from agent.provider.malloc_arenas import cap_malloc_arenas
 
 
 @dataclass(eq=False)
@@ -45,6 +46,7 @@ class BatchingProvider(Provider):
     """A thread-safe front for an `HFProvider` that batches concurrent calls (see the module doc)."""
 
     def __init__(self, inner, max_rows: int = 64, gather_s: float = 0.05, continuous: bool = True):
+        cap_malloc_arenas()  # before the task threads start: each would keep its own arena (see that module)
         self.inner, self.max_rows, self.gather_s = inner, max_rows, gather_s
         self.continuous = continuous  # False: calls join only an empty batch (for benchmarks: batching before)
         self.name = inner.name
