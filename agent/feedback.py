@@ -330,10 +330,11 @@ def drop_copied_docstrings(code: str, task_text: str) -> str:
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or len(node.body) < 2:
             continue
-        doc, after = node.body[0], node.body[1]
-        if not (isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)):
+        text = ast.get_docstring(node)
+        if text is None:
             continue
-        first_line = next((line.strip() for line in doc.value.value.split("\n") if line.strip()), "")
+        doc, after = node.body[0], node.body[1]
+        first_line = next((line.strip() for line in text.split("\n") if line.strip()), "")
         own_lines = doc.lineno > node.lineno and after.lineno > doc.end_lineno
         if len(first_line) >= 10 and first_line in task_text and own_lines:
             drop.append((doc.lineno, doc.end_lineno))
