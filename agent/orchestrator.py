@@ -96,6 +96,7 @@ class _Run:
         self.round0_messages = task_prompt(task)
         self.trajectory = None
         self.stop_early = True
+        self.round0_from: str | None = None
 
     # ---- bookkeeping -------------------------------------------------------------------------------
     def wall_s(self) -> float:
@@ -311,7 +312,8 @@ class _Run:
             round0_prompt=_render(self.generator, self.round0_messages),
             model=self.settings["model"], adapter=self.settings["adapter"], settings=self.settings,
             tokens=self.tokens, prompt_tokens=self.prompt_tokens, wall_s=round(self.wall_s(), 3),
-            candidates_sampled=len(self.candidates), candidates_run=len(self.ran()), rounds=self.round_summaries())
+            candidates_sampled=len(self.candidates), candidates_run=len(self.ran()), rounds=self.round_summaries(),
+            round0_from=self.round0_from)
 
     def save(self, status: str) -> RunRecord:
         record = self.run_record(status)
@@ -335,6 +337,8 @@ class _Run:
                  f"- candidates: {record.candidates_sampled} sampled, {record.candidates_run} run",
                  f"- generated tokens: {record.tokens}; wall time: {record.wall_s:.1f} s",
                  f"- stopped by: {record.stop_reason}"]
+        if record.round0_from:
+            lines.append(f"- round 0: the candidates of `{record.round0_from}`, not sampled again")
         unsupported = [c for c in self.ran() if c.score.status == "unsupported"]
         if unsupported:
             lines.append(f"- not judged: {len(unsupported)} candidates, because the tests use something the sandbox "
@@ -358,12 +362,15 @@ def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int
                seed: int = 0, on_event: Callable[[dict], None] | None = None, *, max_new_tokens: int = 384,
                top_p: float = 0.95, chunk_size: int = 4, max_tokens: int | None = None,
                time_s: float | None = None, full_first_round: bool = False,
-               stop_at_answer: bool = True) -> SolveResult:
+               stop_at_answer: bool = True, round0_from: str | Path | None = None) -> SolveResult:
     """Solve `task` with `generator` judged by `sandbox`, writing the run folder `out_dir` (see module doc).
 
     samples, rounds, max_tokens and time_s default to the task's budget. With full_first_round every round-0
     candidate is sampled and judged even after one passes (for pass@k); the run still ends after round 0 then.
     stop_at_answer ends each candidate where its answer is complete (agent/stopping.py) instead of at the token cap.
+    round0_from: the folder of a finished run of the same task with the same settings but the mode; a new run takes
+    its round-0 candidates, judged, instead of sampling its own (bench's resampling baseline shares round 0 with
+    refinement, so the two arms differ only in what comes after it). Ignored when the settings differ.
     Resumes a run already in out_dir when its settings match; raises UserError when they do not.
     """
     if mode not in MODES:
@@ -395,6 +402,7 @@ def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int
             raise UserError(f"{out_dir} holds a run with other settings ({', '.join(changed)} differ); "
                             "resume with the same settings or choose another output folder")
         run.previous_wall_s = previous.wall_s
+        run.round0_from = previous.round0_from
     elif run.folder.trajectory_path.exists():
         raise UserError(f"{out_dir} holds a trajectory but no run.json; choose another output folder")
 
@@ -409,11 +417,18 @@ def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int
     if previous is not None and previous.done:
         run.stop_reason = previous.stop_reason
         return _result(run, previous)
+    shared = _shared_round0(round0_from, settings) if previous is None and not run.candidates else []
+    if shared:
+        run.round0_from = str(round0_from)
 
     run.on_event({"type": "start", "task": task.name, "settings": settings, "resumed": len(run.candidates),
                   "rounds": rounds})
     run.trajectory = run.folder.trajectory_writer()
     try:
+        for cand in shared:
+            run.add(cand, write=True)
+            run.tokens += cand.completion_tokens
+            run.prompt_tokens += cand.prompt_tokens
         run.save("running")
         for round_no in range(rounds):
             if run.solved():
@@ -439,6 +454,16 @@ def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int
     run.on_event({"type": "done", "solved": record.solved, "stop_reason": run.stop_reason,
                   "best": record.best, "tokens": run.tokens, "wall_s": record.wall_s})
     return _result(run, record)
+
+
+def _shared_round0(folder: str | Path | None, settings: dict) -> list[CandidateRecord]:
+    """The round-0 candidates of the finished run in `folder`, when its settings are `settings` but the mode."""
+    source = RunFolder(folder).finished_run() if folder is not None else None
+    if source is None:
+        return []
+    same = {k: v for k, v in source.settings.items() if k != "mode"} == \
+        {k: v for k, v in settings.items() if k != "mode"}
+    return [c for c in RunFolder(folder).read_trajectory() if c.round == 0] if same else []
 
 
 def _result(run: _Run, record: RunRecord) -> SolveResult:

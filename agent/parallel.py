@@ -34,8 +34,11 @@ def shared_generator(generator, parallel: int, rows_per_task: int):
 
 def solve_many(tasks: list, generator, sandbox, folder_of: Callable[[object], Path], parallel: int = 16,
                on_event: Callable[[object, dict], None] | None = None,
-               on_done: Callable[[object, SolveResult], None] | None = None, **solve_kwargs) -> list[SolveResult]:
+               on_done: Callable[[object, SolveResult], None] | None = None,
+               round0_from: Callable[[object], Path | None] | None = None, **solve_kwargs) -> list[SolveResult]:
     """`solve_task` on every task, `parallel` at a time; results in the order of `tasks`.
+
+    round0_from(task), when given, is the run folder whose round 0 the task's run takes (solve_task's round0_from).
 
     on_event(task, event) sees each task's events; on_done(task, result) runs as each task finishes. When one
     task raises (a model server down, Ctrl-C), no other starts and those running stop sampling and stop at their
@@ -52,7 +55,8 @@ def solve_many(tasks: list, generator, sandbox, folder_of: Callable[[object], Pa
             if on_event:
                 on_event(task, e)
 
-        result = solve_task(task, shared, sandbox, folder_of(task), on_event=event, **solve_kwargs)
+        result = solve_task(task, shared, sandbox, folder_of(task), on_event=event,
+                            round0_from=round0_from(task) if round0_from else None, **solve_kwargs)
         if on_done:
             on_done(task, result)
         return result

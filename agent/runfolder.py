@@ -116,6 +116,7 @@ class RunRecord:
     candidates_sampled: int = 0
     candidates_run: int = 0
     rounds: list[RoundSummary] = field(default_factory=list)
+    round0_from: str | None = None  # the run whose round-0 candidates this one took instead of sampling
 
     @property
     def done(self) -> bool:

@@ -8,7 +8,8 @@ where it stopped; run it again with the same options to print the table from the
 
 Columns: pass@1 of one round-0 sample (unbiased, n = samples per task), the share of tasks solved after round 0
 (the best of the first `samples` candidates, judged by the tests), after all rounds of refinement, and after
-the same number of rounds of plain resampling.
+the same number of rounds of plain resampling. The two arms share round 0 (resampling takes refinement's
+round-0 candidates): resampling's tokens include round 0's, and its task seconds count only its own rounds.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"measure_table: error: {exc}", file=sys.stderr)
         return 2
     print(table(rows))
+    print("\nBoth arms share round 0: resampling's tokens include it; its task seconds are its later rounds only.")
     model = rows[0]["results"].get("model") if rows else None
     print(f"\nmodel: {model}; measured by `python -m benchmarks.measure_table {' '.join(argv or sys.argv[1:])}` "
           f"in {time.monotonic() - started:.0f} s")

