@@ -544,6 +544,77 @@ FAKE_STRUCTURES_TESTS = src('''
         assert pair() == (1, 2)
 ''')
 
+# dataclasses.asdict / astuple / replace and `case Cls(x)` in the judge read the fields by name from the candidate:
+# the values are still the candidate's objects, judged by the policy; a lying description gives no fields at all
+DATACLASS_HELPERS = ANYTHING + TRY + src('''
+    import sys
+    from dataclasses import dataclass
+
+
+    @dataclass
+    class Box:
+        value: object
+
+
+    def boxed():
+        return Box(Anything())
+
+
+    def _lie_about_fields():
+        for name, module in list(sys.modules.items()):
+            if name.startswith("infinicode_runner") and hasattr(module, "describe"):
+                real = module.describe
+
+                def describe(cls, key, real=real):
+                    desc = real(cls, key)
+                    if getattr(cls, "__name__", "") != "Liar":
+                        return desc
+                    desc["dataclass"] = {"fields": [["value; import os", True, True, True], ["__class__", True, True,
+                                                                                              True]]}
+                    desc["match_args"] = ["x = 1", 5]
+                    return desc
+
+                _try(lambda: setattr(module, "describe", describe))
+
+
+    _lie_about_fields()
+
+
+    class Liar:
+        def __init__(self):
+            self.value = 42
+
+
+    def liar():
+        return Liar()
+''')
+
+DATACLASS_HELPERS_TESTS = src('''
+    import dataclasses
+
+    from solution import boxed, liar
+
+
+    def test_target_asdict():
+        assert dataclasses.asdict(boxed()) == {"value": 42}
+
+
+    def test_target_astuple():
+        assert dataclasses.astuple(boxed()) == (42,)
+
+
+    def test_target_match():
+        match boxed():
+            case object(value=42):
+                pass
+            case _:
+                raise AssertionError("no")
+
+
+    def test_target_lying_description():
+        assert dataclasses.asdict(liar()) == {"value": 41}
+''')
+
 METACLASS = src('''
     class Yes(type):
         def __instancecheck__(cls, obj):
@@ -1178,6 +1249,7 @@ HOSTILE_CHANNELS = {
     "enum_lies_in_eq": (ENUM_LIAR, ENUM_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "liars_inside_dataclass_namedtuple_list_dict": (LIARS_INSIDE, LIARS_INSIDE_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "fake_dataclass_and_namedtuple": (FAKE_STRUCTURES, FAKE_STRUCTURES_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "dataclass_helpers_read_liars": (DATACLASS_HELPERS, DATACLASS_HELPERS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
     "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),

@@ -962,6 +962,36 @@ DATA_CASES = [
             item.tags.append("green")
             assert item == Item("kiwi", 2, ["green"])
         '''), ITEM, bug(ITEM, "item.qty += amount", "item.qty = amount"), "5"),
+    Case("dataclasses_module_helpers_and_match", pytest_module('''
+        import dataclasses
+
+        from solution import Item, Point, inventory, midpoint
+
+
+        def test_asdict_astuple_fields():
+            item = inventory()[1]
+            assert dataclasses.is_dataclass(item) and dataclasses.is_dataclass(Item)
+            assert [f.name for f in dataclasses.fields(item)] == ["name", "qty", "tags"]
+            assert dataclasses.asdict(item) == {"name": "pear", "qty": 0, "tags": ["fruit"]}
+            assert dataclasses.astuple(inventory()[0]) == ("apple", 3, [])
+            assert [dataclasses.asdict(i)["qty"] for i in inventory()] == [3, 0]
+
+
+        def test_replace_makes_a_new_object():
+            item = inventory()[0]
+            more = dataclasses.replace(item, qty=10)
+            assert more == Item("apple", 10) and item.qty == 3 and more is not item
+
+
+        def test_match_by_position():
+            match midpoint(Point(0, 0), Point(2, 4)):
+                case Point(x, y):
+                    assert (x, y) == (1, 2)
+                case _:
+                    raise AssertionError("not a Point")
+        '''), ITEM + "\n\n" + POINT.replace("from dataclasses import dataclass\n", ""),
+        bug(ITEM, "Item(\"pear\", 0, [\"fruit\"])", "Item(\"pear\", 1, [\"fruit\"])") + "\n\n"
+        + POINT.replace("from dataclasses import dataclass\n", ""), "'qty': 1"),
     Case("dataclass_order_true", pytest_module('''
         from solution import Version, parse_version
 

@@ -85,6 +85,12 @@ def describe(cls, key) -> dict:
         desc["order"] = "custom"
     else:
         desc["order"] = "none"
+    if params is not None:  # made by @dataclass: the judge rebuilds its fields (dataclasses.fields, asdict...)
+        desc["dataclass"] = {"fields": [[str(f.name), bool(f.init), bool(f.repr), bool(f.compare)]
+                                        for f in dataclasses.fields(cls)], "frozen": bool(params.frozen)}
+    match_args = getattr(cls, "__match_args__", None)
+    if type(match_args) is tuple and all(type(a) is str for a in match_args):
+        desc["match_args"] = list(match_args)
     if is_namedtuple(cls):
         desc["nt"] = [str(f) for f in cls._fields]
         defaults = getattr(cls, "_field_defaults", {}) or {}

@@ -36,6 +36,7 @@ from .proxies import (
     RemoteMember,
     RemoteObject,
     Unsupported,
+    dataclass_members,
     forwarder,
     mirrored_name,
 )
@@ -287,6 +288,7 @@ class Connection:
         for dunder in desc.get("dunders", ()):
             if dunder in DUNDER_OPS:
                 ns[dunder] = forwarder(dunder)
+        ns.update(dataclass_members(desc))
         if "nt" in desc:  # namedtuples cross by value: a genuine namedtuple class with the same fields
             fields = [str(f) for f in desc["nt"]]
             defaults = [self.codec.decode(d) for d in desc.get("nt_defaults", [])]
