@@ -1969,8 +1969,84 @@ STDIO_CASES = [
     ]}, RATIOS, bug(RATIOS, "print(a / b)", "print(b / a)"), "3.0"),
 ]
 
+# ---- state the tests set in their own process: environment, working directory, argv, random seed ------------------
+
+DICE = src('''
+    import random
+
+
+    def roll(n):
+        return [random.randint(1, 6) for _ in range(n)]
+''')
+
+SETTINGS = src('''
+    import os
+    import sys
+
+
+    def debug_enabled():
+        return os.environ.get("APP_DEBUG") == "1"
+
+
+    def save(name, text):
+        with open(name, "w") as f:
+            f.write(text)
+
+
+    def main(argv=None):
+        argv = sys.argv[1:] if argv is None else argv
+        return sum(int(a) for a in argv)
+''')
+
+STATE_CASES = [
+    Case("random_seeded_by_the_test", pytest_module('''
+        import random
+
+        from solution import roll
+
+
+        def test_same_seed_same_rolls():
+            random.seed(7)
+            expected = [random.randint(1, 6) for _ in range(5)]
+            random.seed(7)
+            assert roll(5) == expected
+
+
+        def test_state_restored():
+            random.seed(1)
+            state = random.getstate()
+            first = roll(3)
+            random.setstate(state)
+            assert roll(3) == first
+        '''), DICE, bug(DICE, "for _ in range(n)]", "for _ in range(n)][::-1]"), "[1, 6, 4, 2, 3]"),
+    Case("environment_cwd_and_argv_set_by_the_test", pytest_module('''
+        import sys
+
+        from solution import debug_enabled, main, save
+
+
+        def test_setenv(monkeypatch):
+            monkeypatch.setenv("APP_DEBUG", "1")
+            assert debug_enabled()
+            monkeypatch.delenv("APP_DEBUG")
+            assert not debug_enabled()
+
+
+        def test_relative_path_in_the_tests_directory(tmp_path, monkeypatch):
+            monkeypatch.chdir(tmp_path)
+            save("out.txt", "hello")
+            assert (tmp_path / "out.txt").read_text() == "hello"
+
+
+        def test_argv(monkeypatch):
+            assert main(["1", "2"]) == 3
+            monkeypatch.setattr(sys, "argv", ["prog", "4", "5"])
+            assert main() == 9
+        '''), SETTINGS, bug(SETTINGS, "f.write(text)", "f.write(text.upper())"), "'HELLO'"),
+]
+
 CASES = (CLASS_CASES + MUTATION_CASES + CALLBACK_CASES + DATA_CASES + EXCEPTION_CASES + PYTEST_FEATURE_CASES
-         + VALUE_CASES + OTHER_CASES + STDIO_CASES)
+         + VALUE_CASES + OTHER_CASES + STDIO_CASES + STATE_CASES)
 
 # ---- constructs the judge cannot decide without asking the candidate --------------------------------------------
 

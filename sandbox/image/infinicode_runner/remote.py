@@ -40,6 +40,7 @@ from .proxies import (
     forwarder,
     mirrored_name,
 )
+from .state import TestsState
 
 # ---------------------------------------------------------------------------------------------------------------
 # The connection.
@@ -68,6 +69,7 @@ class Connection:
         self.forward = False  # copy the candidate's output to sys.stdout/err as it comes (pytest capture)
         self._resp = bytearray()
         self.module = None
+        self.state = TestsState()  # the tests' environment, cwd, argv and random seed, as the candidate has them
         os.set_blocking(to_fd, False)
 
     # -- time and pipes ---------------------------------------------------------------------------------------
@@ -168,6 +170,9 @@ class Connection:
     # -- requests to the candidate ----------------------------------------------------------------------------
     def request(self, msg, refs=None):
         """Send one request and wait for its reply, serving the candidate's own requests (callbacks) meanwhile."""
+        changed = self.state.changes()
+        if changed:
+            msg["ctx"] = changed
         self.send(msg)
         while True:
             reply = self.receive()

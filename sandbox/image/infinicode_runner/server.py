@@ -31,7 +31,7 @@ import types
 import numpy  # noqa: F401
 import pytest  # noqa: F401
 
-from . import candidate, judge
+from . import candidate, judge, state
 from .proxies import CandidateGone, Deadline, RemoteClass, RemoteObject, Unsupported
 from .remote import Connection
 
@@ -316,6 +316,7 @@ def serve():
         sys.exit(f"infinicode_runner: refusing to run with writable sys.path entries {_writable_path_entries()}")
     _set_non_dumpable()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    state.install()
     candidate.warm_up()
     sys.stdin = io.StringIO("")  # jobs are read from fd 0 directly; tests and programs find stdin empty
     # Results go out on a private copy of stdout; fd 1 and 2 (which tests and pytest may print to) go nowhere.
