@@ -615,6 +615,31 @@ DATACLASS_HELPERS_TESTS = src('''
         assert dataclasses.asdict(liar()) == {"value": 41}
 ''')
 
+# log records come back to the judge for caplog: a flood is cut short, and malformed ones are dropped
+LOG_FLOOD = TRY + src('''
+    import logging
+    import sys
+
+
+    def answer():
+        for name, module in list(sys.modules.items()):
+            if name.startswith("infinicode_runner") and hasattr(module, "LOGGED"):
+                _try(lambda: module.LOGGED.extend([[["x"], "x", None], ["", 50], ["_pytest", 50, 42], [1, 2, 3]]))
+        log = logging.getLogger("flood")
+        for i in range(20_000):
+            log.critical("PASSED test_target_answer %s", "x" * 5000)
+        return 41
+''')
+
+LOG_FLOOD_TESTS = TARGET_ANSWER + src('''
+
+
+    def test_target_many_calls(caplog):
+        for _ in range(100):
+            answer()
+        assert caplog.text.count("PASSED") == 0
+''')
+
 METACLASS = src('''
     class Yes(type):
         def __instancecheck__(cls, obj):
@@ -1250,6 +1275,7 @@ HOSTILE_CHANNELS = {
     "liars_inside_dataclass_namedtuple_list_dict": (LIARS_INSIDE, LIARS_INSIDE_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "fake_dataclass_and_namedtuple": (FAKE_STRUCTURES, FAKE_STRUCTURES_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "dataclass_helpers_read_liars": (DATACLASS_HELPERS, DATACLASS_HELPERS_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "log_flood_and_malformed_records": (LOG_FLOOD, LOG_FLOOD_TESTS, RESOURCES, 10),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
     "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),

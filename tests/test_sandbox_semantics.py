@@ -1998,7 +1998,52 @@ SETTINGS = src('''
         return sum(int(a) for a in argv)
 ''')
 
+ORDERS = src('''
+    import logging
+
+    log = logging.getLogger("shop.orders")
+
+
+    def place(qty):
+        log.debug("checking %d", qty)
+        if qty <= 0:
+            log.warning("rejected order of %d", qty)
+            return False
+        log.info("placed order of %d", qty)
+        return True
+''')
+
 STATE_CASES = [
+    Case("program_logs_seen_by_caplog", pytest_module('''
+        import logging
+
+        from solution import place
+
+
+        def test_warning_captured_by_default(caplog):
+            assert not place(0)
+            assert caplog.record_tuples == [("shop.orders", logging.WARNING, "rejected order of 0")]
+
+
+        def test_info_with_at_level(caplog):
+            with caplog.at_level(logging.INFO):
+                assert place(2)
+            assert "placed order of 2" in caplog.text
+            assert [r.levelname for r in caplog.records] == ["INFO"]
+
+
+        def test_debug_for_one_logger(caplog):
+            caplog.set_level(logging.DEBUG, logger="shop")
+            place(3)
+            assert [r.getMessage() for r in caplog.records] == ["checking 3", "placed order of 3"]
+
+
+        def test_nothing_below_the_level(caplog):
+            place(4)
+            assert caplog.records == []
+        '''), ORDERS, bug(ORDERS, 'log.warning("rejected order of %d", qty)', 'log.warning("rejected %d", qty)'),
+        "rejected 0"),
+
     Case("random_seeded_by_the_test", pytest_module('''
         import random
 

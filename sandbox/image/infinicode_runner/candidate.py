@@ -230,6 +230,7 @@ class CandidateSide:
                 sys.setrecursionlimit(limit)
             snapshots = [(n, wire.Snapshot(o)) for n, o in back.items() if wire.is_mutable(o)]
             warned = self.warned = []
+            state.LOGGED.clear()
             result = _perform(op, target, msg, args, kwargs)
             refs = {id(o): [n, o] for n, o in back.items()}
             limit = sys.getrecursionlimit()
@@ -243,6 +244,8 @@ class CandidateSide:
                 reply["s"] = sync
             if warned:  # raised again in the judge, where pytest.warns can see them
                 reply["w"] = warned[:20]
+            if state.LOGGED:  # logged again in the judge, where caplog can see them
+                reply["l"] = list(state.LOGGED)
             if op == "get" and type(result) in (list, dict, set):  # the judge may change it in place later
                 self.handles[id(result)] = result
                 reply["live"] = id(result)

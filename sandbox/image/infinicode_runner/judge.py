@@ -295,6 +295,7 @@ def run_pytest(tests, conn, outcomes):
             "--basetemp", "/tmp/.pytest-job", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:warnings",
             "-p", "no:faulthandler", "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:doctest", "--tb=no"]
     conn.forward = True
+    conn.state.forward_logs = True  # the program's log records come back, for caplog
     try:
         pytest.main(args, plugins=[plugin])
     finally:

@@ -40,7 +40,7 @@ from .proxies import (
     forwarder,
     mirrored_name,
 )
-from .state import TestsState
+from .state import MAX_RECORDS, TestsState, log_again
 
 # ---------------------------------------------------------------------------------------------------------------
 # The connection.
@@ -193,6 +193,10 @@ class Connection:
                 wire.update_in_place(back[number], self.codec.decode(contents, back))
             for category, message in reply.get("w", ()):
                 warn_again(str(category), str(message))
+            for record in reply.get("l", ())[:MAX_RECORDS]:
+                if self.state.records_left > 0:  # a job's records are bounded: they stay in pytest's memory
+                    self.state.records_left -= 1
+                    log_again(record)
             if "ok" in reply:
                 value = self.codec.decode(reply["ok"], back)
                 if type(reply.get("live")) is int and type(value) in LIVE:
