@@ -640,6 +640,34 @@ LOG_FLOOD_TESTS = TARGET_ANSWER + src('''
         assert caplog.text.count("PASSED") == 0
 ''')
 
+# a StringIO or file of the tests goes as a handle the program may use as a file, and nothing else of it
+STREAM_WALK = TRY + src('''
+    def write_report(f):
+        side, jid = object.__getattribute__(f, "_side"), object.__getattribute__(f, "_jid")
+        for name in ("__class__", "__dict__", "buffer", "fileno", "_CHUNK_SIZE", "__reduce_ex__", "detach"):
+            _try(lambda: side.request({"op": "get", "t": {"j": jid}, "n": name}))
+            _try(lambda: side.request({"op": "callm", "t": {"j": jid}, "m": name, "a": [], "k": {}}))
+            _try(lambda: side.request({"op": "set", "t": {"j": jid}, "n": name, "a": [None]}))
+        write = f.write
+        wid = object.__getattribute__(write, "_jid")
+        for name in ("__self__", "__globals__", "__class__", "__reduce__"):
+            _try(lambda: side.request({"op": "get", "t": {"j": wid}, "n": name}))
+        _try(lambda: side.request({"op": "call", "t": {"j": jid}, "a": [], "k": {}}))
+        write("41\\n")
+''')
+
+STREAM_WALK_TESTS = src('''
+    import io
+
+    from solution import write_report
+
+
+    def test_target_report():
+        buf = io.StringIO()
+        write_report(buf)
+        assert buf.getvalue() == "42\\n"
+''')
+
 METACLASS = src('''
     class Yes(type):
         def __instancecheck__(cls, obj):
@@ -1276,6 +1304,7 @@ HOSTILE_CHANNELS = {
     "fake_dataclass_and_namedtuple": (FAKE_STRUCTURES, FAKE_STRUCTURES_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "dataclass_helpers_read_liars": (DATACLASS_HELPERS, DATACLASS_HELPERS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "log_flood_and_malformed_records": (LOG_FLOOD, LOG_FLOOD_TESTS, RESOURCES, 10),
+    "stream_of_the_tests_walked": (STREAM_WALK, STREAM_WALK_TESTS, LOSES | {"crashed"}, 5),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
     "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),

@@ -2013,7 +2013,64 @@ ORDERS = src('''
         return True
 ''')
 
+REPORT = src('''
+    import csv
+
+
+    def write_rows(rows, out):
+        for name, qty in rows:
+            print(f"{name}: {qty}", file=out)
+
+
+    def write_csv(rows, out):
+        writer = csv.writer(out)
+        writer.writerow(["name", "qty"])
+        writer.writerows(rows)
+
+
+    def count_words(f):
+        return sum(len(line.split()) for line in f)
+
+
+    def first_bytes(f, n):
+        return f.read(n)
+''')
+
 STATE_CASES = [
+    Case("streams_of_the_tests_used_as_files", pytest_module('''
+        import io
+
+        from solution import count_words, first_bytes, write_csv, write_rows
+
+
+        def test_print_to_a_stringio():
+            buf = io.StringIO()
+            write_rows([("apple", 3), ("pear", 1)], buf)
+            assert buf.getvalue() == "apple: 3\\npear: 1\\n"
+
+
+        def test_csv_writer():
+            buf = io.StringIO()
+            write_csv([("fig", 2)], buf)
+            assert buf.getvalue().splitlines() == ["name,qty", "fig,2"]
+
+
+        def test_reading_lines_and_bytes():
+            assert count_words(io.StringIO("a b\\nc\\n")) == 3
+            assert first_bytes(io.BytesIO(b"abcdef"), 3) == b"abc"
+
+
+        def test_a_file_the_test_opened(tmp_path):
+            path = tmp_path / "words.txt"
+            path.write_text("one two\\nthree\\n")
+            with open(path) as f:
+                assert count_words(f) == 3
+            with open(tmp_path / "out.txt", "w") as f:
+                write_rows([("kiwi", 5)], f)
+            assert (tmp_path / "out.txt").read_text() == "kiwi: 5\\n"
+        '''), REPORT, bug(REPORT, 'print(f"{name}: {qty}", file=out)', 'print(f"{name}={qty}", file=out)'),
+        "apple=3"),
+
     Case("program_logs_seen_by_caplog", pytest_module('''
         import logging
 

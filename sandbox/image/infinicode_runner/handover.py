@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import collections
 import importlib
+import io
 import itertools
 import sys
 import types
@@ -99,6 +100,14 @@ _ITERATOR_TYPES = tuple({type(iter(x)) for x in ([], (), range(1), set(), {}, {}
                            itertools.cycle, itertools.repeat, itertools.chain, itertools.islice})
 
 
+# Streams the tests open (a StringIO to collect output, a file in tmp_path) go as handles too: the program may use
+# them as a file, through these names, and nothing else of them
+STREAM_TYPES = (io.StringIO, io.BytesIO, io.TextIOWrapper, io.BufferedReader, io.BufferedWriter, io.BufferedRandom)
+STREAM_MEMBERS = {"read", "read1", "readline", "readlines", "readinto", "write", "writelines", "getvalue", "seek",
+                  "tell", "truncate", "flush", "close", "closed", "readable", "writable", "seekable", "name", "mode",
+                  "encoding", "newlines"}
+
+
 def _handable(obj) -> bool:
     """Objects the candidate may hold a handle to: the tests' own code and objects, and iterators."""
     if isinstance(obj, types.FunctionType):
@@ -111,8 +120,11 @@ def _handable(obj) -> bool:
         return obj.__module__ == TEST_MODULE
     if type(obj).__module__ in (TEST_MODULE, "unittest.mock"):  # the tests' own objects, and their mocks
         return True
-    if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function
-        return type(obj.__self__) in _VALUE_OWNERS
+    if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function; a stream's write
+        return type(obj.__self__) in _VALUE_OWNERS or (type(obj.__self__) in STREAM_TYPES
+                                                        and obj.__name__ in STREAM_MEMBERS)
+    if type(obj) in STREAM_TYPES:
+        return True
     return isinstance(obj, _ITERATOR_TYPES) or type(obj).__name__ in ("itemgetter", "attrgetter", "partial")
 
 
@@ -196,6 +208,9 @@ def judge_op(op, target, name, args, kwargs):
         return _OPERATORS[name](target, *args)
     if op == "callm" and name in _TEST_OBJECT_OPS and tests_own:
         return _TEST_OBJECT_OPS[name](target, *args)
+    if type(target) in STREAM_TYPES and name in STREAM_MEMBERS and op in ("callm", "get"):
+        member = getattr(target, name)
+        return member(*args, **kwargs) if op == "callm" else member
     if name.startswith("_") or not tests_own:
         raise AttributeError(f"the program may not use attribute {name!r} of a {type(target).__name__} from the tests")
     if op == "callm":
