@@ -1974,9 +1974,15 @@ STDIO_CASES = [
 DICE = src('''
     import random
 
+    import numpy as np
+
 
     def roll(n):
         return [random.randint(1, 6) for _ in range(n)]
+
+
+    def noise(n):
+        return np.random.rand(n)
 ''')
 
 SETTINGS = src('''
@@ -2104,7 +2110,9 @@ STATE_CASES = [
     Case("random_seeded_by_the_test", pytest_module('''
         import random
 
-        from solution import roll
+        import numpy as np
+
+        from solution import noise, roll
 
 
         def test_same_seed_same_rolls():
@@ -2120,7 +2128,14 @@ STATE_CASES = [
             first = roll(3)
             random.setstate(state)
             assert roll(3) == first
-        '''), DICE, bug(DICE, "for _ in range(n)]", "for _ in range(n)][::-1]"), "[1, 6, 4, 2, 3]"),
+
+
+        def test_numpy_global_seed():
+            np.random.seed(0)
+            expected = np.random.rand(3)
+            np.random.seed(0)
+            assert noise(3).tolist() == expected.tolist()
+        '''), DICE, bug(DICE, "return np.random.rand(n)", "return np.random.rand(n)[::-1]"), "0.6027633760716439"),
     Case("environment_cwd_and_argv_set_by_the_test", pytest_module('''
         import sys
 

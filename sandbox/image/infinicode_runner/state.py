@@ -4,10 +4,10 @@ log records, carried back.
 In one process, a test that calls `monkeypatch.setenv`, `monkeypatch.chdir`, sets `sys.argv`, seeds `random` or
 sets a logger's level changes what the code under test sees. Here the tests run in the judge and the program in
 its own process, so before a request the judge sends what changed since the candidate was forked
-(`TestsState.changes`) and the candidate applies it (`apply`). `random` is carried when the tests seed it
-(random.seed, random.setstate), not as the tests draw numbers from it. Of what the program does to its process,
-only its log records come back, for pytest's caplog (`log_again`): each is a name, a level and a message, which the
-program could as well have logged in one process.
+(`TestsState.changes`) and the candidate applies it (`apply`). `random` and numpy's global generator are carried
+when the tests seed them (random.seed / setstate, numpy.random.seed / set_state), not as the tests draw numbers.
+Of what the program does to its process, only its log records come back, for pytest's caplog (`log_again`): each
+is a name, a level and a message, which the program could as well have logged in one process.
 """
 
 from __future__ import annotations
@@ -17,23 +17,13 @@ import os
 import random
 import sys
 
-_REAL_SEED, _REAL_SETSTATE = random.seed, random.setstate
+_REAL_SETSTATE = random.setstate
 _REAL_SET_LEVEL = logging.Logger.setLevel
-_seedings = [0]  # random.seed / random.setstate calls in this process
+_seedings = [0]  # seedings of random or numpy's global generator in this process
 _level_settings = [0]  # Logger.setLevel calls in this process
 MAX_RECORDS = 200  # log records one reply carries
 MAX_JOB_RECORDS = 10_000  # ... and one job
 LOGGED: list = []  # in the candidate: the records of the request being served
-
-
-def _seed(*args, **kwargs):
-    _REAL_SEED(*args, **kwargs)
-    _seedings[0] += 1
-
-
-def _setstate(state):
-    _REAL_SETSTATE(state)
-    _seedings[0] += 1
 
 
 def _set_level(logger, level):
@@ -41,10 +31,22 @@ def _set_level(logger, level):
     _level_settings[0] += 1
 
 
+def _counting(fn):
+    def counted(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        _seedings[0] += 1
+        return result
+    return counted
+
+
 def install() -> None:
-    """Count the seedings of `random` and the setting of log levels (once, in the judge, before the tests load)."""
-    random.seed, random.setstate = _seed, _setstate
+    """Count the seedings of `random` and numpy's global generator, and the setting of log levels (once, in the
+    judge, before the tests load)."""
+    random.seed, random.setstate = _counting(random.seed), _counting(random.setstate)
     logging.Logger.setLevel = _set_level
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed, numpy.random.set_state = _counting(numpy.random.seed), _counting(numpy.random.set_state)
 
 
 def _levels() -> dict:
@@ -55,7 +57,7 @@ def _levels() -> dict:
 
 
 class TestsState:
-    """The judge's environment, working directory, argv and random seedings, as the candidate last saw them."""
+    """The judge's environment, working directory, argv, seedings and log levels, as the candidate last saw them."""
 
     def __init__(self):  # made when the candidate is forked: it has the same state
         self.env, self.cwd, self.argv, self.seedings = dict(os.environ), _cwd(), list(sys.argv), _seedings[0]
@@ -78,6 +80,10 @@ class TestsState:
             self.seedings = _seedings[0]
             version, internal, gauss = random.getstate()
             out["random"] = [version, list(internal), gauss]
+            numpy = sys.modules.get("numpy")
+            if numpy is not None:
+                name, keys, pos, has_gauss, cached = numpy.random.get_state()
+                out["numpy_random"] = [str(name), [int(k) for k in keys], int(pos), int(has_gauss), float(cached)]
         if _level_settings[0] != self.level_settings:
             self.level_settings = _level_settings[0]
             levels = _levels()
@@ -117,6 +123,12 @@ def apply(state: dict) -> None:
                 _REAL_SET_LEVEL(logging.getLogger(str(name) or None), level)
     if state.get("logs") is True and not any(isinstance(h, _Forward) for h in logging.getLogger().handlers):
         logging.getLogger().addHandler(_Forward())
+    numpy, saved = sys.modules.get("numpy"), state.get("numpy_random")
+    if numpy is not None and type(saved) is list and len(saved) == 5 and type(saved[1]) is list:
+        try:
+            numpy.random.set_state((saved[0], numpy.array(saved[1], dtype=numpy.uint32), *saved[2:]))
+        except (TypeError, ValueError, OverflowError):
+            pass
     saved = state.get("random")
     if type(saved) is list and len(saved) == 3 and type(saved[1]) is list:
         try:
