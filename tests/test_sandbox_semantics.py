@@ -2042,7 +2042,95 @@ REPORT = src('''
         return f.read(n)
 ''')
 
+TOOLS = src('''
+    import os
+    import subprocess
+    import time
+
+
+    def stamp():
+        return int(time.time())
+
+
+    def retry(fn, times=3, delay=10):
+        for _ in range(times):
+            try:
+                return fn()
+            except ValueError:
+                time.sleep(delay)
+        raise ValueError("gave up")
+
+
+    def config_path():
+        return "/etc/app.conf" if os.path.exists("/etc/app.conf") else "default"
+
+
+    def git_branch():
+        out = subprocess.run(["git", "branch", "--show-current"], capture_output=True, text=True)
+        return out.stdout.strip()
+
+
+    def first_line(path):
+        with open(path) as f:
+            return f.readline().strip()
+''')
+
 STATE_CASES = [
+    Case("library_functions_patched_by_the_tests", pytest_module('''
+        import os
+        import subprocess
+        import time
+        from types import SimpleNamespace
+        from unittest import mock
+
+        from solution import config_path, first_line, git_branch, retry, stamp
+
+
+        def test_monkeypatched_clock_then_undone(monkeypatch):
+            monkeypatch.setattr(time, "time", lambda: 1234.5)
+            assert stamp() == 1234
+            monkeypatch.undo()
+            assert stamp() > 1_600_000_000
+
+
+        def test_dotted_name(monkeypatch):
+            monkeypatch.setattr("os.path.exists", lambda path: path == "/etc/app.conf")
+            assert config_path() == "/etc/app.conf"
+
+
+        @mock.patch("time.sleep")
+        def test_mock_patch_decorator(sleep):
+            attempts = iter([ValueError(), 7])
+
+            def flaky():
+                x = next(attempts)
+                if isinstance(x, Exception):
+                    raise x
+                return x
+
+            assert retry(flaky) == 7
+            sleep.assert_called_once_with(10)
+
+
+        def test_fake_subprocess(monkeypatch):
+            calls = []
+
+            def fake_run(cmd, **kwargs):
+                calls.append(cmd)
+                return SimpleNamespace(stdout="main\\n", returncode=0)
+
+            monkeypatch.setattr(subprocess, "run", fake_run)
+            assert git_branch() == "main"
+            assert calls == [["git", "branch", "--show-current"]]
+
+
+        def test_mock_open():
+            with mock.patch("builtins.open", mock.mock_open(read_data="hello\\nworld\\n")) as opened:
+                assert first_line("notes.txt") == "hello"
+            opened.assert_called_once_with("notes.txt")
+            assert not os.path.exists("notes.txt")
+        '''), TOOLS, bug(TOOLS, "return out.stdout.strip()", "return out.stdout"), "'main\\n'"),
+
     Case("streams_of_the_tests_used_as_files", pytest_module('''
         import io
 

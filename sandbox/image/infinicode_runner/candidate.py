@@ -58,7 +58,8 @@ def _proxy_dunder(name):
 
 
 for _name in ("__len__", "__iter__", "__next__", "__getitem__", "__setitem__", "__delitem__", "__contains__",
-              "__bool__", "__str__", "__eq__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__reversed__"):
+              "__bool__", "__str__", "__eq__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__reversed__",
+              "__enter__", "__exit__"):
     setattr(JudgeProxy, _name, _proxy_dunder(_name))
 
 
@@ -220,7 +221,7 @@ class CandidateSide:
         try:
             op = msg["op"]
             if "ctx" in msg:  # what the tests changed in their process since the last request (state.py)
-                state.apply(msg["ctx"])
+                state.apply(msg["ctx"], lambda value: self.codec.decode(value, {}))
             sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))  # deep values; the program keeps its own
             try:
                 target = self.codec.decode(msg["t"], back)

@@ -194,7 +194,8 @@ _OPERATORS = {"__len__": len, "__iter__": iter, "__next__": next, "__bool__": bo
               "__hash__": hash, "__getitem__": lambda o, k: o[k], "__contains__": lambda o, x: x in o,
               "__eq__": lambda o, x: o == x, "__lt__": lambda o, x: o < x, "__le__": lambda o, x: o <= x,
               "__gt__": lambda o, x: o > x, "__ge__": lambda o, x: o >= x, "__reversed__": reversed}
-_TEST_OBJECT_OPS = {"__setitem__": lambda o, k, v: o.__setitem__(k, v), "__delitem__": lambda o, k: o.__delitem__(k)}
+_TEST_OBJECT_OPS = {"__setitem__": lambda o, k, v: o.__setitem__(k, v), "__delitem__": lambda o, k: o.__delitem__(k),
+                    "__enter__": lambda o: o.__enter__(), "__exit__": lambda o, *exc: o.__exit__(*exc)}
 
 
 def judge_op(op, target, name, args, kwargs):
@@ -206,7 +207,8 @@ def judge_op(op, target, name, args, kwargs):
         return target(*args, **kwargs)
     if op == "callm" and name in _OPERATORS:
         return _OPERATORS[name](target, *args)
-    if op == "callm" and name in _TEST_OBJECT_OPS and tests_own:
+    if op == "callm" and name in _TEST_OBJECT_OPS and (tests_own or (
+            type(target) in STREAM_TYPES and name in ("__enter__", "__exit__"))):
         return _TEST_OBJECT_OPS[name](target, *args)
     if type(target) in STREAM_TYPES and name in STREAM_MEMBERS and op in ("callm", "get"):
         member = getattr(target, name)

@@ -170,7 +170,7 @@ class Connection:
     # -- requests to the candidate ----------------------------------------------------------------------------
     def request(self, msg, refs=None):
         """Send one request and wait for its reply, serving the candidate's own requests (callbacks) meanwhile."""
-        changed = self.state.changes()
+        changed = self.state.changes(self._patched_value)
         if changed:
             msg["ctx"] = changed
         self.send(msg)
@@ -214,6 +214,12 @@ class Connection:
             raise CandidateGone("the candidate broke the protocol")
         error._ic_remote_tb = str(exc.get("tb", ""))[:4000]
         raise error
+
+    def _patched_value(self, value):
+        try:
+            return self.codec.encode(value, {})
+        except (TypeError, ValueError) as exc:
+            raise self.unsupported_construct(f"patching a module with this for the program: {exc}") from None
 
     def _target(self, target):
         return target if type(target) is dict else self.codec.encode(target)

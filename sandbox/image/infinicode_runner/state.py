@@ -12,10 +12,12 @@ is a name, a level and a message, which the program could as well have logged in
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import random
 import sys
+import types
 
 _REAL_SETSTATE = random.setstate
 _REAL_SET_LEVEL = logging.Logger.setLevel
@@ -24,6 +26,13 @@ _level_settings = [0]  # Logger.setLevel calls in this process
 MAX_RECORDS = 200  # log records one reply carries
 MAX_JOB_RECORDS = 10_000  # ... and one job
 LOGGED: list = []  # in the candidate: the records of the request being served
+MISSING = object()  # an attribute a module did not have
+_patched: dict = {}  # in the judge: (module, attribute) the tests patched -> the value before the first patch
+_patchings = [0]  # monkeypatch and mock.patch calls in this process
+_originals: dict = {}  # in the candidate: (module, attribute) -> its own value before the tests' patch
+_NOT_SYNCED = ("solution", "__tests__", "infinicode_runner", "_pytest", "pytest", "pluggy")
+# the program's standard streams stay its own: what it prints reaches the tests' sys.stdout through the pipes
+_OWN_STREAMS = {("sys", name) for name in ("stdin", "stdout", "stderr", "__stdin__", "__stdout__", "__stderr__")}
 
 
 def _set_level(logger, level):
@@ -39,6 +48,63 @@ def _counting(fn):
     return counted
 
 
+def _note_patch(target, name, old) -> None:
+    """A module attribute the tests patched (`monkeypatch.setattr(time, "time", fake)`, `mock.patch("os.getcwd")`):
+    the program must call the replacement too, as it would in one process."""
+    if isinstance(target, types.ModuleType) and type(name) is str and type(target.__name__) is str \
+            and target.__name__.split(".")[0] not in _NOT_SYNCED and (target.__name__, name) not in _OWN_STREAMS:
+        _patched.setdefault((target.__name__, name), old)
+
+
+def _counting_patches(cls, monkeypatch_notset) -> None:
+    """Wrap pytest's MonkeyPatch so that every module attribute it sets or deletes is noted (its undo too)."""
+    def noting(real):
+        def wrapped(self, *args, **kwargs):
+            before = len(getattr(self, "_setattr", ()))
+            try:
+                return real(self, *args, **kwargs)
+            finally:
+                for target, name, old in list(getattr(self, "_setattr", ()))[before:]:
+                    _note_patch(target, name, MISSING if old is monkeypatch_notset else old)
+                _patchings[0] += 1
+        return wrapped
+
+    cls.setattr, cls.delattr = noting(cls.setattr), noting(cls.delattr)
+    real_undo = cls.undo
+
+    def undo(self):
+        try:
+            return real_undo(self)
+        finally:
+            _patchings[0] += 1
+    cls.undo = undo
+
+
+def _counting_mock_patches(patch_cls) -> None:
+    """The same for unittest.mock.patch (as a context manager, a decorator, or start/stop)."""
+    real_enter, real_exit = patch_cls.__enter__, patch_cls.__exit__
+
+    def enter(self):
+        try:
+            target = self.getter()
+            old = target.__dict__.get(self.attribute, MISSING) if isinstance(target, types.ModuleType) else None
+        except Exception:
+            target = old = None
+        try:
+            return real_enter(self)
+        finally:
+            if target is not None:
+                _note_patch(target, self.attribute, old)
+            _patchings[0] += 1
+
+    def exit(self, *exc_info):
+        try:
+            return real_exit(self, *exc_info)
+        finally:
+            _patchings[0] += 1
+    patch_cls.__enter__, patch_cls.__exit__ = enter, exit
+
+
 def install() -> None:
     """Count the seedings of `random` and numpy's global generator, and the setting of log levels (once, in the
     judge, before the tests load)."""
@@ -47,6 +113,12 @@ def install() -> None:
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         numpy.random.seed, numpy.random.set_state = _counting(numpy.random.seed), _counting(numpy.random.set_state)
+    from unittest import mock
+
+    from _pytest import monkeypatch
+
+    _counting_patches(monkeypatch.MonkeyPatch, monkeypatch.notset)
+    _counting_mock_patches(mock._patch)
 
 
 def _levels() -> dict:
@@ -60,17 +132,25 @@ class TestsState:
     """The judge's environment, working directory, argv, seedings and log levels, as the candidate last saw them."""
 
     def __init__(self):  # made when the candidate is forked: it has the same state
-        self.env, self.cwd, self.argv, self.seedings = dict(os.environ), _cwd(), list(sys.argv), _seedings[0]
+        self.env, self.cwd, self.argv, self.seedings = _environ(), _cwd(), list(sys.argv), _seedings[0]
         self.level_settings, self.levels = _level_settings[0], _levels()
         self.forward_logs = False  # set by the judge for pytest's forms: the program's records come back
         self.forwarding = False
         self.records_left = MAX_JOB_RECORDS
+        self.patchings, self.patches_sent = _patchings[0], {}
 
-    def changes(self) -> dict | None:
-        """What changed since the last call, for the next request (None: nothing)."""
+    def changes(self, encode) -> dict | None:
+        """What changed since the last call, for the next request (None: nothing). encode(value) writes a value
+        the tests patched in, as any value handed to the program (a function of the tests goes as a handle)."""
         out = {}
-        if os.environ != self.env:
-            self.env = out["env"] = dict(os.environ)
+        if _patchings[0] != self.patchings:
+            self.patchings = _patchings[0]
+            patches = self._patches(encode)
+            if patches:
+                out["patches"] = patches
+        if _environ() != self.env:  # (the raw mapping: comparing os.environ itself decodes every entry)
+            self.env = _environ()
+            out["env"] = dict(os.environ)
         cwd = _cwd()
         if cwd != self.cwd:
             self.cwd = out["cwd"] = cwd
@@ -96,6 +176,27 @@ class TestsState:
         return out or None
 
 
+    def _patches(self, encode) -> list:
+        patches = []
+        for (module_name, name), original in list(_patched.items()):
+            module = sys.modules.get(module_name)
+            current = module.__dict__.get(name, MISSING) if module is not None else MISSING
+            if current is self.patches_sent.get((module_name, name), original):
+                continue
+            self.patches_sent[(module_name, name)] = current
+            if current is original:
+                patches.append({"m": module_name, "n": name, "restore": True})
+            elif current is MISSING:
+                patches.append({"m": module_name, "n": name, "del": True})
+            else:
+                patches.append({"m": module_name, "n": name, "v": encode(current)})
+        return patches
+
+
+def _environ() -> dict:
+    return dict(getattr(os.environ, "_data", os.environ))
+
+
 def _cwd() -> str | None:
     try:
         return os.getcwd()
@@ -103,8 +204,12 @@ def _cwd() -> str | None:
         return None
 
 
-def apply(state: dict) -> None:
-    """In the candidate: take the tests' changes (each part on its own; a part that cannot apply is left)."""
+def apply(state: dict, decode) -> None:
+    """In the candidate: take the tests' changes (each part on its own; a part that cannot apply is left).
+    decode(value) reads a value the tests patched in."""
+    for patch in state.get("patches") or ():
+        if type(patch) is dict:
+            _apply_patch(patch, decode)
     env = state.get("env")
     if type(env) is dict:
         os.environ.clear()
@@ -135,6 +240,28 @@ def apply(state: dict) -> None:
             _REAL_SETSTATE((saved[0], tuple(saved[1]), saved[2]))
         except (TypeError, ValueError, OverflowError):
             pass
+
+
+def _apply_patch(patch: dict, decode) -> None:
+    module_name, name = patch.get("m"), patch.get("n")
+    if type(module_name) is not str or type(name) is not str:
+        return
+    try:
+        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    except Exception:
+        return
+    key = (module_name, name)
+    _originals.setdefault(key, module.__dict__.get(name, MISSING))
+    if patch.get("restore"):
+        value = _originals.pop(key)
+        if value is MISSING:
+            module.__dict__.pop(name, None)
+        else:
+            setattr(module, name, value)
+    elif patch.get("del"):
+        module.__dict__.pop(name, None)
+    elif "v" in patch:
+        setattr(module, name, decode(patch["v"]))
 
 
 class _Forward(logging.Handler):
