@@ -2075,7 +2075,43 @@ TOOLS = src('''
             return f.readline().strip()
 ''')
 
+NODE = src('''
+    class Node:
+        def __init__(self, value, children=None):
+            self.value = value
+            self.children = children or []
+
+
+    def tree():
+        return Node(1, [Node(2), Node(3)])
+''')
+
 STATE_CASES = [
+    Case("vars_and_dict_of_a_program_object", pytest_module('''
+        import copy
+
+        from solution import tree
+
+
+        def test_vars():
+            leaf = tree().children[1]
+            assert vars(leaf) == {"value": 3, "children": []}
+            assert leaf.__dict__["value"] == 3 and sorted(vars(tree())) == ["children", "value"]
+
+
+        def test_changes_through_dict_reach_the_object():
+            leaf = tree().children[0]
+            leaf.__dict__["value"] = 9
+            assert leaf.value == 9
+
+
+        def test_deepcopy_is_independent():
+            t = tree()
+            c = copy.deepcopy(t)
+            c.children[0].value = 99
+            assert t.children[0].value == 2
+        '''), NODE, bug(NODE, "Node(3)]", "Node(4)]"), "'value': 4"),
+
     Case("library_functions_patched_by_the_tests", pytest_module('''
         import os
         import subprocess

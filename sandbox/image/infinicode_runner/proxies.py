@@ -174,9 +174,15 @@ class RemoteObject:
     def __dir__(self):
         return sorted(set(type(self)._ic_desc.get("methods", ())))
 
+    @property
+    def __dict__(self):  # vars(obj), obj.__dict__: the candidate object's attributes (its own dict, kept live)
+        return self._ic_conn.get(self, "__dict__")
+
 
 class RemoteException(RemoteObject):
     """Mixed into mirrors of the candidate's exception classes: the message is the one the candidate had."""
+
+    __dict__ = BaseException.__dict__["__dict__"]  # the exception's own (pytest and tracebacks keep state there)
 
     def __setattr__(self, name, value):
         object.__setattr__(self, name, value)  # pytest and the traceback machinery set attributes locally

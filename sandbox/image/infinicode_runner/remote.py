@@ -345,7 +345,8 @@ class Connection:
             cls = self._build_mirror({"id": -1, "name": getattr(cls, "__name__", "object"), "module": "builtins*",
                                       "eq": "identity", "hash": "identity"})
         obj = object.__new__(cls)
-        obj.__dict__.update(_ic_hid=hid, _ic_conn=self)
+        object.__setattr__(obj, "_ic_hid", hid)
+        object.__setattr__(obj, "_ic_conn", self)
         return obj
 
     # -- comparisons: decided here ------------------------------------------------------------------------------
