@@ -2086,7 +2086,60 @@ NODE = src('''
         return Node(1, [Node(2), Node(3)])
 ''')
 
+GEOMETRY = src('''
+    from array import array
+    from decimal import Decimal
+
+
+    class Rect:
+        def __init__(self, width: float, height: float = 1.0):
+            self.width, self.height = width, height
+
+
+    def area(width: float, height: float = 1.0, *, unit: str = "m") -> float:
+        """Area of a rectangle."""
+        return width * height
+
+
+    def evens(n):
+        return array("i", range(0, n, 2))
+
+
+    def third():
+        return Decimal(1) / Decimal(3)
+''')
+
 STATE_CASES = [
+    Case("signature_array_and_decimal_context", pytest_module('''
+        import decimal
+        import inspect
+        from array import array
+        from decimal import Decimal
+
+        from solution import Rect, area, evens, third
+
+
+        def test_signature():
+            sig = inspect.signature(area)
+            assert list(sig.parameters) == ["width", "height", "unit"]
+            assert sig.parameters["height"].default == 1.0
+            assert sig.parameters["unit"].kind is inspect.Parameter.KEYWORD_ONLY
+            assert sig.return_annotation is float and area.__name__ == "area"
+            assert list(inspect.signature(Rect).parameters) == ["width", "height"]
+
+
+        def test_array():
+            assert evens(7) == array("i", [0, 2, 4, 6])
+            assert evens(7).typecode == "i"
+
+
+        def test_decimal_precision_of_the_test():
+            with decimal.localcontext() as ctx:
+                ctx.prec = 5
+                assert third() == Decimal("0.33333")
+            assert third() == Decimal(1) / Decimal(3)
+        '''), GEOMETRY, bug(GEOMETRY, "range(0, n, 2)", "range(1, n, 2)"), "array('i', [1, 3, 5])"),
+
     Case("vars_and_dict_of_a_program_object", pytest_module('''
         import copy
 

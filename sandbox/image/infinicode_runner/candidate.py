@@ -307,6 +307,12 @@ def _perform(op, target, msg, args, kwargs):
     if op == "await":
         import asyncio
         return asyncio.run(target)
+    if op == "signature":  # inspect.signature(f) in the tests: the parameters as data
+        import inspect
+        sig = inspect.signature(target)
+        return [[[p.name, int(p.kind), p.default is not p.empty, None if p.default is p.empty else p.default,
+                  None if p.annotation is p.empty else p.annotation] for p in sig.parameters.values()],
+                None if sig.return_annotation is sig.empty else sig.return_annotation]
     raise ValueError(f"unknown request {op!r}")
 
 

@@ -11,6 +11,7 @@ other side can send back their new contents and the caller updates its own objec
 
 from __future__ import annotations
 
+import array
 import base64
 import collections
 import datetime
@@ -123,6 +124,8 @@ class Codec:
             return {"c": [obj.real.hex(), obj.imag.hex()]}
         if t is range:
             return {"T": ["range", [obj.start, obj.stop, obj.step]]}
+        if t is array.array:
+            return {"T": ["array", [obj.typecode, base64.b64encode(obj.tobytes()).decode()]]}
         if t is collections.deque:
             return {"T": ["deque", [[self._enc(x, refs, d) for x in collections.deque.__iter__(obj)], obj.maxlen]]}
         if t is collections.defaultdict:
@@ -290,6 +293,13 @@ class Codec:
             out = collections.defaultdict(factory)
             for k, v in items:
                 out[dec(k, refs, d)] = dec(v, refs, d)
+            return out
+        if name == "array":
+            typecode, raw = str(arg[0]), base64.b64decode(str(arg[1]), validate=True)
+            if typecode not in array.typecodes:
+                raise ValueError("malformed array")
+            out = array.array(typecode)
+            out.frombytes(raw)
             return out
         if name == "deque":
             items, maxlen = arg

@@ -102,6 +102,12 @@ class RemoteClass(type):
             raise AttributeError(name)
         return cls._ic_conn.get(cls, name)
 
+    @property
+    def __signature__(cls):  # inspect.signature(TheirClass): the parameters of its constructor
+        if "_ic_desc" not in cls.__dict__:
+            raise AttributeError("__signature__")
+        return cls._ic_conn.signature(cls)
+
 
 
 class RemoteContainerClass(RemoteClass):
@@ -177,6 +183,10 @@ class RemoteObject:
     @property
     def __dict__(self):  # vars(obj), obj.__dict__: the candidate object's attributes (its own dict, kept live)
         return self._ic_conn.get(self, "__dict__")
+
+    @property
+    def __signature__(self):  # inspect.signature(f) of the program's function: its own parameters
+        return self._ic_conn.signature(self)
 
 
 class RemoteException(RemoteObject):

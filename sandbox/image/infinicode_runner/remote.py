@@ -249,6 +249,23 @@ class Connection:
         a, _ = self._args([value], None, refs)
         return self.request({"op": "set", "t": self._target(target), "n": name, "a": a}, refs)
 
+    def signature(self, target):
+        """inspect.signature of a program's function or class, rebuilt here from its parameters."""
+        import inspect
+
+        data = self.request({"op": "signature", "t": self._target(target)})
+        try:
+            params, returns = data
+            empty = inspect.Parameter.empty
+            return inspect.Signature(
+                [inspect.Parameter(name, inspect._ParameterKind(kind),
+                                   default=default if has_default else empty,
+                                   annotation=empty if annotation is None else annotation)
+                 for name, kind, has_default, default, annotation in params],
+                return_annotation=empty if returns is None else returns)
+        except (TypeError, ValueError):
+            raise AttributeError("__signature__") from None  # inspect falls back to the proxy's own
+
     def fields(self, target, names):
         return self.request({"op": "fields", "t": self._target(target), "n": list(names)})
 

@@ -1,17 +1,18 @@
 """Process state the tests set and the program reads, carried from the judge to the candidate, and the program's
 log records, carried back.
 
-In one process, a test that calls `monkeypatch.setenv`, `monkeypatch.chdir`, sets `sys.argv`, seeds `random` or
-sets a logger's level changes what the code under test sees. Here the tests run in the judge and the program in
-its own process, so before a request the judge sends what changed since the candidate was forked
-(`TestsState.changes`) and the candidate applies it (`apply`). `random` and numpy's global generator are carried
-when the tests seed them (random.seed / setstate, numpy.random.seed / set_state), not as the tests draw numbers.
-Of what the program does to its process, only its log records come back, for pytest's caplog (`log_again`): each
-is a name, a level and a message, which the program could as well have logged in one process.
+In one process, a test that calls `monkeypatch.setenv`, `monkeypatch.chdir`, sets `sys.argv`, seeds `random`, sets a
+logger's level or the decimal precision, or patches a module, changes what the code under test sees. Here the tests
+run in the judge and the program in its own process, so before a request the judge sends what changed since the
+candidate was forked (`TestsState.changes`) and the candidate applies it (`apply`). `random` and numpy's global
+generator are carried when the tests seed them (random.seed / setstate, numpy.random.seed / set_state), not as the
+tests draw numbers. Of what the program does to its process, only its log records come back, for pytest's caplog
+(`log_again`): each is a name, a level and a message, which the program could as well have logged in one process.
 """
 
 from __future__ import annotations
 
+import decimal
 import importlib
 import logging
 import os
@@ -138,6 +139,7 @@ class TestsState:
         self.forwarding = False
         self.records_left = MAX_JOB_RECORDS
         self.patchings, self.patches_sent = _patchings[0], {}
+        self.decimal = _decimal_context()
 
     def changes(self, encode) -> dict | None:
         """What changed since the last call, for the next request (None: nothing). encode(value) writes a value
@@ -151,6 +153,9 @@ class TestsState:
         if _environ() != self.env:  # (the raw mapping: comparing os.environ itself decodes every entry)
             self.env = _environ()
             out["env"] = dict(os.environ)
+        context = _decimal_context()
+        if context != self.decimal:  # (decimal.localcontext(prec=5) in a test)
+            self.decimal = out["decimal"] = context
         cwd = _cwd()
         if cwd != self.cwd:
             self.cwd = out["cwd"] = cwd
@@ -193,6 +198,11 @@ class TestsState:
         return patches
 
 
+def _decimal_context() -> list:
+    context = decimal.getcontext()
+    return [context.prec, context.rounding, context.Emin, context.Emax, context.capitals, context.clamp]
+
+
 def _environ() -> dict:
     return dict(getattr(os.environ, "_data", os.environ))
 
@@ -218,6 +228,13 @@ def apply(state: dict, decode) -> None:
         try:
             os.chdir(state["cwd"])
         except OSError:
+            pass
+    context = state.get("decimal")
+    if type(context) is list and len(context) == 6:
+        try:
+            current = decimal.getcontext()
+            current.prec, current.rounding, current.Emin, current.Emax, current.capitals, current.clamp = context
+        except (TypeError, ValueError):
             pass
     if type(state.get("argv")) is list:
         sys.argv[:] = [str(a) for a in state["argv"]]
