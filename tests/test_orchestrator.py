@@ -319,16 +319,16 @@ def test_full_first_round_judges_every_round0_candidate(sandbox, add_task, tmp_p
 
 
 VECTOR_TASK_TESTS = ("from solution import Vector\n\ndef test_add():\n"
-                     "    assert Vector(1, 2) + Vector(3, 4) == Vector(4, 6)\n")
+                     "    assert Vector(1, 2) + Vector(3, 4) == (4, 6)\n")
 VECTOR_OWN_EQ = ("class Vector:\n    def __init__(self, x, y):\n        self.x, self.y = x, y\n"
                  "    def __add__(self, other):\n        return Vector(self.x + other.x, self.y + other.y)\n"
-                 "    def __eq__(self, other):\n        return (self.x, self.y) == (other.x, other.y)\n")
+                 "    def __eq__(self, other):\n        return (self.x, self.y) == tuple(other)\n")
 VECTOR_WRONG = VECTOR_OWN_EQ.replace("return Vector(self.x + other.x, self.y + other.y)", "Vector(0, 0)")
 
 
 def test_unsupported_candidates_are_reported_and_never_refined(sandbox, tmp_path):
-    """A test comparing two objects with the program's own __eq__ cannot be judged: the run says so, and the loop
-    refines the candidate that failed, not the one it could not judge."""
+    """A test comparing a program object with a tuple through the program's own __eq__ cannot be judged: the run
+    says so, and the loop refines the candidate that failed, not the one it could not judge."""
     task = Task(task_id="vector", name="vector", description="A 2-D vector with + and ==.", entry_point="Vector",
                 signature="class Vector", tests=SandboxTests("pytest", source=VECTOR_TASK_TESTS))
     gen = ScriptedGenerator([VECTOR_OWN_EQ, VECTOR_WRONG] + [VECTOR_WRONG + f"\nX = {i}\n" for i in range(2)])

@@ -668,6 +668,49 @@ STREAM_WALK_TESTS = src('''
         assert buf.getvalue() == "42\\n"
 ''')
 
+# an __eq__ the judge may ask of two objects of the program's class counts only when their attributes agree
+EQ_SAYS_YES = src('''
+    class Money:
+        def __init__(self, amount):
+            self.amount = amount
+
+        def __add__(self, other):
+            return Money(0)
+
+        def __eq__(self, other):
+            return True
+
+        __hash__ = None
+
+
+    class Shapeless:
+        __slots__ = ("v",)
+
+        def __init__(self, v):
+            self.v = v
+
+        def __eq__(self, other):
+            return True
+
+        __hash__ = None
+''')
+
+EQ_SAYS_YES_TESTS = src('''
+    from solution import Money, Shapeless
+
+
+    def test_target_sum():
+        assert Money(5) + Money(3) == Money(8)
+
+
+    def test_target_in_a_list():
+        assert [Money(1) + Money(1)] == [Money(2)]
+
+
+    def test_target_without_attributes():
+        assert Shapeless(1) == Shapeless(2)
+''')
+
 METACLASS = src('''
     class Yes(type):
         def __instancecheck__(cls, obj):
@@ -1305,6 +1348,7 @@ HOSTILE_CHANNELS = {
     "dataclass_helpers_read_liars": (DATACLASS_HELPERS, DATACLASS_HELPERS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "log_flood_and_malformed_records": (LOG_FLOOD, LOG_FLOOD_TESTS, RESOURCES, 10),
     "stream_of_the_tests_walked": (STREAM_WALK, STREAM_WALK_TESTS, LOSES | {"crashed"}, 5),
+    "own_eq_says_yes_to_objects_that_differ": (EQ_SAYS_YES, EQ_SAYS_YES_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
     "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),

@@ -2371,14 +2371,45 @@ CELSIUS = src('''
             return hash(self.degrees)
 ''')
 
-UNSUPPORTED = [  # (name, tests, program, the class the message must name)
-    ("two_instances_with_their_own_eq", pytest_module('''
+WORD = src('''
+    class Word:
+        def __init__(self, text):
+            self.text = text
+
+        def __eq__(self, other):
+            return self.text.lower() == other.text.lower()
+
+        __hash__ = None
+''')
+
+MONEY_SHOWN = MONEY + src('''
+
+
+    Money.__repr__ = lambda self: f"Money({self.amount}, {self.currency!r})"
+''')
+
+# Two objects of one program class with its own __eq__: decided when its answer agrees with their attributes
+OWN_EQ_CASES = [
+    Case("own_eq_of_two_program_objects", pytest_module('''
         from solution import Money
 
 
         def test_add():
             assert Money(5, "EUR") + Money(3, "EUR") == Money(8, "EUR")
-        '''), MONEY, "Money"),
+
+
+        def test_lists():
+            assert [Money(1, "USD"), Money(2, "USD")] == [Money(1, "USD"), Money(2, "USD")]
+
+
+        def test_not_equal():
+            assert Money(1, "USD") != Money(1, "EUR")
+        '''), MONEY_SHOWN, bug(MONEY_SHOWN, "self.amount + other.amount", "self.amount - other.amount"),
+        "Money(2, 'EUR')"),
+]
+CASES += OWN_EQ_CASES
+
+UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius
 
@@ -2386,13 +2417,13 @@ UNSUPPORTED = [  # (name, tests, program, the class the message must name)
         def test_compares_with_int():
             assert Celsius(5) == 5
         '''), CELSIUS, "Celsius"),
-    ("own_eq_inside_lists", pytest_module('''
-        from solution import Money
+    ("own_eq_that_differs_from_the_attributes", pytest_module('''
+        from solution import Word
 
 
-        def test_lists():
-            assert [Money(1, "USD"), Money(2, "USD")] == [Money(1, "USD"), Money(2, "USD")]
-        '''), MONEY, "Money"),
+        def test_case_insensitive():
+            assert Word("Hi") == Word("hi")
+        '''), WORD, "Word"),
 ]
 
 

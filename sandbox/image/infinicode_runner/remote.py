@@ -406,9 +406,29 @@ class Connection:
             if isinstance(other, (RemoteObject, RemoteClass)):
                 return NotImplemented
             return self.value(a) == other
+        if isinstance(b, RemoteObject) and type(b) is type(a):
+            agreed = self._agreed_eq(a, b)
+            if agreed is not None:
+                return agreed
         raise self.unsupported_construct(
             f"comparing {desc.get('qualname')} objects with ==: {desc.get('eq_owner') or desc.get('qualname')} "
             "defines its own __eq__, so the program would decide its own verdict")
+
+    def _agreed_eq(self, a, b):
+        """Two objects of one program class with its own __eq__ (`v1 + v2 == Vector(4, 6)`): its answer counts when
+        the objects' attributes, compared here by the same rules, give the same one. An __eq__ that says True of
+        objects that differ disagrees, and the comparison stays undecided (None)."""
+        try:
+            left, right = self.get(a, "__dict__"), self.get(b, "__dict__")
+            if not isinstance(left, dict) or not isinstance(right, dict):
+                return None
+            same = dict(left) == dict(right)
+            said = self.callm(a, "__eq__", (b,))
+        except (Deadline, CandidateGone, Unsupported):
+            raise
+        except Exception:  # no __dict__ (slots), a recursion without end...
+            return None
+        return said if type(said) is bool and said == same else None
 
     def order(self, a, b, op):
         desc = type(a)._ic_desc
