@@ -2109,7 +2109,80 @@ GEOMETRY = src('''
         return Decimal(1) / Decimal(3)
 ''')
 
+SHOP = src('''
+    import threading
+
+
+    class Cart:
+        def __init__(self):
+            self.items = []
+
+        def tax_rate(self):
+            return 0.2
+
+        def total(self):
+            return round(sum(self.items) * (1 + self.tax_rate()), 2)
+
+
+    class Counter:
+        def __init__(self):
+            self.n = 0
+            self._lock = threading.Lock()
+
+        def inc(self):
+            with self._lock:
+                self.n += 1
+
+
+    def square(x):
+        return x * x
+''')
+
 STATE_CASES = [
+    Case("methods_patched_and_threads_in_the_tests", pytest_module('''
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+        from unittest import mock
+
+        from solution import Cart, Counter, square
+
+
+        def test_method_patched_then_undone(monkeypatch):
+            monkeypatch.setattr(Cart, "tax_rate", lambda self: 0.0)
+            cart = Cart()
+            cart.items += [10, 5]
+            assert cart.total() == 15 and cart.tax_rate() == 0.0
+            monkeypatch.undo()
+            assert cart.total() == 18.0
+
+
+        def test_class_attribute_added_then_removed(monkeypatch):
+            monkeypatch.setattr(Cart, "currency", "EUR", raising=False)
+            assert Cart.currency == "EUR"
+            monkeypatch.undo()
+            assert not hasattr(Cart, "currency")
+
+
+        def test_mock_patch_object():
+            with mock.patch.object(Cart, "tax_rate", return_value=0.5):
+                cart = Cart()
+                cart.items.append(2)
+                assert cart.total() == 3.0
+            assert Cart().tax_rate() == 0.2
+
+
+        def test_threads_call_the_program():
+            with ThreadPoolExecutor(4) as pool:
+                assert list(pool.map(square, range(40))) == [x * x for x in range(40)]
+            counter = Counter()
+            threads = [threading.Thread(target=lambda: [counter.inc() for _ in range(50)]) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert counter.n == 200
+        '''), SHOP, bug(SHOP, "return x * x", "return x * x + (x == 39)"), "1522"),
+
     Case("signature_array_and_decimal_context", pytest_module('''
         import decimal
         import inspect

@@ -51,6 +51,16 @@ class JudgeProxy:
         return self._side.request_args("callm", self, (), {}, m="__repr__")
 
 
+class JudgeFunction(JudgeProxy):
+    """A function of the tests. Set on a class of the program (a method the tests patched), it binds to the
+    instance as a function does."""
+
+    __slots__ = ()
+
+    def __get__(self, instance, owner=None):
+        return self if instance is None else types.MethodType(self, instance)
+
+
 def _proxy_dunder(name):
     def forward(self, *args):
         return self._side.request_args("callm", self, args, {}, m=name)
@@ -92,7 +102,7 @@ class CandidateHooks:
     def out(self, obj, refs, depth):
         side = self.side
         t = type(obj)
-        if t is JudgeProxy:
+        if t is JudgeProxy or t is JudgeFunction:
             return {"j": object.__getattribute__(obj, "_jid")}
         if t.__module__ != "numpy" and "numpy" in sys.modules and isinstance(obj, sys.modules["numpy"].ndarray):
             # Arrays are values: a subclass crosses as its data (np.asarray), its own methods stay behind.
@@ -121,7 +131,8 @@ class CandidateHooks:
             jid = data["j"]
             proxy = side.judge_proxies.get(jid)
             if proxy is None:
-                proxy = side.judge_proxies[jid] = JudgeProxy(side, jid)
+                kind = JudgeFunction if data.get("fn") is True else JudgeProxy
+                proxy = side.judge_proxies[jid] = kind(side, jid)
             return proxy
         if "n" in data:
             module, qualname = data["n"]
@@ -285,6 +296,10 @@ class CandidateSide:
             raise cls(str(exc.get("m", "")))
 
 
+_MISSING = object()
+_class_originals = {}  # (id of a program class, attribute) -> its own value before the tests patched it
+
+
 def _perform(op, target, msg, args, kwargs):
     if op == "call":
         return target(*args, **kwargs)
@@ -307,6 +322,19 @@ def _perform(op, target, msg, args, kwargs):
     if op == "await":
         import asyncio
         return asyncio.run(target)
+    if op == "patch_class":  # monkeypatch.setattr(TheirClass, name, value) in the tests, and its undo
+        name = str(msg["n"])
+        key = (id(target), name)
+        _class_originals.setdefault(key, target.__dict__.get(name, _MISSING))
+        if msg.get("restore"):
+            original = _class_originals.pop(key)
+            if original is _MISSING:
+                delattr(target, name)
+            else:
+                setattr(target, name, original)
+        else:
+            setattr(target, name, args[0])
+        return None
     if op == "signature":  # inspect.signature(f) in the tests: the parameters as data
         import inspect
         sig = inspect.signature(target)

@@ -155,7 +155,7 @@ class JudgeHooks:
         if _handable(obj):
             jid = id(obj)
             self.conn.judge_objects[jid] = obj
-            return {"j": jid}
+            return {"j": jid, "fn": True} if isinstance(obj, types.FunctionType) else {"j": jid}
         return None
 
     def back(self, data, refs, depth):

@@ -87,6 +87,9 @@ def dataclass_members(desc: dict) -> dict:
 # Proxies.
 
 
+_ABSENT = object()  # an attribute a mirror class did not have
+
+
 class RemoteClass(type):
     """Metaclass of mirror classes: calling one constructs in the candidate; class attributes are fetched there."""
 
@@ -101,6 +104,30 @@ class RemoteClass(type):
         if not mirrored_name(name):
             raise AttributeError(name)
         return cls._ic_conn.get(cls, name)
+
+    def __setattr__(cls, name, value):
+        """monkeypatch.setattr(TheirClass, "rate", fake) and mock.patch.object: the program's class gets it too (a
+        function of the tests binds there as a method); setting back what the mirror had restores the program's own."""
+        mirrored = "_ic_desc" in cls.__dict__ and not name.startswith(_LOCAL_ONLY)
+        if mirrored:
+            originals = cls.__dict__.get("_ic_patched")
+            if originals is None:
+                originals = {}
+                type.__setattr__(cls, "_ic_patched", originals)
+            original = originals.setdefault(name, cls.__dict__.get(name, _ABSENT))
+            msg = {"op": "patch_class", "t": {"h": cls._ic_hid}, "n": name}
+            if value is original:
+                cls._ic_conn.request({**msg, "restore": True})
+            else:
+                cls._ic_conn.request({**msg, "a": [cls._ic_conn.encode_handed(value)]})
+        type.__setattr__(cls, name, value)
+
+    def __delattr__(cls, name):
+        """monkeypatch's undo of an attribute the mirror did not hold: the program's class gets its own back."""
+        originals = cls.__dict__.get("_ic_patched") or {}
+        if originals.get(name) is _ABSENT:
+            cls._ic_conn.request({"op": "patch_class", "t": {"h": cls._ic_hid}, "n": name, "restore": True})
+        type.__delattr__(cls, name)
 
     @property
     def __signature__(cls):  # inspect.signature(TheirClass): the parameters of its constructor

@@ -15,6 +15,7 @@ import os
 import select
 import struct
 import sys
+import threading
 import time
 import warnings
 
@@ -70,6 +71,7 @@ class Connection:
         self._resp = bytearray()
         self.module = None
         self.state = TestsState()  # the tests' environment, cwd, argv and random seed, as the candidate has them
+        self.lock = threading.RLock()  # a callback may call the program again from the same thread
         os.set_blocking(to_fd, False)
 
     # -- time and pipes ---------------------------------------------------------------------------------------
@@ -169,17 +171,19 @@ class Connection:
 
     # -- requests to the candidate ----------------------------------------------------------------------------
     def request(self, msg, refs=None):
-        """Send one request and wait for its reply, serving the candidate's own requests (callbacks) meanwhile."""
-        changed = self.state.changes(self._patched_value)
-        if changed:
-            msg["ctx"] = changed
-        self.send(msg)
-        while True:
-            reply = self.receive()
-            if "op" in reply:
-                self.send(self.serve(reply))
-                continue
-            return self._result(reply, refs)
+        """Send one request and wait for its reply, serving the candidate's own requests (callbacks) meanwhile.
+        Tests that call the program from several threads take turns: one request and its reply at a time."""
+        with self.lock:
+            changed = self.state.changes(self.encode_handed)
+            if changed:
+                msg["ctx"] = changed
+            self.send(msg)
+            while True:
+                reply = self.receive()
+                if "op" in reply:
+                    self.send(self.serve(reply))
+                    continue
+                return self._result(reply, refs)
 
     def request_raw(self, msg):
         """One request whose reply is plain data (whole-program runs)."""
@@ -215,11 +219,12 @@ class Connection:
         error._ic_remote_tb = str(exc.get("tb", ""))[:4000]
         raise error
 
-    def _patched_value(self, value):
+    def encode_handed(self, value):
+        """A value the tests hand to the program outside a call (a patch)."""
         try:
             return self.codec.encode(value, {})
         except (TypeError, ValueError) as exc:
-            raise self.unsupported_construct(f"patching a module with this for the program: {exc}") from None
+            raise self.unsupported_construct(f"handing this to the program: {exc}") from None
 
     def _target(self, target):
         return target if type(target) is dict else self.codec.encode(target)
