@@ -46,7 +46,8 @@ def _read(path: Path) -> str:
 
 
 def exec_command(
-    solution: Path = typer.Argument(..., help="The candidate program; tests import it as `solution`."),
+    solution: Path = typer.Argument(..., help="The candidate program; tests import it as `solution`, or by its "
+                                              "file name (`sol.py`: `import sol`)."),
     tests: Path = typer.Argument(..., help="test_* functions, check(candidate) with --entry-point, or asserts."),
     timeout: float = typer.Option(10.0, help="Wall-clock seconds for the whole run."),
     memory: int = typer.Option(512, help="Memory limit in MB."),
@@ -59,6 +60,8 @@ def exec_command(
 
     program = _read(solution)
     spec = tests_from_file(tests, entry_point)
+    if solution.stem.isidentifier():  # a test file written for sol.py imports `sol`
+        spec.module = solution.stem
     if timeout <= 0 or memory < 16:
         raise UserError("--timeout must be positive and --memory at least 16 (MB)")
     with open_sandbox(workers=1, memory_mb=memory) as sb:

@@ -22,7 +22,8 @@ class Tests:
     """The tests a candidate must pass, in one of five forms.
 
     - ``pytest``: ``source`` is a pytest module (fixtures, parametrize, marks, test classes), run by real pytest;
-      it imports the candidate as ``solution`` (``import solution`` / ``from solution import f``).
+      it imports the candidate as ``solution`` (``import solution`` / ``from solution import f``), and also by
+      ``module`` when that names another top-level module (a test file written for ``sol.py`` imports ``sol``).
     - ``asserts``: ``asserts`` is a list of assert statements (MBPP style) that see the candidate's names;
       ``setup`` holds import lines run before them (MBPP's ``test_imports``).
     - ``humaneval``: ``source`` defines ``check(candidate)``; ``entry_point`` names the function to check.
@@ -52,6 +53,7 @@ class Tests:
     cases: list[dict] | None = None
     compare: str = "whitespace"
     rtol: float = 0.0
+    module: str = "solution"
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -123,6 +123,19 @@ def test_exec_cli_json_and_exit_codes(tmp_path):
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
 
 
+def test_exec_cli_tests_import_the_program_by_its_file_name(sandbox, tmp_path):
+    (tmp_path / "geometry.py").write_text(ADD)
+    (tmp_path / "test_geometry.py").write_text("import geometry\nfrom geometry import add\n\n"
+                                               "def test_add():\n    assert add(2, 2) == geometry.add(1, 3) == 4\n")
+    run = subprocess.run([sys.executable, "-m", "infinicode.cli", "exec", str(tmp_path / "geometry.py"),
+                          str(tmp_path / "test_geometry.py"), "--json"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    # a name the judge itself uses is never taken over: `json.py`'s tests cannot import it as json
+    [shadow] = sandbox.run([Job(ADD, Tests("pytest", module="json", source=(
+        "import json\n\ndef test_json():\n    assert json.dumps([1]) == '[1]' and not hasattr(json, 'add')\n")))])
+    assert shadow.status == "passed", shadow
+
+
 def test_star_import_warnings_docstrings_and_unittest_classes():
     """Ordinary test code beyond plain calls: `from solution import *`, pytest.warns on the program's warnings,
     docstrings and names of its functions and classes, unittest.TestCase classes."""

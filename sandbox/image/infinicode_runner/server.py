@@ -20,6 +20,7 @@ import ctypes
 import gc
 import io
 import json
+import keyword
 import operator  # noqa: E401,F401
 import os
 import shutil
@@ -105,6 +106,10 @@ def run_job(job, conn, outcomes, extra):
         public = [n for n in names if not n.startswith("_")]
     solution.__dict__["__all__"] = [str(n) for n in public]
     sys.modules["solution"] = solution
+    alias = tests.get("module")
+    alias = alias if _free_module_name(alias) else None
+    if alias:
+        sys.modules[alias] = solution
     try:
         if kind == "pytest":
             judge.run_pytest(tests, conn, outcomes)
@@ -118,6 +123,14 @@ def run_job(job, conn, outcomes, extra):
             raise ValueError(f"unknown tests kind {kind!r}")
     finally:
         sys.modules.pop("solution", None)
+        if alias:
+            sys.modules.pop(alias, None)
+
+
+def _free_module_name(name) -> bool:
+    """A name the program may also be imported by: a plain top-level name nothing in the judge uses."""
+    return type(name) is str and name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_") \
+        and name not in sys.modules and name not in sys.stdlib_module_names and name not in ("pytest", "numpy")
 
 
 # ---------------------------------------------------------------------------------------------------------------
