@@ -171,7 +171,7 @@ def test_property_based_tests_with_hypothesis():
 def test_patching_the_program_from_the_tests_reaches_its_own_calls():
     """monkeypatch / mock.patch of `solution.fetch` replace what the program's own code calls, and are undone;
     the program's objects can be copied; a coroutine is awaited with asyncio.run; a test class deriving from the
-    program's class cannot be judged (its objects would live in the program)."""
+    program's class makes objects the program's methods work on."""
     program = ("import copy\n\ndef fetch(url):\n    raise RuntimeError('no network in tests')\n\n"
                "def titles(urls):\n    return [fetch(u).upper() for u in urls]\n\n"
                "async def double(x):\n    return 2 * x\n\n"
@@ -196,7 +196,7 @@ def test_patching_the_program_from_the_tests_reaches_its_own_calls():
     subclass = ("from solution import Board\n\nclass MyBoard(Board):\n    def play(self, i):\n        pass\n\n"
                 "def test_subclass():\n    assert MyBoard().cells == [0, 0]\n")
     derived = run_tests(program, Tests("pytest", source=subclass), memory_mb=256)
-    assert derived.status == "unsupported" and "subclassing the program's class Board" in derived.message
+    assert derived.ok, (derived.status, derived.message, derived.tests)
 
 
 def test_input_and_stdin_come_from_the_tests():

@@ -711,6 +711,40 @@ EQ_SAYS_YES_TESTS = src('''
         assert Shapeless(1) == Shapeless(2)
 ''')
 
+# a test class deriving from the program's class hands the program its methods, as handles like any callback
+SUBCLASS_WALK = TRY + src('''
+    class Shape:
+        def __init_subclass__(cls, **kwargs):
+            for name, member in list(vars(cls).items()):
+                try:
+                    side, jid = object.__getattribute__(member, "_side"), object.__getattribute__(member, "_jid")
+                except Exception:
+                    continue
+                for attr in ("__globals__", "__code__", "__closure__", "__self__", "__class__", "__module__"):
+                    _try(lambda: side.request({"op": "get", "t": {"j": jid}, "n": attr}))
+                _try(lambda: side.request({"op": "set", "t": {"j": jid}, "n": "__code__", "a": [None]}))
+                _try(lambda: side.request({"op": "callm", "t": {"j": jid}, "m": "__reduce_ex__", "a": [2], "k": {}}))
+
+        def describe(self):
+            return str(self.area() - 1)
+''')
+
+SUBCLASS_WALK_TESTS = src('''
+    from solution import Shape
+
+
+    class Square(Shape):
+        def __init__(self, side):
+            self.side = side
+
+        def area(self):
+            return self.side ** 2
+
+
+    def test_target_describe():
+        assert Square(3).describe() == "9"
+''')
+
 METACLASS = src('''
     class Yes(type):
         def __instancecheck__(cls, obj):
@@ -1349,6 +1383,7 @@ HOSTILE_CHANNELS = {
     "log_flood_and_malformed_records": (LOG_FLOOD, LOG_FLOOD_TESTS, RESOURCES, 10),
     "stream_of_the_tests_walked": (STREAM_WALK, STREAM_WALK_TESTS, LOSES | {"crashed"}, 5),
     "own_eq_says_yes_to_objects_that_differ": (EQ_SAYS_YES, EQ_SAYS_YES_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "test_subclass_members_walked": (SUBCLASS_WALK, SUBCLASS_WALK_TESTS, LOSES | {"crashed"}, 5),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
     "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),

@@ -2138,7 +2138,73 @@ SHOP = src('''
         return x * x
 ''')
 
+TEMPLATE = src('''
+    from abc import ABC, abstractmethod
+
+
+    class Shape(ABC):
+        def __init__(self, name):
+            self.name = name
+
+        @abstractmethod
+        def area(self):
+            ...
+
+        def label(self):
+            return self.name.upper()
+
+        def describe(self):
+            return f"{self.label()}: {self.area()}"
+
+
+    def largest(shapes):
+        return max(shapes, key=lambda s: s.area()).name
+''')
+
 STATE_CASES = [
+    Case("test_classes_deriving_from_the_program", pytest_module('''
+        import pytest
+
+        from solution import Shape, largest
+
+
+        class Square(Shape):
+            sides = 4
+
+            def __init__(self, side):
+                super().__init__("square")
+                self.side = side
+
+            def area(self):
+                return self.side ** 2
+
+            def label(self):
+                return "a " + super().label()
+
+
+        class Cube(Square):
+            def area(self):
+                return 6 * self.side ** 2
+
+
+        def test_template_method_calls_the_tests_overrides():
+            sq = Square(3)
+            assert sq.describe() == "a SQUARE: 9" and sq.side == 3 and sq.name == "square"
+            assert isinstance(sq, Square) and isinstance(sq, Shape) and sq.sides == 4
+
+
+        def test_deeper_and_handed_back():
+            shapes = [Square(2), Cube(1), Square(1)]
+            assert Cube(1).describe() == "a SQUARE: 6"
+            assert largest(shapes) == "square" and max(shapes, key=lambda s: s.area()) is shapes[1]
+
+
+        def test_abstract_base_still_abstract():
+            with pytest.raises(TypeError):
+                Shape("x")
+        '''), TEMPLATE, bug(TEMPLATE, 'f"{self.label()}: {self.area()}"', 'f"{self.label()}: {self.name}"'),
+        "a SQUARE: square"),
+
     Case("methods_patched_and_threads_in_the_tests", pytest_module('''
         import threading
         from concurrent.futures import ThreadPoolExecutor

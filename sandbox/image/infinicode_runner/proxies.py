@@ -95,9 +95,7 @@ class RemoteClass(type):
 
     def __call__(cls, *args, **kwargs):
         if "_ic_desc" not in cls.__dict__:  # a class of the tests deriving from the program's class
-            raise cls._ic_conn.unsupported_construct(
-                f"subclassing the program's class {cls.__mro__[1].__qualname__} in the tests (its objects live in "
-                "the program's process, where the tests' methods cannot run)")
+            cls._ic_conn.adopt_subclass(cls)
         return cls._ic_conn.call(cls, args, kwargs)
 
     def __getattr__(cls, name):
@@ -236,13 +234,42 @@ class RemoteException(RemoteObject):
 
 
 class RemoteMember:
-    """A method of a mirror class: `obj.name(...)` is one round trip."""
+    """A method of a mirror class: `obj.name(...)` is one round trip. Reached from a method of a test class deriving
+    from the program's class, past that class's own `name` (`super().name()`, `super().__init__()`), it runs the
+    program class's own `name` on the object, as super() does."""
 
     def __init__(self, name):
         self.name = name
+        self.owner = None
+
+    def __set_name__(self, owner, name):
+        self.owner = owner
 
     def __get__(self, obj, cls=None):
+        if obj is not None and self.owner is not None and (self.name == "__init__" or _past_the_tests(
+                type(obj), self.owner, self.name)):
+            return BoundSuper(obj, self.owner, self.name)
         return BoundRemote(cls if obj is None else obj, self.name)
+
+
+def _past_the_tests(cls, owner, name) -> bool:
+    """Whether a test class before `owner` in cls's MRO defines `name` (so that a plain lookup stopped there)."""
+    for klass in cls.__mro__:
+        if klass is owner:
+            return False
+        if name in klass.__dict__ and klass.__module__ == TEST_MODULE:
+            return True
+    return False
+
+
+class BoundSuper:
+    __slots__ = ("target", "owner", "name")
+
+    def __init__(self, target, owner, name):
+        self.target, self.owner, self.name = target, owner, name
+
+    def __call__(self, *args, **kwargs):
+        return _conn_of(self.target).call_unbound(self.owner, self.name, self.target, args, kwargs)
 
 
 class BoundRemote:

@@ -17,6 +17,7 @@ import struct
 import sys
 import threading
 import time
+import types
 import warnings
 
 from . import codec as wire
@@ -246,6 +247,12 @@ class Connection:
         a, k = self._args(args, kwargs, refs)
         return self.request({"op": "callm", "t": self._target(target), "m": name, "a": a, "k": k}, refs)
 
+    def call_unbound(self, cls, name, obj, args, kwargs):
+        """cls.name(obj, *args) in the program: a method of the program's class itself (super() from the tests)."""
+        refs = {}
+        a, k = self._args((obj, *args), kwargs, refs)
+        return self.request({"op": "unbound", "t": {"h": cls._ic_hid}, "m": str(name), "a": a, "k": k}, refs)
+
     def get(self, target, name):
         return self.request({"op": "get", "t": self._target(target), "n": name})
 
@@ -253,6 +260,35 @@ class Connection:
         refs = {}
         a, _ = self._args([value], None, refs)
         return self.request({"op": "set", "t": self._target(target), "n": name, "a": a}, refs)
+
+    def adopt_subclass(self, cls):
+        """A class of the tests deriving from the program's class (`class Square(Shape)` in a test module): it is
+        made in the program's process too, with the tests' functions as its methods (each runs here, called back),
+        so the program's methods and the tests' act on one object, which is an instance of the tests' class here."""
+        bases = [b for b in cls.__bases__ if b is not object]
+        if len(bases) != 1 or not isinstance(bases[0], RemoteClass):
+            raise self.unsupported_construct(
+                f"the test class {cls.__qualname__} derives from the program's class and from another class")
+        base = bases[0]
+        if "_ic_desc" not in base.__dict__:
+            self.adopt_subclass(base)
+        members = {}
+        for name, value in cls.__dict__.items():
+            if name in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__annotations__") \
+                    or name.startswith("_ic_"):
+                continue
+            if not isinstance(value, (types.FunctionType, int, float, str, bool, tuple, type(None))):
+                raise self.unsupported_construct(
+                    f"a {type(value).__name__} ({name}) in the test class {cls.__qualname__}, which derives from the "
+                    "program's class (its functions and plain values can be given to the program, not this)")
+            members[name] = value
+        made = self.request({"op": "subclass", "t": {"h": base._ic_hid}, "n": cls.__name__[:100],
+                             "a": [self.encode_handed(members)]})
+        if not isinstance(made, RemoteClass) or "_ic_desc" not in made.__dict__:
+            raise CandidateGone("the candidate broke the protocol")
+        type.__setattr__(cls, "_ic_desc", made._ic_desc)
+        type.__setattr__(cls, "_ic_hid", made._ic_hid)
+        self.classes[made._ic_hid] = cls  # the program's objects of that class are the tests' class here
 
     def signature(self, target):
         """inspect.signature of a program's function or class, rebuilt here from its parameters."""
@@ -338,8 +374,9 @@ class Connection:
         if any(issubclass(b, BaseException) for b in bases):
             if not any(issubclass(b, RemoteException) for b in bases):
                 bases.insert(0, RemoteException)
-        elif not bases:
-            bases = [RemoteObject]
+        else:
+            ns["__init__"] = RemoteMember("__init__")  # reached only by super().__init__() in a test class
+            bases = bases or [RemoteObject]
         meta = RemoteContainerClass if desc.get("meta") else RemoteClass
         try:
             return meta(name, tuple(bases), ns)
