@@ -2161,7 +2161,41 @@ TEMPLATE = src('''
         return max(shapes, key=lambda s: s.area()).name
 ''')
 
+FETCHER = src('''
+    import asyncio
+
+
+    async def fetch(x):
+        await asyncio.sleep(0)
+        return x * 2
+
+
+    async def fetch_all(xs):
+        return list(await asyncio.gather(*(fetch(x) for x in xs)))
+''')
+
 STATE_CASES = [
+    Case("async_tests", pytest_module('''
+        import asyncio
+
+        import pytest
+
+        from solution import fetch, fetch_all
+
+
+        @pytest.mark.asyncio
+        async def test_await_the_program():
+            assert await fetch(3) == 6
+
+
+        async def test_gather_with_a_fixture(tmp_path):
+            assert await fetch_all([1, 2]) == [2, 4] and tmp_path.exists()
+
+
+        async def test_the_tests_own_tasks():
+            assert await asyncio.gather(fetch(1), asyncio.sleep(0, "x")) == [2, "x"]
+        '''), FETCHER, bug(FETCHER, "return x * 2", "return x * 3"), "left 9"),
+
     Case("test_classes_deriving_from_the_program", pytest_module('''
         import pytest
 

@@ -59,7 +59,10 @@ class AssertRewriter:
             return ast.unparse(node)
 
     def visit_Assert(self, node):
-        if any(isinstance(n, (ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await)) for n in ast.walk(node)):
+        if any(isinstance(n, (ast.NamedExpr, ast.Yield, ast.YieldFrom)) for n in ast.walk(node)):
+            return node
+        awaits = any(isinstance(n, ast.Await) for n in ast.walk(node.test))
+        if node.msg is not None and any(isinstance(n, ast.Await) for n in ast.walk(node.msg)):
             return node
         text = self._text(node)
         aid = len(self.asserts)
@@ -71,6 +74,18 @@ class AssertRewriter:
 
         test = node.test
         msg = thunk(node.msg) if node.msg is not None else ast.Constant(None)
+        before = []
+        if awaits:  # `assert await f() == 6` in an async test: the awaits run first, in the test, into names
+            def evaluated(expr, side):
+                name = f"__ic_{side}_{aid}"
+                before.append(ast.Assign(targets=[ast.Name(name, ast.Store())], value=expr))
+                return ast.Name(name, ast.Load())
+
+            if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _OPS:
+                test = ast.Compare(left=evaluated(test.left, "left"), ops=test.ops,
+                                   comparators=[evaluated(test.comparators[0], "right")])
+            else:
+                test = evaluated(test, "value")
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _OPS:
             args = [ast.Constant(aid), thunk(test.left), ast.Constant(_OPS[type(test.ops[0])]),
                     thunk(test.comparators[0]), msg]
@@ -86,18 +101,23 @@ class AssertRewriter:
             args = [ast.Constant(aid), thunk(test), ast.Constant("value" if shown else None), ast.Constant(None),
                     msg]
         call = ast.Call(func=ast.Name("__ic_assert__", ast.Load()), args=args, keywords=[])
-        expr = ast.Expr(call)
-        for new_node in ast.walk(expr):  # locations for the new nodes only (fix_missing_locations walks everything)
-            if "lineno" in new_node._attributes and not hasattr(new_node, "lineno"):
-                ast.copy_location(new_node, node)
-        return expr
+        statements = [*before, ast.Expr(call)]
+        for statement in statements:
+            for new_node in ast.walk(statement):  # locations for the new nodes only
+                if "lineno" in new_node._attributes and not hasattr(new_node, "lineno"):
+                    ast.copy_location(new_node, node)
+        return statements
 
     def rewrite(self, statements):
         """Asserts are statements: descend through statement bodies only, never into expressions."""
         out = []
         for stmt in statements:
             if isinstance(stmt, ast.Assert):
-                stmt = self.visit_Assert(stmt)
+                rewritten = self.visit_Assert(stmt)
+                if isinstance(rewritten, list):
+                    out += rewritten
+                    continue
+                stmt = rewritten
             else:
                 for name in ("body", "orelse", "finalbody"):
                     block = getattr(stmt, name, None)

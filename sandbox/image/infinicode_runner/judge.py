@@ -5,8 +5,10 @@ reached only through the connection (remote.py).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import builtins
+import inspect
 import os
 import sys
 import time
@@ -242,6 +244,16 @@ class JobPlugin:
 
     def pytest_runtest_setup(self, item):
         self.recorder.swallowable.clear()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem):
+        """An `async def` test runs in a fresh event loop (asyncio.run), as pytest-asyncio would run it; the image
+        has no such plugin. Its fixtures are the ordinary ones."""
+        if not inspect.iscoroutinefunction(pyfuncitem.obj):
+            return None
+        names = pyfuncitem._fixtureinfo.argnames
+        asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+        return True
 
     def pytest_collectreport(self, report):
         if report.failed and "collect" not in self.outcomes:
