@@ -2,9 +2,8 @@
 
 Task threads take turns decoding the shared batch (agent/provider/batching.py), so each thread allocates the
 batch's tensors in turn. glibc gives every thread its own malloc arena (up to 8 per core) and keeps what is freed
-in an arena for that arena's reuse. Measured on this project's 23 GB, 2-core machine, an `infinicode improve`
-run with 16 task threads grew to 23 GB in 15 minutes. The machine then stalled, and the run died. With 2 arenas
-the same run peaked at 11.1 GB over an hour.
+in an arena for that arena's reuse, so the process keeps growing. `python -m benchmarks.bench_memory_stop` measures
+a bench's resident set with and without the cap.
 
 The cap only holds for arenas created after it, so it is set before the threads start: by the CLI at startup and
 by `BatchingProvider`.

@@ -1,0 +1,164 @@
+"""The judge's classes for the program's classes (mirrors), built from the descriptions the candidate sends
+(describe.py), and the objects of those classes: part of the connection (remote.py), kept apart for size.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import inspect
+import types
+
+from .handover import library_exception
+from .proxies import (
+    DUNDER_OPS,
+    GENUINE_TYPES,
+    UNSAFE_EXCEPTIONS,
+    CandidateError,
+    CandidateGone,
+    RemoteClass,
+    RemoteContainerClass,
+    RemoteException,
+    RemoteMember,
+    RemoteObject,
+    dataclass_members,
+    forwarder,
+    mirrored_name,
+)
+
+
+class Mirrors:
+    """Mixed into Connection: mirror classes, the proxies of their objects, test classes deriving from them."""
+
+    def mirror(self, key):
+        """The judge-side class for a candidate class (a description the first time, then its id)."""
+        if type(key) is int:
+            if key not in self.classes:
+                raise ValueError("unknown class")
+            return self.classes[key]
+        if type(key) is not dict or type(key.get("id")) is not int:
+            raise ValueError("malformed class")
+        if key["id"] in self.classes:
+            return self.classes[key["id"]]
+        cls = self._build_mirror(key)
+        self.classes[key["id"]] = cls
+        return cls
+
+    def _build_mirror(self, desc):
+        name, module = str(desc.get("name", "object"))[:100], str(desc.get("module", ""))[:100]
+        if module == "builtins":
+            genuine = getattr(builtins, name, None)
+            if isinstance(genuine, type) and (name in GENUINE_TYPES or (
+                    issubclass(genuine, BaseException) and name not in UNSAFE_EXCEPTIONS)):
+                return genuine
+        genuine = library_exception(module, str(desc.get("qualname", name)))
+        if genuine is not None:
+            return genuine
+        bases = [self.mirror(b) for b in desc.get("bases", [])]
+        bases = [b for b in bases if isinstance(b, RemoteClass) or issubclass(b, BaseException)]
+        bases = [b for b in bases if not (issubclass(b, BaseException) and b.__name__ in UNSAFE_EXCEPTIONS)]
+        doc = desc.get("doc") if type(desc.get("doc")) is str else None
+        if name in ("function", "method", "builtin_function_or_method"):  # each one has its own docstring
+            doc = property(lambda self: self._ic_conn.get(self, "__doc__"))
+        ns = {"_ic_desc": desc, "_ic_hid": desc["id"], "_ic_conn": self, "__module__": module,
+              "__qualname__": str(desc.get("qualname", name))[:200], "__doc__": doc}
+        local = set(dir(BaseException)) | set(dir(tuple)) | {"_asdict", "_replace", "_make", "_fields",
+                                                                  "_field_defaults"}
+        for member in desc.get("methods", ()):
+            if type(member) is str and mirrored_name(member) and member not in local and not member.startswith("__"):
+                ns[member] = RemoteMember(member)
+        for dunder in desc.get("dunders", ()):
+            if dunder in DUNDER_OPS:
+                ns[dunder] = forwarder(dunder)
+        ns.update(dataclass_members(desc))
+        if "nt" in desc:  # namedtuples cross by value: a genuine namedtuple class with the same fields
+            fields = [str(f) for f in desc["nt"]]
+            defaults = [self.codec.decode(d) for d in desc.get("nt_defaults", [])]
+            base = collections.namedtuple(name, fields, defaults=defaults or None)
+            ns = {k: v for k, v in ns.items() if k not in ("__doc__",) and k not in fields}
+            ns["__slots__"] = ()
+            cls = type(name, (base,), ns)
+            cls._ic_nt = cls
+            return cls
+        if any(issubclass(b, BaseException) for b in bases):
+            if not any(issubclass(b, RemoteException) for b in bases):
+                bases.insert(0, RemoteException)
+        else:
+            ns["__init__"] = RemoteMember("__init__")  # reached only by super().__init__() in a test class
+            bases = bases or [RemoteObject]
+        meta = RemoteContainerClass if desc.get("meta") else RemoteClass
+        try:
+            return meta(name, tuple(bases), ns)
+        except TypeError:  # an MRO the judge cannot rebuild: keep the class, lose the bases
+            return meta(name, (RemoteObject,), ns)
+
+    def instance(self, hid, cls, data, refs, depth):
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            args = tuple(self.codec._dec(a, refs, depth + 1) for a in data.get("a", []))
+            message = str(data.get("m", ""))[:2000]
+            if not issubclass(cls, RemoteException):
+                try:
+                    exc = cls(*args)
+                except Exception:
+                    exc = cls.__new__(cls)
+                    exc.args = args
+                if isinstance(exc, CandidateError):
+                    exc.args = (message,)
+                return exc
+            exc = cls.__new__(cls)
+            exc.args = args
+            exc.__dict__.update(_ic_hid=hid, _ic_conn=self, _ic_msg=message)
+            return exc
+        if not isinstance(cls, RemoteClass):  # a genuine builtin type reported for a handle: keep it opaque
+            cls = self._build_mirror({"id": -1, "name": getattr(cls, "__name__", "object"), "module": "builtins*",
+                                      "eq": "identity", "hash": "identity"})
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "_ic_hid", hid)
+        object.__setattr__(obj, "_ic_conn", self)
+        return obj
+
+    def adopt_subclass(self, cls):
+        """A class of the tests deriving from the program's class (`class Square(Shape)` in a test module): it is
+        made in the program's process too, with the tests' functions as its methods (each runs here, called back),
+        so the program's methods and the tests' act on one object, which is an instance of the tests' class here."""
+        bases = [b for b in cls.__bases__ if b is not object]
+        if len(bases) != 1 or not isinstance(bases[0], RemoteClass):
+            raise self.unsupported_construct(
+                f"the test class {cls.__qualname__} derives from the program's class and from another class")
+        base = bases[0]
+        if "_ic_desc" not in base.__dict__:
+            self.adopt_subclass(base)
+        members = {}
+        for name, value in cls.__dict__.items():
+            if name in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__annotations__") \
+                    or name.startswith("_ic_"):
+                continue
+            if not isinstance(value, (types.FunctionType, int, float, str, bool, tuple, type(None))):
+                raise self.unsupported_construct(
+                    f"a {type(value).__name__} ({name}) in the test class {cls.__qualname__}, which derives from the "
+                    "program's class (its functions and plain values can be given to the program, not this)")
+            members[name] = value
+        made = self.request({"op": "subclass", "t": {"h": base._ic_hid}, "n": cls.__name__[:100],
+                             "a": [self.encode_handed(members)]})
+        if not isinstance(made, RemoteClass) or "_ic_desc" not in made.__dict__:
+            raise CandidateGone("the candidate broke the protocol")
+        type.__setattr__(cls, "_ic_desc", made._ic_desc)
+        type.__setattr__(cls, "_ic_hid", made._ic_hid)
+        self.classes[made._ic_hid] = cls  # the program's objects of that class are the tests' class here
+
+    def signature(self, target):
+        """inspect.signature of a program's function or class, rebuilt here from its parameters."""
+
+        data = self.request({"op": "signature", "t": self._target(target)})
+        try:
+            params, returns = data
+            empty = inspect.Parameter.empty
+            return inspect.Signature(
+                [inspect.Parameter(name, inspect._ParameterKind(kind),
+                                   default=default if has_default else empty,
+                                   annotation=empty if annotation is None else annotation)
+                 for name, kind, has_default, default, annotation in params],
+                return_annotation=empty if returns is None else returns)
+        except (TypeError, ValueError):
+            raise AttributeError("__signature__") from None  # inspect falls back to the proxy's own
+
