@@ -745,6 +745,30 @@ SUBCLASS_WALK_TESTS = src('''
         assert Square(3).describe() == "9"
 ''')
 
+# a numpy generator of the tests goes as a handle the program draws numbers from, and nothing else of it
+RNG_WALK = TRY + src('''
+    def answer_from(rng):
+        side, jid = object.__getattribute__(rng, "_side"), object.__getattribute__(rng, "_jid")
+        for name in ("bit_generator", "_bit_generator", "__reduce__", "__setstate__", "__class__", "spawn"):
+            _try(lambda: side.request({"op": "get", "t": {"j": jid}, "n": name}))
+            _try(lambda: side.request({"op": "callm", "t": {"j": jid}, "m": name, "a": [], "k": {}}))
+        normal = rng.normal
+        nid = object.__getattribute__(normal, "_jid")
+        for name in ("__self__", "__func__", "__globals__"):
+            _try(lambda: side.request({"op": "get", "t": {"j": nid}, "n": name}))
+        return 41
+''')
+
+RNG_WALK_TESTS = src('''
+    import numpy as np
+
+    from solution import answer_from
+
+
+    def test_target_answer():
+        assert answer_from(np.random.default_rng(0)) == 42
+''')
+
 METACLASS = src('''
     class Yes(type):
         def __instancecheck__(cls, obj):
@@ -1384,6 +1408,7 @@ HOSTILE_CHANNELS = {
     "stream_of_the_tests_walked": (STREAM_WALK, STREAM_WALK_TESTS, LOSES | {"crashed"}, 5),
     "own_eq_says_yes_to_objects_that_differ": (EQ_SAYS_YES, EQ_SAYS_YES_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "test_subclass_members_walked": (SUBCLASS_WALK, SUBCLASS_WALK_TESTS, LOSES | {"crashed"}, 5),
+    "numpy_generator_of_the_tests_walked": (RNG_WALK, RNG_WALK_TESTS, LOSES | {"crashed"}, 5),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
     "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),

@@ -2174,7 +2174,45 @@ FETCHER = src('''
         return list(await asyncio.gather(*(fetch(x) for x in xs)))
 ''')
 
+SAMPLER = src('''
+    import numpy as np
+
+
+    def noisy(xs, rng):
+        return np.asarray(xs, dtype=float) + rng.normal(0, 1, size=len(xs))
+
+
+    def split(n, rng):
+        order = rng.permutation(n)
+        return order[: n // 2].tolist(), order[n // 2:].tolist()
+
+
+    def legacy(state):
+        return state.rand(2)
+''')
+
 STATE_CASES = [
+    Case("numpy_generators_handed_to_the_program", pytest_module('''
+        import numpy as np
+
+        from solution import legacy, noisy, split
+
+
+        def test_the_program_draws_from_the_tests_stream():
+            rng = np.random.default_rng(0)
+            out = noisy([1, 2, 3], rng)
+            reference = np.random.default_rng(0)
+            assert out.tolist() == (np.array([1.0, 2.0, 3.0]) + reference.normal(0, 1, size=3)).tolist()
+            assert rng.random() == reference.random()
+
+
+        def test_split_and_legacy_state():
+            first, second = split(10, np.random.default_rng(2))
+            assert sorted(first + second) == list(range(10)) and len(first) == 5
+            assert legacy(np.random.RandomState(0)).tolist() == np.random.RandomState(0).rand(2).tolist()
+        '''), SAMPLER, bug(SAMPLER, "return order[: n // 2].tolist(), order[n // 2:].tolist()",
+                            "return order[: n // 2].tolist(), order[n // 2 + 1:].tolist()"), "len(first) == 5"),
+
     Case("async_tests", pytest_module('''
         import asyncio
 

@@ -108,6 +108,18 @@ STREAM_MEMBERS = {"read", "read1", "readline", "readlines", "readinto", "write",
                   "encoding", "newlines"}
 
 
+# numpy random generators the tests seed and hand over (`rng = np.random.default_rng(0)`): the program draws from
+# the tests' own stream, as in one process, through these methods only
+RANDOM_MEMBERS = {"random", "integers", "normal", "standard_normal", "uniform", "choice", "permutation", "shuffle",
+                  "permuted", "binomial", "poisson", "exponential", "beta", "gamma", "multivariate_normal",
+                  "bytes", "rand", "randn", "randint", "random_sample", "random_integers", "lognormal", "laplace"}
+
+
+def _random_generator(obj) -> bool:
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and type(obj) in (numpy.random.Generator, numpy.random.RandomState)
+
+
 def _handable(obj) -> bool:
     """Objects the candidate may hold a handle to: the tests' own code and objects, and iterators."""
     if isinstance(obj, types.FunctionType):
@@ -122,8 +134,9 @@ def _handable(obj) -> bool:
         return True
     if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function; a stream's write
         return type(obj.__self__) in _VALUE_OWNERS or (type(obj.__self__) in STREAM_TYPES
-                                                        and obj.__name__ in STREAM_MEMBERS)
-    if type(obj) in STREAM_TYPES:
+                                                        and obj.__name__ in STREAM_MEMBERS) or (
+            _random_generator(obj.__self__) and obj.__name__ in RANDOM_MEMBERS)
+    if type(obj) in STREAM_TYPES or _random_generator(obj):
         return True
     return isinstance(obj, _ITERATOR_TYPES) or type(obj).__name__ in ("itemgetter", "attrgetter", "partial")
 
@@ -210,7 +223,8 @@ def judge_op(op, target, name, args, kwargs):
     if op == "callm" and name in _TEST_OBJECT_OPS and (tests_own or (
             type(target) in STREAM_TYPES and name in ("__enter__", "__exit__"))):
         return _TEST_OBJECT_OPS[name](target, *args)
-    if type(target) in STREAM_TYPES and name in STREAM_MEMBERS and op in ("callm", "get"):
+    if ((type(target) in STREAM_TYPES and name in STREAM_MEMBERS) or (
+            _random_generator(target) and name in RANDOM_MEMBERS)) and op in ("callm", "get"):
         member = getattr(target, name)
         return member(*args, **kwargs) if op == "callm" else member
     if name.startswith("_") or not tests_own:
