@@ -2191,7 +2191,62 @@ SAMPLER = src('''
         return state.rand(2)
 ''')
 
+CONFIG = src('''
+    class ConfigError(Exception):
+        def __init__(self, key, reason):
+            super().__init__(f"{key}: {reason}")
+            self.key = key
+
+
+    def load(settings, key):
+        try:
+            return settings[key]
+        except KeyError as exc:
+            raise ConfigError(key, "missing") from exc
+
+
+    def parse(text):
+        try:
+            return int(text)
+        except ValueError:
+            raise TypeError("not a number")
+
+
+    def check_all(values):
+        errors = [ValueError(f"bad {v}") for v in values if v < 0]
+        if errors:
+            error = ExceptionGroup("invalid values", errors)
+            error.add_note(f"{len(errors)} of {len(values)}")
+            raise error
+''')
+
 STATE_CASES = [
+    Case("exception_chains_notes_and_groups", pytest_module('''
+        import pytest
+
+        from solution import ConfigError, check_all, load, parse
+
+
+        def test_raise_from():
+            with pytest.raises(ConfigError, match="port: missing") as info:
+                load({}, "port")
+            assert info.value.key == "port" and isinstance(info.value.__cause__, KeyError)
+
+
+        def test_raised_while_handling():
+            with pytest.raises(TypeError) as info:
+                parse("x")
+            assert isinstance(info.value.__context__, ValueError) and info.value.__cause__ is None
+
+
+        def test_group_with_a_note():
+            with pytest.raises(ExceptionGroup) as info:
+                check_all([1, -2, -3])
+            assert [str(e) for e in info.value.exceptions] == ["bad -2", "bad -3"]
+            assert info.value.__notes__ == ["2 of 3"]
+        '''), CONFIG, bug(CONFIG, 'error.add_note(f"{len(errors)} of {len(values)}")',
+                           'error.add_note(f"{len(errors)} of {len(values) + 1}")'), "2 of 4"),
+
     Case("numpy_generators_handed_to_the_program", pytest_module('''
         import numpy as np
 

@@ -121,6 +121,14 @@ class CandidateHooks:
             args = obj.args if type(obj.args) is tuple else ()
             data["a"] = [side.encode_any(a, refs, depth + 1) for a in args]
             data["m"] = _safe_str(obj)
+            if depth < 8:  # the chain the tests may look at (`raise ... from err`), not a cycle without end
+                if isinstance(obj.__cause__, BaseException):
+                    data["cause"] = side.encode_any(obj.__cause__, refs, depth + 1)
+                if isinstance(obj.__context__, BaseException) and not obj.__suppress_context__:
+                    data["context"] = side.encode_any(obj.__context__, refs, depth + 1)
+            notes = getattr(obj, "__notes__", None)
+            if type(notes) is list:
+                data["notes"] = [_safe_str(note)[:1000] for note in notes[:20]]
         return data
 
     def back(self, data, refs, depth):

@@ -104,10 +104,11 @@ class Mirrors:
                     exc.args = args
                 if isinstance(exc, CandidateError):
                     exc.args = (message,)
-                return exc
-            exc = cls.__new__(cls)
-            exc.args = args
-            exc.__dict__.update(_ic_hid=hid, _ic_conn=self, _ic_msg=message)
+            else:
+                exc = cls.__new__(cls)
+                exc.args = args
+                exc.__dict__.update(_ic_hid=hid, _ic_conn=self, _ic_msg=message)
+            self._chain(exc, data, refs, depth)
             return exc
         if not isinstance(cls, RemoteClass):  # a genuine builtin type reported for a handle: keep it opaque
             cls = self._build_mirror({"id": -1, "name": getattr(cls, "__name__", "object"), "module": "builtins*",
@@ -116,6 +117,17 @@ class Mirrors:
         object.__setattr__(obj, "_ic_hid", hid)
         object.__setattr__(obj, "_ic_conn", self)
         return obj
+
+    def _chain(self, exc, data, refs, depth):
+        """`raise ... from err` and the exception being handled (__cause__, __context__), and add_note()'s notes."""
+        for key, attribute in (("cause", "__cause__"), ("context", "__context__")):
+            if key in data:
+                linked = self.codec._dec(data[key], refs, depth + 1)
+                if isinstance(linked, BaseException) and linked is not exc:
+                    setattr(exc, attribute, linked)
+        notes = data.get("notes")
+        if type(notes) is list and notes:
+            exc.__notes__ = [str(note)[:1000] for note in notes[:20]]
 
     def adopt_subclass(self, cls):
         """A class of the tests deriving from the program's class (`class Square(Shape)` in a test module): it is
