@@ -2484,6 +2484,17 @@ STATE_CASES = [
                 assert first_line("notes.txt") == "hello"
             opened.assert_called_once_with("notes.txt")
             assert not os.path.exists("notes.txt")
+
+
+        def test_the_judges_own_json_is_left_alone(monkeypatch):
+            import json
+
+            def refuse(*args, **kwargs):
+                raise TypeError("not today")
+
+            monkeypatch.setattr(json, "dumps", refuse)
+            monkeypatch.setattr(json, "loads", refuse)
+            assert config_path() == "default" and stamp() > 0
         '''), TOOLS, bug(TOOLS, "return out.stdout.strip()", "return out.stdout"), "'main\\n'"),
 
     Case("streams_of_the_tests_used_as_files", pytest_module('''

@@ -430,8 +430,13 @@ class Snapshot:
 
 # -- framing: length-prefixed JSON messages over pipes ---------------------------------------------------------
 
+# Bound once: tests that patch json.dumps or json.loads for the program (state.py carries the patch to it) must not
+# change the protocol on either side.
+JSON_DUMPS, JSON_LOADS = json.dumps, json.loads
+
+
 def dumps(obj) -> bytes:
-    data = json.dumps(obj, allow_nan=False, separators=(",", ":")).encode()
+    data = JSON_DUMPS(obj, allow_nan=False, separators=(",", ":")).encode()
     return struct.pack(">I", len(data)) + data
 
 
@@ -456,7 +461,7 @@ def recv_msg(fd):
     (n,) = struct.unpack(">I", _read_exact(fd, 4))
     if n > MAX_MESSAGE:
         raise ValueError("message too large")
-    return json.loads(_read_exact(fd, n))
+    return JSON_LOADS(_read_exact(fd, n))
 
 
 PLAIN = Codec()

@@ -128,7 +128,7 @@ class Connection(Mirrors, Comparisons):
         if self.forward and self.open_streams:  # output written before the reply is in the pipes now: pass it on
             self._wait(timeout=0)
         try:
-            reply = wire.json.loads(data)
+            reply = wire.JSON_LOADS(data)
         except ValueError:
             raise CandidateGone("the candidate broke the protocol") from None
         if type(reply) is not dict:

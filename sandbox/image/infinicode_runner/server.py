@@ -19,7 +19,6 @@ import collections  # noqa: E401,F401
 import ctypes
 import gc
 import io
-import json
 import keyword
 import operator  # noqa: E401,F401
 import os
@@ -33,6 +32,7 @@ import numpy  # noqa: F401
 import pytest  # noqa: F401
 
 from . import candidate, judge, state
+from .codec import JSON_DUMPS, JSON_LOADS
 from .proxies import CandidateGone, Deadline, RemoteClass, RemoteObject, Unsupported
 from .remote import Connection
 
@@ -349,18 +349,18 @@ def serve():
                 return
             pending += chunk
         line, pending = pending.split(b"\n", 1)
-        msg = json.loads(line)
+        msg = JSON_LOADS(line)
         reply = {"id": msg["id"], "secret": msg["secret"]}
         if msg["op"] == "ping":
             reply["pong"] = True
-            data = (json.dumps(reply) + "\n").encode()
+            data = (JSON_DUMPS(reply) + "\n").encode()
         else:
             try:
                 reply["result"] = handle_job(msg["job"], conn)
-                data = (json.dumps(reply) + "\n").encode()
+                data = (JSON_DUMPS(reply) + "\n").encode()
             except Exception as exc:  # a fault of the judge itself: say so (a dead runner says nothing)
                 reply["result"] = _judge_failed(exc)
-                data = (json.dumps(reply) + "\n").encode()
+                data = (JSON_DUMPS(reply) + "\n").encode()
         while data:
             data = data[os.write(results_fd, data):]
         if "result" in reply:
