@@ -107,8 +107,8 @@ def _counting_mock_patches(patch_cls) -> None:
 
 
 def install() -> None:
-    """Count the seedings of `random` and numpy's global generator, and the setting of log levels (once, in the
-    judge, before the tests load)."""
+    """Count the seedings of `random` and numpy's global generator, the setting of log levels, and the tests'
+    patches (monkeypatch, mock.patch): once, in the judge, before the tests load."""
     random.seed, random.setstate = _counting(random.seed), _counting(random.setstate)
     logging.Logger.setLevel = _set_level
     numpy = sys.modules.get("numpy")
@@ -180,8 +180,8 @@ class TestsState:
             self.forwarding = out["logs"] = True
         return out or None
 
-
     def _patches(self, encode) -> list:
+        """The module attributes the tests patched, or undid, since the last call."""
         patches = []
         for (module_name, name), original in list(_patched.items()):
             module = sys.modules.get(module_name)
