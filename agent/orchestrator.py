@@ -29,8 +29,9 @@ from pathlib import Path
 
 from agent.errors import UserError
 from agent.extract import code_from_answer, extraction_target
-from agent.feedback import build_refinement, outcome_line
+from agent.feedback import build_refinement
 from agent.prompts import assemble_program, task_prompt
+from agent.run_report import run_report
 from agent.runfolder import BestCandidate, CandidateRecord, RoundSummary, RunFolder, RunRecord
 from agent.scoring import Score, normalize_code, score_candidate
 from agent.spec import Task
@@ -322,39 +323,8 @@ class _Run:
             best = self.best()
             if best is not None:
                 self.folder.write_solution(best.code)
-            self.folder.write_report(self.report(record))
+            self.folder.write_report(run_report(self.task, record, best, self.ran()))
         return record
-
-    def report(self, record: RunRecord) -> str:
-        s = self.settings
-        best = self.best()
-        lines = [f"# {self.task.name}: {'solved' if record.solved else 'not solved'}", "",
-                 f"- task: `{self.task.task_id}`",
-                 f"- model: `{record.model}`" + (f", adapter `{record.adapter}`" if record.adapter else ""),
-                 f"- mode: {s['mode']}; {s['samples']} samples per round, up to {s['rounds']} rounds "
-                 f"(refining the {s['top_k']} best failing candidates), temperature {s['temperature']}, "
-                 f"seed {s['seed']}",
-                 f"- candidates: {record.candidates_sampled} sampled, {record.candidates_run} run",
-                 f"- generated tokens: {record.tokens}; wall time: {record.wall_s:.1f} s",
-                 f"- stopped by: {record.stop_reason}"]
-        if record.round0_from:
-            lines.append(f"- round 0: the candidates of `{record.round0_from}`, not sampled again")
-        unsupported = [c for c in self.ran() if c.score.status == "unsupported"]
-        if unsupported:
-            lines.append(f"- not judged: {len(unsupported)} candidates, because the tests use something the sandbox "
-                         f"cannot decide without trusting the program ({unsupported[0].result.message})")
-        lines += ["", "## Rounds", "",
-                 "| round | sampled | run | duplicates | passing | best tests passed |",
-                 "| ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for r in record.rounds:
-            lines.append(f"| {r.round} | {r.sampled} | {r.run} | {r.duplicates} | {r.passed} | {r.best_score:.0%} |")
-        if best is not None:
-            score = best.score
-            lines += ["", f"## Best candidate (round {best.round}, #{best.index}): {score.summary()}", "",
-                      "```python", best.code.rstrip(), "```"]
-            if not score.solved:
-                lines += ["", outcome_line(best.result, self.task)]
-        return "\n".join(lines) + "\n"
 
 
 def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int | None = None,
@@ -417,7 +387,9 @@ def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int
     if previous is not None and previous.done:
         run.stop_reason = previous.stop_reason
         return _result(run, previous)
-    shared = _shared_round0(round0_from, settings) if previous is None and not run.candidates else []
+    shared = []  # a new run may take round 0 from a finished run (bench's resampling arm)
+    if round0_from is not None and previous is None and not run.candidates:
+        shared = RunFolder(round0_from).round0_for(settings)
     if shared:
         run.round0_from = str(round0_from)
 
@@ -454,16 +426,6 @@ def solve_task(task: Task, generator, sandbox, out_dir: str | Path, samples: int
     run.on_event({"type": "done", "solved": record.solved, "stop_reason": run.stop_reason,
                   "best": record.best, "tokens": run.tokens, "wall_s": record.wall_s})
     return _result(run, record)
-
-
-def _shared_round0(folder: str | Path | None, settings: dict) -> list[CandidateRecord]:
-    """The round-0 candidates of the finished run in `folder`, when its settings are `settings` but the mode."""
-    source = RunFolder(folder).finished_run() if folder is not None else None
-    if source is None:
-        return []
-    same = {k: v for k, v in source.settings.items() if k != "mode"} == \
-        {k: v for k, v in settings.items() if k != "mode"}
-    return [c for c in RunFolder(folder).read_trajectory() if c.round == 0] if same else []
 
 
 def _result(run: _Run, record: RunRecord) -> SolveResult:

@@ -205,6 +205,15 @@ class RunFolder:
                                 f"{self.path} to run that task again") from None
         return records
 
+    def round0_for(self, settings: dict) -> list[CandidateRecord]:
+        """The judged round-0 candidates of the finished run here, when its settings are `settings` but the mode
+        (resampling takes refinement's round 0); none otherwise."""
+        run = self.finished_run()
+        if run is None or {k: v for k, v in run.settings.items() if k != "mode"} != \
+                {k: v for k, v in settings.items() if k != "mode"}:
+            return []
+        return [c for c in self.read_trajectory() if c.round == 0]
+
     def trajectory_writer(self) -> TrajectoryWriter:
         self.path.mkdir(parents=True, exist_ok=True)
         return TrajectoryWriter(self.trajectory_path)

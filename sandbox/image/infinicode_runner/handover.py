@@ -115,9 +115,14 @@ RANDOM_MEMBERS = {"random", "integers", "normal", "standard_normal", "uniform", 
                   "bytes", "rand", "randn", "randint", "random_sample", "random_integers", "lognormal", "laplace"}
 
 
-def _random_generator(obj) -> bool:
+def _file_like_members(obj):
+    """The names the program may use of a stream or numpy generator of the tests (None: not one of those)."""
+    if type(obj) in STREAM_TYPES:
+        return STREAM_MEMBERS
     numpy = sys.modules.get("numpy")
-    return numpy is not None and type(obj) in (numpy.random.Generator, numpy.random.RandomState)
+    if numpy is not None and type(obj) in (numpy.random.Generator, numpy.random.RandomState):
+        return RANDOM_MEMBERS
+    return None
 
 
 def _handable(obj) -> bool:
@@ -133,10 +138,8 @@ def _handable(obj) -> bool:
     if type(obj).__module__ in (TEST_MODULE, "unittest.mock"):  # the tests' own objects, and their mocks
         return True
     if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function; a stream's write
-        return type(obj.__self__) in _VALUE_OWNERS or (type(obj.__self__) in STREAM_TYPES
-                                                        and obj.__name__ in STREAM_MEMBERS) or (
-            _random_generator(obj.__self__) and obj.__name__ in RANDOM_MEMBERS)
-    if type(obj) in STREAM_TYPES or _random_generator(obj):
+        return type(obj.__self__) in _VALUE_OWNERS or obj.__name__ in (_file_like_members(obj.__self__) or ())
+    if _file_like_members(obj) is not None:
         return True
     return isinstance(obj, _ITERATOR_TYPES) or type(obj).__name__ in ("itemgetter", "attrgetter", "partial")
 
@@ -223,8 +226,7 @@ def judge_op(op, target, name, args, kwargs):
     if op == "callm" and name in _TEST_OBJECT_OPS and (tests_own or (
             type(target) in STREAM_TYPES and name in ("__enter__", "__exit__"))):
         return _TEST_OBJECT_OPS[name](target, *args)
-    if ((type(target) in STREAM_TYPES and name in STREAM_MEMBERS) or (
-            _random_generator(target) and name in RANDOM_MEMBERS)) and op in ("callm", "get"):
+    if op in ("callm", "get") and name in (_file_like_members(target) or ()):
         member = getattr(target, name)
         return member(*args, **kwargs) if op == "callm" else member
     if name.startswith("_") or not tests_own:
