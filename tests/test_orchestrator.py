@@ -340,3 +340,19 @@ def test_unsupported_candidates_are_reported_and_never_refined(sandbox, tmp_path
     refinement = gen.calls[1]["messages"][-1]["content"]
     assert len(gen.calls) == 2 and "Vector(0, 0)" in refinement and "return Vector(self.x" not in refinement
     assert "not judged: 1 candidates" in (tmp_path / "report.md").read_text()
+
+
+def test_run_folders_from_before_the_tests_module_field_resume(add_task):
+    import dataclasses
+    import hashlib
+
+    from agent.orchestrator import task_fingerprint
+
+    # run.json keeps a fingerprint of the task; folders written before Tests.module existed hashed a dict
+    # without it, and must still resume at its default
+    old = add_task.to_dict()
+    old["tests"].pop("module", None)
+    assert task_fingerprint(add_task) == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]
+    named = dataclasses.replace(add_task, tests=dataclasses.replace(add_task.tests, module="sol"))
+    assert task_fingerprint(named) != task_fingerprint(add_task)
+    assert named.tests.to_dict()["module"] == "sol"
