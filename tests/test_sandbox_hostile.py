@@ -711,6 +711,93 @@ EQ_SAYS_YES_TESTS = src('''
         assert Shapeless(1) == Shapeless(2)
 ''')
 
+# an ordering of the program's own counts only when it is consistent: True of both orders is a lie
+ORDER_SAYS_YES = src('''
+    class Score:
+        def __init__(self, value):
+            self.value = value
+
+        def __lt__(self, other):
+            return True
+
+        __gt__ = __le__ = __ge__ = __lt__
+
+
+    class OneWay:
+        def __init__(self, value):
+            self.value = value
+
+        def __lt__(self, other):
+            return True
+
+        def __gt__(self, other):
+            return False
+
+
+    def score(value):
+        return Score(value - 1)
+
+
+    def one_way(value):
+        return OneWay(value - 1)
+''')
+
+ORDER_SAYS_YES_TESTS = src('''
+    from solution import one_way, score
+
+
+    def test_target_less():
+        assert score(5) < score(3)
+
+
+    def test_target_greater_or_equal():
+        assert score(1) >= score(9)
+
+
+    def test_target_one_way():
+        assert one_way(9) < one_way(1)
+
+
+    def test_target_same_value():
+        assert one_way(1) < one_way(1)
+''')
+
+# a list of the tests that the program keeps may be changed by it later, as in one process, and no more: into
+# something huge or containing itself, it loses
+KEPT_LIST_ABUSED = src('''
+    KEPT = []
+
+
+    def keep(items):
+        KEPT.append(items)
+
+
+    def answer():
+        KEPT[0].append(KEPT[0])
+        return 41
+
+
+    def grow():
+        KEPT[0].extend(["x" * 1000] * 300_000)
+        return 41
+''')
+
+KEPT_LIST_TESTS = src('''
+    from solution import answer, grow, keep
+
+
+    def test_target_self_reference():
+        items = []
+        keep(items)
+        assert answer() == 42
+
+
+    def test_target_huge():
+        items = []
+        keep(items)
+        assert grow() == 42
+''')
+
 # a test class deriving from the program's class hands the program its methods, as handles like any callback
 SUBCLASS_WALK = TRY + src('''
     class Shape:
@@ -1407,6 +1494,8 @@ HOSTILE_CHANNELS = {
     "log_flood_and_malformed_records": (LOG_FLOOD, LOG_FLOOD_TESTS, RESOURCES, 10),
     "stream_of_the_tests_walked": (STREAM_WALK, STREAM_WALK_TESTS, LOSES | {"crashed"}, 5),
     "own_eq_says_yes_to_objects_that_differ": (EQ_SAYS_YES, EQ_SAYS_YES_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "own_ordering_says_yes_both_ways": (ORDER_SAYS_YES, ORDER_SAYS_YES_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "kept_list_of_the_tests_abused_later": (KEPT_LIST_ABUSED, KEPT_LIST_TESTS, RESOURCES, 10),
     "test_subclass_members_walked": (SUBCLASS_WALK, SUBCLASS_WALK_TESTS, LOSES | {"crashed"}, 5),
     "numpy_generator_of_the_tests_walked": (RNG_WALK, RNG_WALK_TESTS, LOSES | {"crashed"}, 5),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),

@@ -2686,6 +2686,188 @@ OWN_EQ_CASES = [
 ]
 CASES += OWN_EQ_CASES
 
+# Containers of the tests the program keeps (an attribute, a suspended generator): later changes, either way,
+# are seen by the other side as they would be in one process
+SINK_LOGGER = src("""
+    import contextlib
+
+
+    class Logger:
+        def __init__(self, sink, prefix="INFO"):
+            self.sink = sink
+            self.prefix = prefix
+
+        def log(self, message):
+            self.sink.append(f"{self.prefix} {message}")
+
+        def count(self):
+            return len(self.sink)
+
+        def fail(self, message):
+            self.sink.append(f"ERROR {message}")
+            raise ValueError(message)
+
+
+    class Settings:
+        def __init__(self, values):
+            self.values = values
+
+        def get(self, key):
+            return self.values[key]
+
+        def bump(self, key):
+            self.values[key] += 1
+
+
+    @contextlib.contextmanager
+    def section(lines, title):
+        lines.append(f"<{title}>")
+        try:
+            yield len(lines)
+        finally:
+            lines.append(f"</{title}>")
+""")
+
+# The program's own ordering, between two of its objects, counts where it is consistent
+VERSIONS = src("""
+    import functools
+
+
+    @functools.total_ordering
+    class Version:
+        def __init__(self, text):
+            self.parts = tuple(int(p) for p in text.split("."))
+
+        def __eq__(self, other):
+            return isinstance(other, Version) and self.parts == other.parts
+
+        def __lt__(self, other):
+            return self.parts < other.parts
+
+        def __hash__(self):
+            return hash(self.parts)
+
+        def __repr__(self):
+            return "Version(%r)" % ".".join(map(str, self.parts))
+
+
+    class Job:
+        def __init__(self, priority, name):
+            self.priority, self.name = priority, name
+
+        def __lt__(self, other):
+            return self.priority < other.priority
+""")
+
+RETRY = src("""
+    import functools
+
+
+    def retry(times, exceptions=(ValueError,)):
+        def decorate(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                for attempt in range(times):
+                    try:
+                        return func(*args, **kwargs)
+                    except exceptions:
+                        if attempt == times - 1:
+                            raise
+            return wrapper
+        return decorate
+""")
+
+KEPT_AND_ORDER_CASES = [
+    Case("program_keeps_a_list_of_the_tests", pytest_module("""
+        import pytest
+
+        from solution import Logger, section
+
+
+        def test_logger_writes_to_the_tests_list():
+            lines = []
+            logger = Logger(lines)
+            logger.log("start")
+            assert lines == ["INFO start"]
+            lines.append("by the test")
+            assert logger.count() == 2
+            logger.log("end")
+            assert lines == ["INFO start", "by the test", "INFO end"]
+
+
+        def test_written_before_an_exception():
+            lines = []
+            with pytest.raises(ValueError):
+                Logger(lines).fail("disk full")
+            assert lines == ["ERROR disk full"]
+
+
+        def test_context_manager_of_the_program():
+            lines = []
+            with section(lines, "body") as depth:
+                assert depth == 1 and lines == ["<body>"]
+                lines.append("text")
+            assert lines == ["<body>", "text", "</body>"]
+        """), SINK_LOGGER, bug(SINK_LOGGER, 'lines.append(f"</{title}>")', 'lines.append(f"</{title}")'),
+        "</body"),
+    Case("program_keeps_a_dict_of_the_tests", pytest_module("""
+        from solution import Settings
+
+
+        def test_both_sides_see_changes():
+            values = {"retries": 1}
+            settings = Settings(values)
+            values["retries"] = 5
+            assert settings.get("retries") == 5
+            settings.bump("retries")
+            assert values == {"retries": 6}
+        """), SINK_LOGGER, bug(SINK_LOGGER, "self.values[key] += 1", "self.values[key] += 2"), "'retries': 7"),
+    Case("own_ordering_of_program_objects", pytest_module("""
+        import heapq
+
+        from solution import Job, Version
+
+
+        def test_sorted_and_max():
+            versions = [Version("1.10"), Version("1.2"), Version("1.9")]
+            assert sorted(versions) == [Version("1.2"), Version("1.9"), Version("1.10")]
+            assert max(versions) == Version("1.10")
+
+
+        def test_operators():
+            assert Version("2.0") > Version("1.9") and Version("1.2") <= Version("1.2")
+            assert not Version("1.9") > Version("2.0")
+
+
+        def test_heap_of_jobs():
+            heap = []
+            for job in [Job(3, "c"), Job(1, "a"), Job(2, "b")]:
+                heapq.heappush(heap, job)
+            assert [heapq.heappop(heap).name for _ in range(3)] == ["a", "b", "c"]
+        """), VERSIONS, bug(VERSIONS, "return self.parts < other.parts", "return self.parts > other.parts"),
+        "Version('1.10')"),
+    Case("program_decorates_a_test_function", pytest_module("""
+        from solution import retry
+
+
+        def test_retries_then_succeeds():
+            calls = []
+
+            @retry(3)
+            def flaky():
+                "Fails twice."
+                calls.append(1)
+                if len(calls) < 3:
+                    raise ValueError("again")
+                return "ok"
+
+            assert flaky() == "ok" and len(calls) == 3
+            assert flaky.__name__ == "flaky"
+            assert flaky.__doc__ == "Fails twice."
+        """), RETRY, bug(RETRY, "@functools.wraps(func)", "@functools.wraps(decorate)"), "'decorate'"),
+]
+CASES += KEPT_AND_ORDER_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

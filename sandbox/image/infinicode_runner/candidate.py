@@ -52,10 +52,19 @@ class JudgeProxy:
 
 
 class JudgeFunction(JudgeProxy):
-    """A function of the tests. Set on a class of the program (a method the tests patched), it binds to the
-    instance as a function does."""
+    # A function of the tests. Set on a class of the program (a method the tests patched), it binds to the
+    # instance as a function does. It carries the name and docstring that functools.wraps copies.
 
-    __slots__ = ()
+    __slots__ = ("__name__", "__qualname__", "_doc")
+
+    def __init__(self, side, jid, name="function", qualname="function", doc=None):
+        super().__init__(side, jid)
+        for slot, value in (("__name__", name), ("__qualname__", qualname), ("_doc", doc)):
+            object.__setattr__(self, slot, value)
+
+    @property
+    def __doc__(self):
+        return self._doc
 
     def __get__(self, instance, owner=None):
         return self if instance is None else types.MethodType(self, instance)
@@ -139,8 +148,13 @@ class CandidateHooks:
             jid = data["j"]
             proxy = side.judge_proxies.get(jid)
             if proxy is None:
-                kind = JudgeFunction if data.get("fn") is True else JudgeProxy
-                proxy = side.judge_proxies[jid] = kind(side, jid)
+                fn = data.get("fn")
+                if type(fn) is list and len(fn) == 3 and all(type(x) is str for x in fn[:2]) \
+                        and (fn[2] is None or type(fn[2]) is str):
+                    proxy = JudgeFunction(side, jid, *fn)
+                else:
+                    proxy = JudgeProxy(side, jid)
+                side.judge_proxies[jid] = proxy
             return proxy
         if "n" in data:
             module, qualname = data["n"]
@@ -187,6 +201,8 @@ class CandidateSide:
         self.handles = {}
         self.described = set()
         self.judge_proxies = {}
+        self.kept = {}  # key -> Snapshot of a container of the tests that the program keeps (_keep_retained)
+        self.next_key = 0
         self.codec = wire.Codec(CandidateHooks(self))
         self.warned = []
         # Every warning the program issues during a call is kept for the reply (a hook set once: cheaper than
@@ -235,7 +251,8 @@ class CandidateSide:
             self.send(self.handle(wire.recv_msg(self.from_judge)))
 
     def handle(self, msg):
-        back = {}
+        back = {-key: snap.obj for key, snap in self.kept.items()}  # the tests' containers the program keeps
+        snapshots = []
         limit = sys.getrecursionlimit()
         try:
             op = msg["op"]
@@ -243,12 +260,18 @@ class CandidateSide:
                 state.apply(msg["ctx"], lambda value: self.codec.decode(value, {}))
             sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))  # deep values; the program keeps its own
             try:
+                for key, contents in msg.get("kx", ()):  # the tests changed a container the program keeps
+                    wire.update_in_place(self.kept[key].obj, self.codec.decode(contents, back))
+                    self.kept[key] = wire.Snapshot(self.kept[key].obj)
                 target = self.codec.decode(msg["t"], back)
                 args = [self.codec.decode(a, back) for a in msg.get("a", [])]
                 kwargs = {k: self.codec.decode(v, back) for k, v in (msg.get("k") or {}).items()}
             finally:
                 sys.setrecursionlimit(limit)
-            snapshots = [(n, wire.Snapshot(o)) for n, o in back.items() if wire.is_mutable(o)]
+            snapshots = [(n, self.kept[-n] if n < 0 else wire.Snapshot(o)) for n, o in back.items()
+                         if wire.is_mutable(o)]
+            fresh = [(n, o) for n, o in back.items() if n >= 0 and wire.is_mutable(o)]
+            counts = [sys.getrefcount(o) for _, o in fresh]
             warned = self.warned = []
             state.LOGGED.clear()
             result = _perform(op, target, msg, args, kwargs)
@@ -257,11 +280,9 @@ class CandidateSide:
             sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))
             try:
                 reply = {"ok": self.encode_any(result, refs, 0)}
-                sync = [[n, wire.encode_contents(self.codec, s.obj, refs)] for n, s in snapshots if s.changed()]
             finally:
                 sys.setrecursionlimit(limit)
-            if sync:
-                reply["s"] = sync
+            self._sync(reply, snapshots, refs)
             if warned:  # raised again in the judge, where pytest.warns can see them
                 reply["w"] = warned[:20]
             if state.LOGGED:  # logged again in the judge, where caplog can see them
@@ -269,9 +290,49 @@ class CandidateSide:
             if op == "get" and type(result) in (list, dict, set):  # the judge may change it in place later
                 self.handles[id(result)] = result
                 reply["live"] = id(result)
-            return reply
+            result = refs = None
+            self._keep_retained(reply, fresh, counts)
         except BaseException as exc:
-            return {"exc": self.exception(exc)}
+            reply = {"exc": self.exception(exc)}
+            self._sync(reply, snapshots, {id(o): [n, o] for n, o in back.items()})
+        back.clear()
+        self._drop_unused(reply)
+        return reply
+
+    def _sync(self, reply, snapshots, refs):
+        """The call's containers (and those the program keeps) that changed travel back in the reply."""
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))
+        try:
+            sync = [[n, wire.encode_contents(self.codec, s.obj, refs)] for n, s in snapshots if s.changed()]
+        except BaseException:
+            sync = []
+        finally:
+            sys.setrecursionlimit(limit)
+        for n, _ in sync:
+            if n < 0:
+                self.kept[-n] = wire.Snapshot(self.kept[-n].obj)
+        if sync:
+            reply["s"] = sync
+
+    def _keep_retained(self, reply, fresh, counts):
+        """Containers of the tests that the program kept a reference to (an attribute, a closure, a suspended
+        generator): later changes travel back with every reply, as if the program held the tests' own."""
+        kept = []
+        for (n, obj), before in zip(fresh, counts, strict=True):
+            if sys.getrefcount(obj) > before and len(self.kept) < MAX_KEPT:
+                self.next_key += 1
+                self.kept[self.next_key] = wire.Snapshot(obj)
+                kept.append([n, self.next_key])
+        if kept:
+            reply["k"] = kept
+
+    def _drop_unused(self, reply):
+        dropped = [key for key, snap in self.kept.items() if sys.getrefcount(snap.obj) <= 2]  # only we hold it
+        for key in dropped:
+            del self.kept[key]
+        if dropped:
+            reply["kd"] = dropped
 
     def exception(self, exc):
         return {"e": self.encode_any(exc, {}, 0), "tb": _trimmed_traceback(exc)}
@@ -305,6 +366,7 @@ class CandidateSide:
 
 
 _MISSING = object()
+MAX_KEPT = 64  # containers of the tests kept in step at once; past that, the program works on a copy
 _class_originals = {}  # (id of a program class, attribute) -> its own value before the tests patched it
 
 
@@ -322,6 +384,9 @@ def _perform(op, target, msg, args, kwargs):
         return setattr(target, msg["n"], args[0])
     if op == "fields":
         return tuple(getattr(target, n) for n in msg["n"])
+    if op == "order":  # target < other (or <=, >, >=), as Python evaluates it, reflected methods included
+        import operator
+        return {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[msg["n"]](target, args[0])
     if op == "value":
         return _value_of(target, msg["n"])
     if op == "copy":

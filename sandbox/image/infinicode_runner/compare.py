@@ -1,8 +1,8 @@
 """How the judge compares the program's objects: part of the connection (remote.py), kept apart for size.
 
 Identity for plain classes and enum members, fields for dataclasses, the value inside a subclass of a value
-type; the program's own __eq__ only where it agrees with the objects' attributes; `unsupported` where only the
-program could decide.
+type; the program's own __eq__ only where it agrees with the objects' attributes, its own ordering only where
+it is consistent; `unsupported` where only the program could decide.
 """
 
 from __future__ import annotations
@@ -73,12 +73,44 @@ class Comparisons:
             left = self.get(a, "_value_")
             right = self.get(b, "_value_") if isinstance(b, RemoteObject) else b
         elif kind == "custom":
+            if isinstance(b, RemoteObject) and type(b) is type(a):
+                said = self._agreed_order(a, b, op)
+                if said is not None:
+                    return said
+                raise self.unsupported_construct(
+                    f"ordering {desc.get('qualname')} objects with {op}: the class's own ordering contradicts "
+                    "itself (True of both orders, or of objects that do not differ)")
             raise self.unsupported_construct(
                 f"ordering {desc.get('qualname')} objects with {op}: the class defines its own comparison, so the "
                 "program would decide its own verdict")
         else:
             return NotImplemented
         return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+
+    def _agreed_order(self, a, b, op):
+        """Two objects of one program class with its own ordering (`sorted(versions)`, `Version("2.0") > v`): its
+        answer counts when it is consistent. A True must not be said of the opposite order too, asked either way,
+        and a strict one not of two objects whose attributes are the same. An ordering that says True of
+        everything disagrees with itself, and the comparison stays undecided (None)."""
+        said = self.ordered(a, b, op)
+        if type(said) is not bool:
+            return None
+        if not said:
+            return False
+        strict = "<" if op in ("<", "<=") else ">"
+        opposite = ">" if strict == "<" else "<"
+        if self.ordered(b, a, strict) is not False or self.ordered(a, b, opposite) is not False:
+            return None
+        if op in ("<", ">"):
+            try:
+                left, right = self.get(a, "__dict__"), self.get(b, "__dict__")
+            except (Deadline, CandidateGone, Unsupported):
+                raise
+            except Exception:  # no __dict__ (slots): the opposite orders above are the check
+                return said
+            if isinstance(left, dict) and isinstance(right, dict) and dict(left) == dict(right):
+                return None
+        return said
 
     def hash(self, a):
         desc = type(a)._ic_desc

@@ -196,6 +196,10 @@ class RemoteObject:
     def __deepcopy__(self, memo):
         return self._ic_conn.request({"op": "copy", "t": self._ic_conn.codec.encode(self), "n": "deepcopy"})
 
+    def __reduce_ex__(self, protocol):  # pickle.dumps: the object lives in the program's process, not here
+        raise self._ic_conn.unsupported_construct(f"pickling {type(self)._ic_desc.get('qualname')} objects of the "
+                                                  "program")
+
     def __repr__(self):
         return self._ic_conn.text(self, "__repr__")
 

@@ -32,6 +32,8 @@ from .proxies import (
 )
 from .state import MAX_RECORDS, TestsState, log_again
 
+MAX_KEPT = 64  # containers of the tests the program may keep in step at once (candidate.py keeps as many)
+
 # ---------------------------------------------------------------------------------------------------------------
 # The connection.
 
@@ -54,6 +56,8 @@ class Connection(Mirrors, Comparisons):
         self.wrapped = {}  # id of a judge generator reading a candidate generator -> its handle
         self.classes = {}  # candidate class id -> mirror class
         self.judge_objects = {}  # handle -> judge object the candidate may use
+        self.kept = {}  # key -> a container of the tests that the program keeps a reference to, kept in step
+        self.kept_seen = {}  # key -> Snapshot of it as the program last saw it
         self.unsupported = []  # constructs that made the verdict undecidable
         self.nesting = 0
         self.forward = False  # copy the candidate's output to sys.stdout/err as it comes (pytest capture)
@@ -166,6 +170,8 @@ class Connection(Mirrors, Comparisons):
             changed = self.state.changes(self.encode_handed)
             if changed:
                 msg["ctx"] = changed
+            if self.kept:
+                self._send_kept_changes(msg)
             self.send(msg)
             while True:
                 reply = self.receive()
@@ -179,11 +185,47 @@ class Connection(Mirrors, Comparisons):
         self.send(msg)
         return self.receive()
 
+    def _refs(self):
+        """Encoding refs for a request's arguments: the containers the program keeps go as references to its own."""
+        return {id(obj): [-key, obj] for key, obj in self.kept.items()}
+
+    def _send_kept_changes(self, msg):
+        changes, refs = [], self._refs()
+        for key, obj in self.kept.items():
+            if self.kept_seen[key].changed():
+                changes.append([key, self.encode_handed_contents(obj, refs)])
+                self.kept_seen[key] = wire.Snapshot(obj)
+        if changes:
+            msg["kx"] = changes
+
+    def encode_handed_contents(self, obj, refs):
+        try:
+            return wire.encode_contents(self.codec, obj, refs)
+        except (TypeError, ValueError) as exc:
+            raise self.unsupported_construct(f"handing this to the program: {exc}") from None
+
+    def _keep_in_step(self, reply, back):
+        """The program's news about the tests' containers it keeps: which it now keeps, which it let go."""
+        for number, _ in reply.get("s", ()):
+            if number < 0 and -number in self.kept:
+                self.kept_seen[-number] = wire.Snapshot(self.kept[-number])
+        for number, key in reply.get("k", ())[:MAX_KEPT]:
+            if type(number) is int and number >= 0 and type(key) is int and key > 0 and len(self.kept) < MAX_KEPT \
+                    and wire.is_mutable(back.get(number)):
+                self.kept[key] = back[number]
+                self.kept_seen[key] = wire.Snapshot(back[number])
+        for key in reply.get("kd", ())[:MAX_KEPT]:
+            self.kept.pop(key, None)
+            self.kept_seen.pop(key, None)
+
     def _result(self, reply, refs):
-        back = {n: obj for n, obj in refs.values()} if refs else {}
+        back = {-key: obj for key, obj in self.kept.items()}
+        if refs:
+            back.update((n, obj) for n, obj in refs.values())
         try:
             for number, contents in reply.get("s", ()):
                 wire.update_in_place(back[number], self.codec.decode(contents, back))
+            self._keep_in_step(reply, back)
             for category, message in reply.get("w", ()):
                 warn_again(str(category), str(message))
             for record in reply.get("l", ())[:MAX_RECORDS]:
@@ -226,26 +268,32 @@ class Connection(Mirrors, Comparisons):
             raise self.unsupported_construct(f"handing this to the program: {exc}") from None
 
     def call(self, target, args, kwargs=None):
-        refs = {}
+        refs = self._refs()
         a, k = self._args(args, kwargs, refs)
         return self.request({"op": "call", "t": self._target(target), "a": a, "k": k}, refs)
 
     def callm(self, target, name, args, kwargs=None):
-        refs = {}
+        refs = self._refs()
         a, k = self._args(args, kwargs, refs)
         return self.request({"op": "callm", "t": self._target(target), "m": name, "a": a, "k": k}, refs)
 
     def call_unbound(self, cls, name, obj, args, kwargs):
         """cls.name(obj, *args) in the program: a method of the program's class itself (super() from the tests)."""
-        refs = {}
+        refs = self._refs()
         a, k = self._args((obj, *args), kwargs, refs)
         return self.request({"op": "unbound", "t": {"h": cls._ic_hid}, "m": str(name), "a": a, "k": k}, refs)
+
+    def ordered(self, target, other, op):
+        """`target op other` evaluated by the program (its own ordering methods)."""
+        refs = self._refs()
+        a, _ = self._args([other], None, refs)
+        return self.request({"op": "order", "t": self._target(target), "n": op, "a": a}, refs)
 
     def get(self, target, name):
         return self.request({"op": "get", "t": self._target(target), "n": name})
 
     def set(self, target, name, value):
-        refs = {}
+        refs = self._refs()
         a, _ = self._args([value], None, refs)
         return self.request({"op": "set", "t": self._target(target), "n": name, "a": a}, refs)
 
