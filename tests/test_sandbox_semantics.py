@@ -2868,6 +2868,69 @@ KEPT_AND_ORDER_CASES = [
 ]
 CASES += KEPT_AND_ORDER_CASES
 
+# Tests that freeze the clock by patching the program's date/datetime with a subclass of their own
+CLOCK = src("""
+    import datetime as dt
+    from datetime import date, datetime, timezone
+
+
+    def age(birthday):
+        today = date.today()
+        return today.year - birthday.year - ((today.month, today.day) < (birthday.month, birthday.day))
+
+
+    def stamp():
+        return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+    def days_until(day):
+        return (day - dt.date.today()).days
+""")
+
+CLOCK_CASES = [
+    Case("tests_freeze_the_clock_with_subclasses", pytest_module("""
+        import datetime as dt
+        from datetime import date, datetime
+
+        import solution
+
+
+        class FrozenDate(date):
+            @classmethod
+            def today(cls):
+                return cls(2024, 6, 15)
+
+
+        def test_age_on_and_before_the_birthday(monkeypatch):
+            monkeypatch.setattr(solution, "date", FrozenDate)
+            assert solution.age(date(2000, 6, 16)) == 23
+            assert solution.age(date(2000, 6, 15)) == 24
+
+
+        def test_stamp(monkeypatch):
+            class FrozenNow(datetime):
+                @classmethod
+                def now(cls, tz=None):
+                    return cls(2024, 1, 2, 3, 4, tzinfo=tz)
+
+            monkeypatch.setattr(solution, "datetime", FrozenNow)
+            assert solution.stamp() == "2024-01-02 03:04"
+
+
+        def test_days_until_through_the_module(monkeypatch):
+            class NewYear(dt.date):
+                @classmethod
+                def today(cls):
+                    return cls(2024, 1, 1)
+
+            monkeypatch.setattr(solution.dt, "date", NewYear)
+            assert solution.days_until(date(2024, 1, 11)) == 10
+            assert date(2024, 1, 11) - date(2024, 1, 1) == dt.timedelta(days=10)
+        """), CLOCK, bug(CLOCK, "(birthday.month, birthday.day))", "(birthday.month, birthday.day + 1))"),
+        "23"),
+]
+CASES += CLOCK_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -11,7 +11,6 @@ from __future__ import annotations
 import builtins
 import collections
 import dataclasses
-import datetime
 import importlib
 import json
 import math
@@ -179,15 +178,8 @@ def _safe_str(obj):
 
 def _value_of(obj, base_name):
     base = next(b for b in VALUE_BASES if b.__name__ == base_name)
-    if base is datetime.date:
-        return datetime.date(obj.year, obj.month, obj.day)
-    if base is datetime.datetime:
-        return datetime.datetime(obj.year, obj.month, obj.day, obj.hour, obj.minute, obj.second, obj.microsecond,
-                                 obj.tzinfo)
-    if base is datetime.time:
-        return datetime.time(obj.hour, obj.minute, obj.second, obj.microsecond, obj.tzinfo)
-    if base is datetime.timedelta:
-        return datetime.timedelta(obj.days, obj.seconds, obj.microseconds)
+    if base in (wire.datetime.date, wire.datetime.datetime, wire.datetime.time, wire.datetime.timedelta):
+        return wire.plain_datetime(obj)
     if base is collections.defaultdict:
         return dict(obj)
     return base(obj)

@@ -24,6 +24,12 @@ import re
 import struct
 import types
 
+# The datetime types this codec builds and recognises, bound once: tests patch datetime.date or datetime.datetime
+# to freeze time, in their process and (state.py carries the patch) in the program's, and the codec on either
+# side must go on meaning the real ones.
+datetime = types.SimpleNamespace(**{name: getattr(datetime, name)
+                                    for name in ("date", "datetime", "time", "timedelta", "timezone")})
+
 MAX_MESSAGE = 64 * 1024 * 1024  # largest message accepted from the other side
 MAX_DEPTH = 500  # nesting depth of values
 
@@ -375,6 +381,21 @@ class Codec:
 def encode_contents(codec, obj, refs):
     """The contents of a container that the other side holds a reference to (nested ones as references)."""
     return codec._enc_plain(obj, type(obj), refs, 0)
+
+
+def plain_datetime(obj):
+    """An object of a subclass of date, datetime, time or timedelta (a test's frozen clock) as the plain value it
+    stands for; None for anything else."""
+    if isinstance(obj, datetime.datetime):  # first: a datetime is a date
+        return datetime.datetime(obj.year, obj.month, obj.day, obj.hour, obj.minute, obj.second, obj.microsecond,
+                                 obj.tzinfo, fold=obj.fold)
+    if isinstance(obj, datetime.date):
+        return datetime.date(obj.year, obj.month, obj.day)
+    if isinstance(obj, datetime.time):
+        return datetime.time(obj.hour, obj.minute, obj.second, obj.microsecond, obj.tzinfo, fold=obj.fold)
+    if isinstance(obj, datetime.timedelta):
+        return datetime.timedelta(obj.days, obj.seconds, obj.microseconds)
+    return None
 
 
 def update_in_place(target, new):

@@ -17,6 +17,7 @@ import sys
 import types
 import unittest
 
+from . import codec as wire
 from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteClass, RemoteObject, awaited, pull
 
 
@@ -168,6 +169,9 @@ class JudgeHooks:
         name = _by_name(obj)
         if name is not None:
             return {"n": name}
+        plain = wire.plain_datetime(obj)  # FakeDate.today() of a test that freezes time: the date it stands for
+        if plain is not None:
+            return self.conn.codec._enc(plain, refs, depth)
         if _handable(obj):
             jid = id(obj)
             self.conn.judge_objects[jid] = obj
