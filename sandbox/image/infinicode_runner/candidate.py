@@ -358,7 +358,7 @@ class CandidateSide:
 
 
 _MISSING = object()
-MAX_KEPT = 64  # containers of the tests kept in step at once; past that, the program works on a copy
+MAX_KEPT = 16  # containers of the tests kept in step at once (each costs every call a check); past that, a copy
 _class_originals = {}  # (id of a program class, attribute) -> its own value before the tests patched it
 
 

@@ -32,7 +32,7 @@ from .proxies import (
 )
 from .state import MAX_RECORDS, TestsState, log_again
 
-MAX_KEPT = 64  # containers of the tests the program may keep in step at once (candidate.py keeps as many)
+MAX_KEPT = 16  # containers of the tests the program may keep in step at once (candidate.py keeps as many)
 
 # ---------------------------------------------------------------------------------------------------------------
 # The connection.
