@@ -798,6 +798,44 @@ KEPT_LIST_TESTS = src('''
         assert grow() == 42
 ''')
 
+# an exception of the tests' own class, raised in a callback, reaches the program as a handle: walking from it
+# reaches nothing of the judge, and a forged handle is refused
+EXCEPTION_WALK = TRY + src('''
+    def answer(check):
+        try:
+            check()
+        except Exception as err:
+            jid = err.__dict__.get("_ic_jid")
+            for attr in ("__traceback__", "__class__", "__dict__", "__globals__", "with_traceback", "args"):
+                _try(lambda: err.__getattr__(attr))
+            for name in dir(err):
+                _try(lambda: getattr(err, name))
+            import infinicode_runner.candidate as side_module
+            side = next((v for v in vars(side_module).values() if hasattr(v, "request")), None)
+            if jid is not None:
+                for forged in (jid + 8, jid - 8, 0):
+                    err._ic_jid = forged
+                    _try(lambda: (_ for _ in ()).throw(err))
+                err._ic_jid = jid
+        return 41
+''')
+
+EXCEPTION_WALK_TESTS = src('''
+    from solution import answer
+
+
+    class Refused(Exception):
+        code = 42
+
+
+    def raise_refused():
+        raise Refused("no")
+
+
+    def test_target_answer():
+        assert answer(raise_refused) == 42
+''')
+
 # a test class deriving from the program's class hands the program its methods, as handles like any callback
 SUBCLASS_WALK = TRY + src('''
     class Shape:
@@ -1496,6 +1534,7 @@ HOSTILE_CHANNELS = {
     "own_eq_says_yes_to_objects_that_differ": (EQ_SAYS_YES, EQ_SAYS_YES_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "own_ordering_says_yes_both_ways": (ORDER_SAYS_YES, ORDER_SAYS_YES_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "kept_list_of_the_tests_abused_later": (KEPT_LIST_ABUSED, KEPT_LIST_TESTS, RESOURCES, 10),
+    "exception_of_the_tests_walked": (EXCEPTION_WALK, EXCEPTION_WALK_TESTS, LOSES | {"crashed"}, 5),
     "test_subclass_members_walked": (SUBCLASS_WALK, SUBCLASS_WALK_TESTS, LOSES | {"crashed"}, 5),
     "numpy_generator_of_the_tests_walked": (RNG_WALK, RNG_WALK_TESTS, LOSES | {"crashed"}, 5),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),

@@ -2931,6 +2931,84 @@ CLOCK_CASES = [
 ]
 CASES += CLOCK_CASES
 
+# Exceptions of the tests' own classes raised in their callbacks go through the program as themselves
+RETRYING_CLIENT = src("""
+    def fetch(client, url, tries=3):
+        waits = []
+        for _ in range(tries):
+            try:
+                return client.get(url), waits
+            except LookupError as err:
+                waits.append(err.retry_after)
+        raise RuntimeError("gave up")
+
+
+    def parse_all(parse, items):
+        out = []
+        for item in items:
+            try:
+                out.append(parse(item))
+            except ValueError as err:
+                out.append(f"bad: {err}")
+        return out
+""")
+
+TESTS_EXCEPTION_CASES = [
+    Case("exceptions_of_the_tests_through_the_program", pytest_module("""
+        import pytest
+
+        from solution import fetch, parse_all
+
+
+        class Throttled(LookupError):
+            def __init__(self, retry_after):
+                super().__init__(f"retry after {retry_after}")
+                self.retry_after = retry_after
+
+
+        class NotANumber(ValueError):
+            pass
+
+
+        class FakeClient:
+            def __init__(self, failures):
+                self.failures = failures
+
+            def get(self, url):
+                if self.failures:
+                    self.failures -= 1
+                    raise Throttled(self.failures + 1)
+                return f"<{url}>"
+
+
+        def test_retries_reading_the_exception():
+            assert fetch(FakeClient(2), "u") == ("<u>", [2, 1])
+
+
+        def test_subclass_of_value_error_is_caught():
+            def parse(text):
+                if not text.isdigit():
+                    raise NotANumber(f"not a number: {text}")
+                return int(text)
+
+            assert parse_all(parse, ["1", "x"]) == [1, "bad: not a number: x"]
+
+
+        def test_uncaught_comes_back_as_itself():
+            class Stop(Exception):
+                pass
+
+            def parse(text):
+                raise Stop("now")
+
+            with pytest.raises(Stop, match="now") as info:
+                parse_all(parse, ["1"])
+            assert type(info.value) is Stop
+        """), RETRYING_CLIENT, bug(RETRYING_CLIENT, "waits.append(err.retry_after)",
+                                   "waits.append(err.retry_after + 1)"), "[3, 2]"),
+]
+CASES += TESTS_EXCEPTION_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

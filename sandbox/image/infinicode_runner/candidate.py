@@ -112,6 +112,8 @@ class CandidateHooks:
         t = type(obj)
         if t is JudgeProxy or t is JudgeFunction:
             return {"j": object.__getattribute__(obj, "_jid")}
+        if t in _TESTS_EXCEPTION_CLASSES.values() and type(obj.__dict__.get("_ic_jid")) is int:
+            return {"j": obj.__dict__["_ic_jid"]}
         if t.__module__ != "numpy" and "numpy" in sys.modules and isinstance(obj, sys.modules["numpy"].ndarray):
             # Arrays are values: a subclass crosses as its data (np.asarray), its own methods stay behind.
             return side.codec._enc(obj.view(sys.modules["numpy"].ndarray), refs, depth)
@@ -351,10 +353,39 @@ class CandidateSide:
             if "ok" in reply:
                 return self.codec.decode(reply["ok"], back)
             exc = reply.get("exc") or {}
+            if "j" in exc:
+                raise _tests_exception(self, exc)
             cls = getattr(builtins, str(exc.get("t")), None)
             if not (isinstance(cls, type) and issubclass(cls, Exception)):
                 cls = Exception
             raise cls(str(exc.get("m", "")))
+
+
+_TESTS_EXCEPTION_CLASSES = {}  # (name, builtin base) -> the class standing for an exception class of the tests
+
+
+def _tests_exception(side, desc):
+    """An exception of the tests' own class, raised in a callback: one of the same name and builtin base here, so
+    `except ValueError` catches a ValueError subclass of theirs; its public attributes are read from theirs, and
+    raising it out of the program hands back the tests' own exception."""
+    name, base = str(desc.get("n", "Exception")), getattr(builtins, str(desc.get("b")), None)
+    jid = desc["j"]
+    if not (isinstance(base, type) and issubclass(base, Exception)) or type(jid) is not int:
+        return Exception(str(desc.get("m", "")))
+    cls = _TESTS_EXCEPTION_CLASSES.get((name, base))
+    if cls is None:
+        def __getattr__(self, attr):
+            if attr.startswith("_"):
+                raise AttributeError(attr)
+            return side.request({"op": "get", "t": {"j": self._ic_jid}, "n": attr})
+        cls = _TESTS_EXCEPTION_CLASSES[(name, base)] = type(name, (base,), {"__getattr__": __getattr__,
+                                                                             "__module__": "tests"})
+    try:
+        err = cls(str(desc.get("a", "")))
+    except Exception:  # a base whose constructor wants more (UnicodeDecodeError)
+        return Exception(str(desc.get("m", "")))
+    err._ic_jid = jid
+    return err
 
 
 _MISSING = object()

@@ -248,7 +248,10 @@ def judge_op(op, target, name, args, kwargs):
     raise AttributeError(f"operation {op!r} is not allowed on objects of the tests")
 
 
-def judge_exception(exc):
+def judge_exception(exc, conn=None):
+    """An exception of a judge callback, for the program. One of the tests' own classes (`class RateLimited(
+    Exception)` raised by a fake client) is also handed over: the program gets an exception of the same name and
+    builtin base, reading its public attributes here, and raising it again hands back this very one."""
     name = type(exc).__name__
     kind = name if isinstance(getattr(builtins, name, None), type) and type(exc) is getattr(builtins, name) \
         else ("AssertionError" if isinstance(exc, AssertionError) else "Exception")
@@ -256,5 +259,10 @@ def judge_exception(exc):
         message = str(exc)[:2000]
     except Exception:
         message = ""
-    return {"t": kind, "m": message if kind == name else f"{name}: {message}"}
+    out = {"t": kind, "m": message if kind == name else f"{name}: {message}"}
+    if conn is not None and kind != name and isinstance(exc, Exception) and not isinstance(exc, AssertionError):
+        base = next(c for c in type(exc).__mro__ if getattr(builtins, c.__name__, None) is c)
+        conn.judge_objects[id(exc)] = exc
+        out.update(j=id(exc), n=name[:200], b=base.__name__, a=message)
+    return out
 

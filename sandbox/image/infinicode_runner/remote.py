@@ -362,9 +362,9 @@ class Connection(Mirrors, Comparisons):
         except TypeError as exc:
             if "cannot cross" in str(exc):
                 self.unsupported_construct(f"handing this to the program: {exc}")
-            return {"exc": judge_exception(exc)}
+            return {"exc": judge_exception(exc, self)}
         except BaseException as exc:
-            return {"exc": judge_exception(exc)}
+            return {"exc": judge_exception(exc, self)}
         finally:
             self.nesting -= 1
 
