@@ -3009,6 +3009,48 @@ TESTS_EXCEPTION_CASES = [
 ]
 CASES += TESTS_EXCEPTION_CASES
 
+# An __eq__ of a class with __slots__ agrees with the slots' values (no __dict__ to read)
+SLOTTED_POINT = src("""
+    class Point:
+        __slots__ = ("x", "y")
+
+        def __init__(self, x, y):
+            self.x, self.y = x, y
+
+        def __eq__(self, other):
+            return isinstance(other, Point) and (self.x, self.y) == (other.x, other.y)
+
+        def __hash__(self):
+            return hash((self.x, self.y))
+
+        def __repr__(self):
+            return f"Point({self.x}, {self.y})"
+
+
+    def mirror(points):
+        return [Point(p.y, p.x) for p in points]
+""")
+
+SLOTS_CASES = [
+    Case("own_eq_of_a_class_with_slots", pytest_module("""
+        from solution import Point, mirror
+
+
+        def test_mirror():
+            assert mirror([Point(1, 2), Point(3, 4)]) == [Point(2, 1), Point(4, 3)]
+
+
+        def test_in_containers():
+            points = mirror([Point(1, 2), Point(3, 4)])
+            assert Point(4, 3) in points and points.index(Point(4, 3)) == 1
+            points.remove(Point(2, 1))
+            assert points == [Point(4, 3)]
+            assert len({Point(1, 2), Point(1, 2), Point(0, 0)}) == 2
+            assert {Point(1, 2): "a"}[Point(1, 2)] == "a"
+        """), SLOTTED_POINT, bug(SLOTTED_POINT, "Point(p.y, p.x)", "Point(p.x, p.y)"), "Point(1, 2)"),
+]
+CASES += SLOTS_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -361,6 +361,36 @@ class CandidateSide:
             raise cls(str(exc.get("m", "")))
 
 
+_TYPE_NAMESPACE, _TYPE_MRO, _TYPE_NAME = (type.__dict__[n] for n in ("__dict__", "__mro__", "__name__"))
+
+
+def _own_attributes(obj):
+    """The object's attributes as Python stores them, its instance dict and its slots, read through the builtin
+    descriptors: a class cannot show others (a `__dict__` property, its own `__getattribute__`). None where the
+    class replaced those descriptors."""
+    attrs = {}
+    for klass in _TYPE_MRO.__get__(type(obj)):
+        namespace = _TYPE_NAMESPACE.__get__(klass)
+        slots = namespace.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name in ("__dict__", "__weakref__"):
+                continue
+            stored = namespace.get(f"_{_TYPE_NAME.__get__(klass).lstrip('_')}{name}"
+                                   if name.startswith("__") and not name.endswith("__") else name)
+            if type(stored) is not types.MemberDescriptorType:
+                return None
+            try:
+                attrs[name] = stored.__get__(obj, klass)
+            except AttributeError:  # a slot never set
+                pass
+        if "__dict__" in namespace:
+            if type(namespace["__dict__"]) is not types.GetSetDescriptorType:
+                return None
+            for name, value in dict.items(namespace["__dict__"].__get__(obj, klass)):
+                attrs.setdefault(name, value)
+    return attrs
+
+
 _TESTS_EXCEPTION_CLASSES = {}  # (name, builtin base) -> the class standing for an exception class of the tests
 
 
@@ -407,6 +437,8 @@ def _perform(op, target, msg, args, kwargs):
         return setattr(target, msg["n"], args[0])
     if op == "fields":
         return tuple(getattr(target, n) for n in msg["n"])
+    if op == "attrs":  # what the judge compares an __eq__ or an ordering of the program's with
+        return _own_attributes(target)
     if op == "order":  # target < other (or <=, >, >=), as Python evaluates it, reflected methods included
         import operator
         return {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[msg["n"]](target, args[0])

@@ -47,16 +47,23 @@ class Comparisons:
         the objects' attributes, compared here by the same rules, give the same one. An __eq__ that says True of
         objects that differ disagrees, and the comparison stays undecided (None)."""
         try:
-            left, right = self.get(a, "__dict__"), self.get(b, "__dict__")
-            if not isinstance(left, dict) or not isinstance(right, dict):
+            same = self._same_attributes(a, b)
+            if same is None:
                 return None
-            same = dict(left) == dict(right)
             said = self.callm(a, "__eq__", (b,))
         except (Deadline, CandidateGone, Unsupported):
             raise
-        except Exception:  # no __dict__ (slots), a recursion without end...
+        except Exception:  # a recursion without end...
             return None
         return said if type(said) is bool and said == same else None
+
+    def _same_attributes(self, a, b):
+        """Whether two program objects hold the same attributes, compared by the judge's rules; None where that
+        says nothing (attributes hidden by the class, or none at all on either side)."""
+        left, right = self.attributes(a), self.attributes(b)
+        if type(left) is not dict or type(right) is not dict or not left or not right:
+            return None
+        return left == right
 
     def order(self, a, b, op):
         desc = type(a)._ic_desc
@@ -103,12 +110,12 @@ class Comparisons:
             return None
         if op in ("<", ">"):
             try:
-                left, right = self.get(a, "__dict__"), self.get(b, "__dict__")
+                same = self._same_attributes(a, b)
             except (Deadline, CandidateGone, Unsupported):
                 raise
-            except Exception:  # no __dict__ (slots): the opposite orders above are the check
-                return said
-            if isinstance(left, dict) and isinstance(right, dict) and dict(left) == dict(right):
+            except Exception:  # a recursion without end...
+                return None
+            if same is not False:
                 return None
         return said
 

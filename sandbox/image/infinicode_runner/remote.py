@@ -283,6 +283,10 @@ class Connection(Mirrors, Comparisons):
         a, k = self._args((obj, *args), kwargs, refs)
         return self.request({"op": "unbound", "t": {"h": cls._ic_hid}, "m": str(name), "a": a, "k": k}, refs)
 
+    def attributes(self, target):
+        """The program object's attributes as Python stores them (None where its class hides them)."""
+        return self.request({"op": "attrs", "t": self._target(target)})
+
     def ordered(self, target, other, op):
         """`target op other` evaluated by the program (its own ordering methods)."""
         refs = self._refs()
