@@ -761,7 +761,8 @@ EQ_SAYS_YES_TESTS = src('''
         assert stateless(1) == stateless(2)
 ''')
 
-# an ordering of the program's own counts only when it is consistent: True of both orders is a lie
+# an ordering of the program's own counts only for a class the tests name, and only when it is consistent: True
+# of both orders is a lie
 ORDER_SAYS_YES = src('''
     class Score:
         def __init__(self, value):
@@ -784,20 +785,46 @@ ORDER_SAYS_YES = src('''
             return False
 
 
+    class ByCreation:  # a consistent order that is not the values' (first made is smaller)
+        made = 0
+
+        def __init__(self, value):
+            ByCreation.made += 1
+            self.value, self.serial = value, ByCreation.made
+
+        def __lt__(self, other):
+            return self.serial < other.serial
+
+        def __gt__(self, other):
+            return self.serial > other.serial
+
+
     def score(value):
         return Score(value - 1)
 
 
     def one_way(value):
         return OneWay(value - 1)
+
+
+    def rank(value):
+        return ByCreation(value)
 ''')
 
 ORDER_SAYS_YES_TESTS = src('''
-    from solution import one_way, score
+    from solution import OneWay, Score, one_way, rank, score
 
 
     def test_target_less():
         assert score(5) < score(3)
+
+
+    def test_target_named_class():
+        assert Score(5) < Score(3) and OneWay(5) < OneWay(3)
+
+
+    def test_target_numbers_expected():  # the tests never name the class: its ordering is not what they test
+        assert rank(9) < rank(1)
 
 
     def test_target_greater_or_equal():

@@ -80,7 +80,7 @@ class Comparisons:
             left = self.get(a, "_value_")
             right = self.get(b, "_value_") if isinstance(b, RemoteObject) else b
         elif kind == "custom":
-            if isinstance(b, RemoteObject) and type(b) is type(a):
+            if isinstance(b, RemoteObject) and type(b) is type(a) and desc.get("name") in self.named_in_tests:
                 said = self._agreed_order(a, b, op)
                 if said is not None:
                     return said
@@ -95,10 +95,11 @@ class Comparisons:
         return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
 
     def _agreed_order(self, a, b, op):
-        """Two objects of one program class with its own ordering (`sorted(versions)`, `Version("2.0") > v`): its
-        answer counts when it is consistent. A True must not be said of the opposite order too, asked either way,
-        and a strict one not of two objects whose attributes are the same. An ordering that says True of
-        everything disagrees with itself, and the comparison stays undecided (None)."""
+        """Two objects of one program class with its own ordering, a class the tests name (`sorted(versions)`,
+        `Version("2.0") > v`): the ordering is what they test, and its answer counts when it is consistent. A True
+        must not be said of the opposite order too, asked either way, and a strict one not of two objects whose
+        attributes are the same. An ordering that says True of everything disagrees with itself, and the
+        comparison stays undecided (None)."""
         said = self.ordered(a, b, op)
         if type(said) is not bool:
             return None

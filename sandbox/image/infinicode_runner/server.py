@@ -15,6 +15,7 @@ from __future__ import annotations
 
 # Loaded once here: every candidate process starts with them (fork shares them), and the judge never imports
 # anything after a candidate ran (nothing on sys.path is writable, checked below).
+import ast
 import collections  # noqa: E401,F401
 import ctypes
 import gc
@@ -63,6 +64,25 @@ class SolutionModule(types.ModuleType):
         super().__delattr__(name)
 
 
+def _identifiers(tests):
+    """Every name the tests' code uses (a bare name or an attribute): a class of the program the tests name is one
+    whose own ordering they mean to test (compare.py)."""
+    names = set()
+    for code in [tests.get("source"), tests.get("setup"), *(tests.get("asserts") or [])]:
+        if type(code) is not str:
+            continue
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                names.add(node.attr)
+    return names
+
+
 def run_job(job, conn, outcomes, extra):
     """Run one job's tests, appending to `outcomes` as they finish (kept when the job ends early)."""
     tests = job["tests"]
@@ -72,6 +92,7 @@ def run_job(job, conn, outcomes, extra):
         conn.send({"stdio": True})
         judge.run_stdio(tests, job, conn, outcomes)
         return
+    conn.named_in_tests = _identifiers(tests)
     conn.send({"program": job["program"], "memory_mb": job["memory_mb"], "timeout_s": job["timeout_s"]})
     reply = conn.receive()
     if "syntax_error" in reply:
