@@ -3122,3 +3122,32 @@ def test_a_hundred_thousand_calls_fit_in_the_job_timeout(semantics_sandbox):
         '''))
     [result] = semantics_sandbox.run([Job("def inc(x):\n    return x + 1\n", tests, timeout_s=60, memory_mb=256)])
     assert result.status == "passed", describe(result)
+
+
+def test_a_large_list_the_program_keeps_does_not_slow_every_call(semantics_sandbox):
+    # an index built over the tests' data, then queried many times: the data is not kept in step (it would be
+    # scanned at every call: 66 s for these 5,000 queries), so the job fits its timeout
+    tests = Tests(**pytest_module('''
+        from solution import Index
+
+
+        def test_many_finds():
+            data = list(range(0, 200_000, 2))
+            index = Index(data)
+            for q in range(5_000):
+                assert index.find(q) == (q // 2 if q % 2 == 0 else -1)
+        '''))
+    program = src('''
+        import bisect
+
+
+        class Index:
+            def __init__(self, data):
+                self.data = data
+
+            def find(self, x):
+                i = bisect.bisect_left(self.data, x)
+                return i if i < len(self.data) and self.data[i] == x else -1
+        ''')
+    [result] = semantics_sandbox.run([Job(program, tests, timeout_s=10, memory_mb=256)])
+    assert result.status == "passed", describe(result)

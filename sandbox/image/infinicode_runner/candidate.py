@@ -314,7 +314,7 @@ class CandidateSide:
         generator): later changes travel back with every reply, as if the program held the tests' own."""
         kept = []
         for (n, obj), before in zip(fresh, counts, strict=True):
-            if sys.getrefcount(obj) > before and len(self.kept) < MAX_KEPT:
+            if sys.getrefcount(obj) > before and len(self.kept) < MAX_KEPT and _size(obj) <= MAX_KEPT_ITEMS:
                 self.next_key += 1
                 self.kept[self.next_key] = wire.Snapshot(obj)
                 kept.append([n, self.next_key])
@@ -322,7 +322,9 @@ class CandidateSide:
             reply["k"] = kept
 
     def _drop_unused(self, reply):
-        dropped = [key for key, snap in self.kept.items() if sys.getrefcount(snap.obj) <= 2]  # only we hold it
+        # let go of by the program (only we hold it), or grown too large to check at every call
+        dropped = [key for key, snap in self.kept.items()
+                   if sys.getrefcount(snap.obj) <= 2 or _size(snap.obj) > 4 * MAX_KEPT_ITEMS]
         for key in dropped:
             del self.kept[key]
         if dropped:
@@ -419,7 +421,15 @@ def _tests_exception(side, desc):
 
 
 _MISSING = object()
-MAX_KEPT = 16  # containers of the tests kept in step at once (each costs every call a check); past that, a copy
+# Containers of the tests kept in step (_keep_retained): each costs every later call a look at each item, so at
+# most 16, of at most 1,000 items when kept (a list handed to a constructor as data is usually larger, and read
+# only), let go past 4,000. Past these, the program works on its copy.
+MAX_KEPT, MAX_KEPT_ITEMS = 16, 1000
+
+
+def _size(container):
+    size = getattr(container, "size", None) if type(container) not in (list, dict, set) else None
+    return size if type(size) is int else len(container)
 _class_originals = {}  # (id of a program class, attribute) -> its own value before the tests patched it
 
 
