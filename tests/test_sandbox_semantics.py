@@ -3051,6 +3051,50 @@ SLOTS_CASES = [
 ]
 CASES += SLOTS_CASES
 
+# Tests that inspect the program's functions: a generator function, a recursive one without loops
+INSPECTED = src("""
+    def fibonacci():
+        a, b = 0, 1
+        while True:
+            yield a
+            a, b = b, a + b
+
+
+    async def fetch(value):
+        return value
+
+
+    def factorial(n):
+        return 1 if n <= 1 else n * factorial(n - 1)
+""")
+
+INSPECT_CASES = [
+    Case("tests_inspect_the_program_functions", pytest_module("""
+        import inspect
+        import itertools
+
+        from solution import factorial, fetch, fibonacci
+
+
+        def test_kinds_of_function():
+            assert inspect.isgeneratorfunction(fibonacci)
+            assert not inspect.isgeneratorfunction(factorial)
+            assert inspect.iscoroutinefunction(fetch)
+            assert list(itertools.islice(fibonacci(), 6)) == [0, 1, 1, 2, 3, 5]
+
+
+        def test_recursive_without_loops():
+            source = inspect.getsource(factorial)
+            assert source.startswith("def factorial(n):")
+            assert "for " not in source
+            assert "while " not in source
+            assert factorial(5) == 120
+        """), INSPECTED, bug(INSPECTED, "return 1 if n <= 1 else n * factorial(n - 1)",
+                             "result = 1\n    for k in range(2, n + 1):\n        result *= k\n    return result"),
+        "for k in range"),
+]
+CASES += INSPECT_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

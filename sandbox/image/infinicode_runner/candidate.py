@@ -447,6 +447,11 @@ def _perform(op, target, msg, args, kwargs):
         return setattr(target, msg["n"], args[0])
     if op == "fields":
         return tuple(getattr(target, n) for n in msg["n"])
+    if op == "code":  # inspect in the tests: what kind of function, and where in solution.py
+        code = target.__code__ if isinstance(target, types.FunctionType) else None
+        if not isinstance(code, types.CodeType):
+            raise TypeError("not a function")
+        return [code.co_flags, code.co_firstlineno, code.co_filename, target.__name__]
     if op == "attrs":  # what the judge compares an __eq__ or an ordering of the program's with
         return _own_attributes(target)
     if op == "order":  # target < other (or <=, >, >=), as Python evaluates it, reflected methods included

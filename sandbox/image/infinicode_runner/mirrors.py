@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 import collections
 import inspect
+import linecache
 import types
 
 from .handover import library_exception
@@ -25,6 +26,9 @@ from .proxies import (
     forwarder,
     mirrored_name,
 )
+
+_NOTHING = (lambda: None).__code__  # what `code` copies: never run
+_KIND_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
 class Mirrors:
@@ -157,6 +161,19 @@ class Mirrors:
         type.__setattr__(cls, "_ic_desc", made._ic_desc)
         type.__setattr__(cls, "_ic_hid", made._ic_hid)
         self.classes[made._ic_hid] = cls  # the program's objects of that class are the tests' class here
+
+    def code(self, target):
+        """`__code__` of a program's function, for inspect: a code object made here that runs nothing, carrying the
+        function's flags (isgeneratorfunction, iscoroutinefunction) and, for getsource, its place in solution.py."""
+        flags, first_line, filename, name = self.request({"op": "code", "t": self._target(target)})
+        if type(flags) is not int or type(first_line) is not int or type(name) is not str:
+            raise AttributeError("__code__")
+        if filename == "solution.py" and type(self.program_source) is str:  # getsource reads the program's text
+            lines = self.program_source.splitlines(True)
+            linecache.cache["solution.py"] = (len(self.program_source), None, lines, "solution.py")
+        return _NOTHING.replace(co_flags=_NOTHING.co_flags | (flags & _KIND_FLAGS), co_name=name[:200],
+                                co_qualname=name[:200], co_firstlineno=min(max(1, first_line), 1 << 20),
+                                co_filename="solution.py" if filename == "solution.py" else "<program>")
 
     def signature(self, target):
         """inspect.signature of a program's function or class, rebuilt here from its parameters."""

@@ -8,6 +8,8 @@ decided by the connection's policy (remote.py), never by the candidate's own __e
 
 from __future__ import annotations
 
+import types
+
 TEST_MODULE = "__tests__"  # __name__ of the tests' namespace: classes the tests define carry it
 TEST_FILE = "<tests>"
 MAX_NESTING = 100  # calls between judge and candidate nested inside each other
@@ -216,6 +218,16 @@ class RemoteObject:
     @property
     def __signature__(self):  # inspect.signature(f) of the program's function: its own parameters
         return self._ic_conn.signature(self)
+
+    @property
+    def __code__(self):  # inspect.isgeneratorfunction(f), inspect.iscoroutinefunction(f) of the program's function
+        if type(self)._ic_desc.get("name") != "function" or type(self)._ic_desc.get("module") != "builtins":
+            raise AttributeError("__code__")
+        return self._ic_conn.code(self)
+
+    @property
+    def __wrapped__(self):  # inspect.getsource(f) unwraps to a function of that code (it never runs)
+        return types.FunctionType(self.__code__, {})
 
 
 class RemoteException(RemoteObject):

@@ -57,6 +57,7 @@ class Connection(Mirrors, Comparisons):
         self.classes = {}  # candidate class id -> mirror class
         self.judge_objects = {}  # handle -> judge object the candidate may use
         self.named_in_tests = set()  # the names the tests' code uses (server.py)
+        self.program_source = None  # the program's text, for inspect.getsource of its functions (server.py)
         self.kept = {}  # key -> a container of the tests that the program keeps a reference to, kept in step
         self.kept_seen = {}  # key -> Snapshot of it as the program last saw it
         self.unsupported = []  # constructs that made the verdict undecidable

@@ -93,6 +93,7 @@ def run_job(job, conn, outcomes, extra):
         judge.run_stdio(tests, job, conn, outcomes)
         return
     conn.named_in_tests = _identifiers(tests)
+    conn.program_source = job["program"]
     conn.send({"program": job["program"], "memory_mb": job["memory_mb"], "timeout_s": job["timeout_s"]})
     reply = conn.receive()
     if "syntax_error" in reply:
