@@ -3083,6 +3083,10 @@ INSPECT_CASES = [
             assert list(itertools.islice(fibonacci(), 6)) == [0, 1, 1, 2, 3, 5]
 
 
+        def test_unwrapped_still_calls_the_program():
+            assert inspect.unwrap(factorial)(4) == 24
+
+
         def test_recursive_without_loops():
             source = inspect.getsource(factorial)
             assert source.startswith("def factorial(n):")

@@ -8,8 +8,6 @@ decided by the connection's policy (remote.py), never by the candidate's own __e
 
 from __future__ import annotations
 
-import types
-
 TEST_MODULE = "__tests__"  # __name__ of the tests' namespace: classes the tests define carry it
 TEST_FILE = "<tests>"
 MAX_NESTING = 100  # calls between judge and candidate nested inside each other
@@ -226,8 +224,15 @@ class RemoteObject:
         return self._ic_conn.code(self)
 
     @property
-    def __wrapped__(self):  # inspect.getsource(f) unwraps to a function of that code (it never runs)
-        return types.FunctionType(self.__code__, {})
+    def __wrapped__(self):
+        # The program's own (functools.wraps, lru_cache: `fib.__wrapped__(10)` calls the undecorated function);
+        # else, for inspect.getsource(f), which unwraps, a function here that calls f, placed where f is.
+        try:
+            return self._ic_conn.get(self, "__wrapped__")
+        except AttributeError:
+            if type(self)._ic_desc.get("name") != "function" or type(self)._ic_desc.get("module") != "builtins":
+                raise
+            return self._ic_conn.unwrapped(self)
 
 
 class RemoteException(RemoteObject):
