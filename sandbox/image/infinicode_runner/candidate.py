@@ -9,7 +9,6 @@ objects to the tests; a lying description can only make the candidate's own obje
 from __future__ import annotations
 
 import builtins
-import collections
 import dataclasses
 import importlib
 import json
@@ -22,7 +21,8 @@ import warnings
 
 from . import codec as wire
 from . import state
-from .describe import VALUE_BASES, describe, is_namedtuple, library_name
+from .describe import describe, is_namedtuple, library_name
+from .program_ops import perform
 from .programs import flush, serve_programs, set_limits
 
 
@@ -178,13 +178,15 @@ def _safe_str(obj):
         return f"<{type(obj).__name__}>"
 
 
-def _value_of(obj, base_name):
-    base = next(b for b in VALUE_BASES if b.__name__ == base_name)
-    if base in (wire.datetime.date, wire.datetime.datetime, wire.datetime.time, wire.datetime.timedelta):
-        return wire.plain_datetime(obj)
-    if base is collections.defaultdict:
-        return dict(obj)
-    return base(obj)
+# Containers of the tests kept in step (_keep_retained): each costs every later call a look at each item, so at
+# most 16, of at most 1,000 items when kept (a list handed to a constructor as data is usually larger, and read
+# only), let go past 4,000. Past these, the program works on its copy.
+MAX_KEPT, MAX_KEPT_ITEMS = 16, 1000
+
+
+def _size(container):
+    size = getattr(container, "size", None) if type(container) not in (list, dict, set) else None
+    return size if type(size) is int else len(container)
 
 
 class CandidateSide:
@@ -268,7 +270,7 @@ class CandidateSide:
             counts = [sys.getrefcount(o) for _, o in fresh]
             warned = self.warned = []
             state.LOGGED.clear()
-            result = _perform(op, target, msg, args, kwargs)
+            result = perform(op, target, msg, args, kwargs)
             refs = {id(o): [n, o] for n, o in back.items()}
             limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))
@@ -363,36 +365,6 @@ class CandidateSide:
             raise cls(str(exc.get("m", "")))
 
 
-_TYPE_NAMESPACE, _TYPE_MRO, _TYPE_NAME = (type.__dict__[n] for n in ("__dict__", "__mro__", "__name__"))
-
-
-def _own_attributes(obj):
-    """The object's attributes as Python stores them, its instance dict and its slots, read through the builtin
-    descriptors: a class cannot show others (a `__dict__` property, its own `__getattribute__`). None where the
-    class replaced those descriptors."""
-    attrs = {}
-    for klass in _TYPE_MRO.__get__(type(obj)):
-        namespace = _TYPE_NAMESPACE.__get__(klass)
-        slots = namespace.get("__slots__", ())
-        for name in (slots,) if isinstance(slots, str) else slots:
-            if name in ("__dict__", "__weakref__"):
-                continue
-            stored = namespace.get(f"_{_TYPE_NAME.__get__(klass).lstrip('_')}{name}"
-                                   if name.startswith("__") and not name.endswith("__") else name)
-            if type(stored) is not types.MemberDescriptorType:
-                return None
-            try:
-                attrs[name] = stored.__get__(obj, klass)
-            except AttributeError:  # a slot never set
-                pass
-        if "__dict__" in namespace:
-            if type(namespace["__dict__"]) is not types.GetSetDescriptorType:
-                return None
-            for name, value in dict.items(namespace["__dict__"].__get__(obj, klass)):
-                attrs.setdefault(name, value)
-    return attrs
-
-
 _TESTS_EXCEPTION_CLASSES = {}  # (name, builtin base) -> the class standing for an exception class of the tests
 
 
@@ -418,79 +390,6 @@ def _tests_exception(side, desc):
         return Exception(str(desc.get("m", "")))
     err._ic_jid = jid
     return err
-
-
-_MISSING = object()
-# Containers of the tests kept in step (_keep_retained): each costs every later call a look at each item, so at
-# most 16, of at most 1,000 items when kept (a list handed to a constructor as data is usually larger, and read
-# only), let go past 4,000. Past these, the program works on its copy.
-MAX_KEPT, MAX_KEPT_ITEMS = 16, 1000
-
-
-def _size(container):
-    size = getattr(container, "size", None) if type(container) not in (list, dict, set) else None
-    return size if type(size) is int else len(container)
-_class_originals = {}  # (id of a program class, attribute) -> its own value before the tests patched it
-
-
-def _perform(op, target, msg, args, kwargs):
-    if op == "call":
-        return target(*args, **kwargs)
-    if op == "callm":
-        name = msg["m"]
-        if name.startswith("__"):  # implicit special-method lookup, as Python does it: on the type
-            return getattr(type(target), name)(target, *args, **kwargs)
-        return getattr(target, name)(*args, **kwargs)
-    if op == "get":
-        return getattr(target, msg["n"])
-    if op == "set":
-        return setattr(target, msg["n"], args[0])
-    if op == "fields":
-        return tuple(getattr(target, n) for n in msg["n"])
-    if op == "code":  # inspect in the tests: what kind of function, and where in solution.py
-        code = target.__code__ if isinstance(target, types.FunctionType) else None
-        if not isinstance(code, types.CodeType):
-            raise TypeError("not a function")
-        return [code.co_flags, code.co_firstlineno, code.co_filename, target.__name__]
-    if op == "attrs":  # what the judge compares an __eq__ or an ordering of the program's with
-        return _own_attributes(target)
-    if op == "order":  # target < other (or <=, >, >=), as Python evaluates it, reflected methods included
-        import operator
-        return {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[msg["n"]](target, args[0])
-    if op == "value":
-        return _value_of(target, msg["n"])
-    if op == "copy":
-        import copy
-        return copy.deepcopy(target) if msg.get("n") == "deepcopy" else copy.copy(target)
-    if op == "await":
-        import asyncio
-        return asyncio.run(target)
-    if op == "unbound":  # the class's own method on an object (super() in a test class deriving from it)
-        return getattr(target, msg["m"])(*args, **kwargs)
-    if op == "subclass":  # a test class deriving from this class: made here, its methods the tests' functions
-        if not isinstance(target, type) or type(args[0]) is not dict:
-            raise TypeError("malformed subclass request")
-        return type(target)(str(msg["n"]), (target,), {str(k): v for k, v in args[0].items()})
-    if op == "patch_class":  # monkeypatch.setattr(TheirClass, name, value) in the tests, and its undo
-        name = str(msg["n"])
-        key = (id(target), name)
-        _class_originals.setdefault(key, target.__dict__.get(name, _MISSING))
-        if msg.get("restore"):
-            original = _class_originals.pop(key)
-            if original is _MISSING:
-                delattr(target, name)
-            else:
-                setattr(target, name, original)
-        else:
-            setattr(target, name, args[0])
-        return None
-    if op == "signature":  # inspect.signature(f) in the tests: the parameters as data
-        import inspect
-        sig = inspect.signature(target)
-        return [[[p.name, int(p.kind), p.default is not p.empty, None if p.default is p.empty else p.default,
-                  None if p.annotation is p.empty else p.annotation] for p in sig.parameters.values()],
-                None if sig.return_annotation is sig.empty else sig.return_annotation]
-    raise ValueError(f"unknown request {op!r}")
 
 
 def _trimmed_traceback(exc):
