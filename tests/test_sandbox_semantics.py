@@ -3099,6 +3099,65 @@ INSPECT_CASES = [
 ]
 CASES += INSPECT_CASES
 
+# A generator of the program driven by the tests (send, throw, close), and an async generator
+COROUTINES = src("""
+    import asyncio
+
+
+    def accumulator(log):
+        total = 0
+        try:
+            while True:
+                try:
+                    value = yield total
+                    total += value
+                except ValueError as err:
+                    log.append(f"skipped: {err}")
+        finally:
+            log.append("closed")
+
+
+    async def countdown(n):
+        while n > 0:
+            await asyncio.sleep(0)
+            yield n
+            n -= 1
+""")
+
+COROUTINE_CASES = [
+    Case("tests_drive_the_program_generators", pytest_module("""
+        import pytest
+
+        from solution import accumulator, countdown
+
+
+        def test_send_throw_close():
+            log = []
+            acc = accumulator(log)
+            assert next(acc) == 0
+            assert acc.send(5) == 5
+            assert acc.throw(ValueError("bad input")) == 5
+            assert acc.send(2) == 7
+            acc.close()
+            assert log == ["skipped: bad input", "closed"]
+
+
+        def test_throw_what_it_does_not_catch():
+            class Abort(Exception):
+                pass
+
+            acc = accumulator([])
+            next(acc)
+            with pytest.raises(Abort):
+                acc.throw(Abort("stop"))
+
+
+        async def test_async_generator():
+            assert [n async for n in countdown(3)] == [3, 2, 1]
+        """), COROUTINES, bug(COROUTINES, "total += value", "total = value"), "left 2 == right 7"),
+]
+CASES += COROUTINE_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -61,8 +61,8 @@ class AssertRewriter:
     def visit_Assert(self, node):
         if any(isinstance(n, (ast.NamedExpr, ast.Yield, ast.YieldFrom)) for n in ast.walk(node)):
             return node
-        awaits = any(isinstance(n, ast.Await) for n in ast.walk(node.test))
-        if node.msg is not None and any(isinstance(n, ast.Await) for n in ast.walk(node.msg)):
+        awaits = _awaits(node.test)
+        if node.msg is not None and _awaits(node.msg):
             return node
         text = self._text(node)
         aid = len(self.asserts)
@@ -130,6 +130,11 @@ class AssertRewriter:
 
 
 @functools.lru_cache(maxsize=256)  # the same tests judge every candidate of a task
+def _awaits(expr):
+    """Whether the expression needs the async test around it: an `await`, or `async for` in a comprehension."""
+    return any(isinstance(n, ast.Await) or (isinstance(n, ast.comprehension) and n.is_async) for n in ast.walk(expr))
+
+
 def compile_tests(source):
     tree = ast.parse(source, TEST_FILE)
     rewriter = AssertRewriter(source)

@@ -270,7 +270,7 @@ class CandidateSide:
             counts = [sys.getrefcount(o) for _, o in fresh]
             warned = self.warned = []
             state.LOGGED.clear()
-            result = perform(op, target, msg, args, kwargs)
+            result = perform(op, target, msg, args, kwargs, self)
             refs = {id(o): [n, o] for n, o in back.items()}
             limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))
@@ -356,13 +356,16 @@ class CandidateSide:
                 wire.update_in_place(target, self.codec.decode(contents, dict(back)))
             if "ok" in reply:
                 return self.codec.decode(reply["ok"], back)
-            exc = reply.get("exc") or {}
-            if "j" in exc:
-                raise _tests_exception(self, exc)
-            cls = getattr(builtins, str(exc.get("t")), None)
-            if not (isinstance(cls, type) and issubclass(cls, Exception)):
-                cls = Exception
-            raise cls(str(exc.get("m", "")))
+            raise self.judge_exception(reply.get("exc") or {})
+
+    def judge_exception(self, desc):
+        """The exception the judge described (a callback of the tests raised it, or the tests threw it)."""
+        if "j" in desc:
+            return _tests_exception(self, desc)
+        cls = getattr(builtins, str(desc.get("t")), None)
+        if not (isinstance(cls, type) and issubclass(cls, Exception)):
+            cls = Exception
+        return cls(str(desc.get("m", "")))
 
 
 _TESTS_EXCEPTION_CLASSES = {}  # (name, builtin base) -> the class standing for an exception class of the tests

@@ -18,7 +18,7 @@ import types
 import unittest
 
 from . import codec as wire
-from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteClass, RemoteObject, awaited, pull
+from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteClass, RemoteObject, apull, awaited, pull
 
 
 def _by_name(obj):
@@ -194,9 +194,10 @@ class JudgeHooks:
             else:
                 obj = conn.instance(hid, conn.mirror(data["c"]), data, refs, depth)
                 kind = type(obj).__dict__.get("_ic_desc", {})
-                if kind.get("module") == "builtins" and kind.get("name") in ("generator", "coroutine"):
+                if kind.get("module") == "builtins" and kind.get("name") in ("generator", "coroutine",
+                                                                            "async_generator"):
                     # a genuine generator (coroutine) here, reading the candidate's lazily (running it there)
-                    obj = pull(obj) if kind["name"] == "generator" else awaited(obj)
+                    obj = {"generator": pull, "coroutine": awaited, "async_generator": apull}[kind["name"]](obj)
                     conn.wrapped[id(obj)] = hid
             conn.proxies[hid] = obj
             return obj

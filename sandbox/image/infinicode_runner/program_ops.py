@@ -56,7 +56,10 @@ _MISSING = object()
 _class_originals = {}  # (id of a program class, attribute) -> its own value before the tests patched it
 
 
-def perform(op, target, msg, args, kwargs):
+_LOOP = []  # the event loop async generators of the program run on, made at the first one
+
+
+def perform(op, target, msg, args, kwargs, side):
     """Carry out one request of the judge on `target`, an object of the program (or the program's module)."""
     if op == "call":
         return target(*args, **kwargs)
@@ -89,6 +92,13 @@ def perform(op, target, msg, args, kwargs):
     if op == "await":
         import asyncio
         return asyncio.run(target)
+    if op == "throw":  # g.throw(exc) in the tests, on a generator of the program
+        return target.throw(side.judge_exception(msg["n"] if type(msg.get("n")) is dict else {}))
+    if op == "anext":  # one item of an async generator: on one loop for all its items (asyncio.run would close it)
+        import asyncio
+        if not _LOOP:
+            _LOOP.append(asyncio.new_event_loop())
+        return _LOOP[0].run_until_complete(target.__anext__())
     if op == "unbound":  # the class's own method on an object (super() in a test class deriving from it)
         return getattr(target, msg["m"])(*args, **kwargs)
     if op == "subclass":  # a test class deriving from this class: made here, its methods the tests' functions

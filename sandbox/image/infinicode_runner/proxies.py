@@ -312,14 +312,44 @@ async def awaited(proxy):
 
 
 def pull(proxy):
-    """A judge generator over a candidate generator: isinstance(g, GeneratorType) holds, items come one by one."""
-    sent = None
+    """A judge generator over a candidate generator: isinstance(g, GeneratorType) holds, items come one by one;
+    send, throw and close reach the candidate's."""
+    conn = proxy._ic_conn
+    sent = thrown = None
     while True:
         try:
-            item = next(proxy) if sent is None else proxy._ic_conn.callm(proxy, "send", (sent,))
+            if thrown is not None:
+                item = conn.request({"op": "throw", "t": conn.codec.encode(proxy), "n": thrown})
+            elif sent is None:
+                item = next(proxy)
+            else:
+                item = conn.callm(proxy, "send", (sent,))
         except StopIteration as stop:
             return stop.value
-        sent = yield item
+        sent = thrown = None
+        try:
+            sent = yield item
+        except GeneratorExit:
+            if not conn.busy:  # g.close() in the tests; not a collection in the middle of a request
+                try:
+                    conn.callm(proxy, "close", ())
+                except (CandidateGone, Deadline):
+                    pass
+            raise
+        except Exception as exc:  # g.throw(ValueError("bad")) in the tests
+            thrown = conn.judge_exception(exc)
+
+
+async def apull(proxy):
+    """A judge async generator over a candidate async generator (`async for x in agen()`): each item is awaited
+    there, on the candidate's own event loop."""
+    conn = proxy._ic_conn
+    while True:
+        try:
+            item = conn.request({"op": "anext", "t": conn.codec.encode(proxy)})
+        except StopAsyncIteration:
+            return
+        yield item
 
 
 def _conn_of(target):

@@ -67,6 +67,7 @@ class Connection(Mirrors, Comparisons):
         self.module = None
         self.state = TestsState()  # the tests' environment, cwd, argv and random seed, as the candidate has them
         self.lock = threading.RLock()  # a callback may call the program again from the same thread
+        self.busy = 0  # requests under way (a generator collected meanwhile must not start one)
         os.set_blocking(to_fd, False)
 
     # -- time and pipes ---------------------------------------------------------------------------------------
@@ -169,18 +170,26 @@ class Connection(Mirrors, Comparisons):
         """Send one request and wait for its reply, serving the candidate's own requests (callbacks) meanwhile.
         Tests that call the program from several threads take turns: one request and its reply at a time."""
         with self.lock:
-            changed = self.state.changes(self.encode_handed)
-            if changed:
-                msg["ctx"] = changed
-            if self.kept:
-                self._send_kept_changes(msg)
-            self.send(msg)
-            while True:
-                reply = self.receive()
-                if "op" in reply:
-                    self.send(self.serve(reply))
-                    continue
-                return self._result(reply, refs)
+            self.busy += 1
+            try:
+                changed = self.state.changes(self.encode_handed)
+                if changed:
+                    msg["ctx"] = changed
+                if self.kept:
+                    self._send_kept_changes(msg)
+                self.send(msg)
+                while True:
+                    reply = self.receive()
+                    if "op" in reply:
+                        self.send(self.serve(reply))
+                        continue
+                    return self._result(reply, refs)
+            finally:
+                self.busy -= 1
+
+    def judge_exception(self, exc):
+        """An exception of the tests, described for the program (g.throw in the tests, a callback that raised)."""
+        return judge_exception(exc, self)
 
     def request_raw(self, msg):
         """One request whose reply is plain data (whole-program runs)."""
@@ -368,9 +377,9 @@ class Connection(Mirrors, Comparisons):
         except TypeError as exc:
             if "cannot cross" in str(exc):
                 self.unsupported_construct(f"handing this to the program: {exc}")
-            return {"exc": judge_exception(exc, self)}
+            return {"exc": self.judge_exception(exc)}
         except BaseException as exc:
-            return {"exc": judge_exception(exc, self)}
+            return {"exc": self.judge_exception(exc)}
         finally:
             self.nesting -= 1
 
