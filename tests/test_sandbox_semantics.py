@@ -3158,6 +3158,47 @@ COROUTINE_CASES = [
 ]
 CASES += COROUTINE_CASES
 
+# Datetimes with IANA time zones (zoneinfo) cross both ways
+ZONES = src("""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+
+    def to_local(moment, zone):
+        return moment.astimezone(ZoneInfo(zone))
+
+
+    def opening(day):
+        return datetime(day.year, day.month, day.day, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+""")
+
+ZONE_CASES = [
+    Case("zoneinfo_datetimes_both_ways", pytest_module("""
+        from datetime import date, datetime, timezone
+        from zoneinfo import ZoneInfo
+
+        from solution import opening, to_local
+
+
+        def test_to_paris():
+            local = to_local(datetime(2024, 7, 1, 12, tzinfo=timezone.utc), "Europe/Paris")
+            assert local == datetime(2024, 7, 1, 14, tzinfo=ZoneInfo("Europe/Paris"))
+            assert local.hour == 14
+            assert str(local.tzinfo) == "Europe/Paris"
+
+
+        def test_handed_over_with_its_zone():
+            moment = datetime(2024, 3, 10, 12, tzinfo=ZoneInfo("America/New_York"))
+            assert to_local(moment, "UTC").hour == 16
+
+
+        def test_opening():
+            assert opening(date(2024, 1, 15)).isoformat() == "2024-01-15T09:00:00-05:00"
+        """), ZONES, bug(ZONES, 'tzinfo=ZoneInfo("America/New_York")', 'tzinfo=ZoneInfo("America/Chicago")'),
+        "2024-01-15T09:00:00-06:00"),
+]
+CASES += ZONE_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius
@@ -3258,3 +3299,35 @@ def test_a_large_list_the_program_keeps_does_not_slow_every_call(semantics_sandb
         ''')
     [result] = semantics_sandbox.run([Job(program, tests, timeout_s=10, memory_mb=256)])
     assert result.status == "passed", describe(result)
+
+
+def test_a_value_that_cannot_cross_is_unsupported_not_a_hang(semantics_sandbox):
+    # a datetime with a time zone class of the program's cannot cross as a value; comparing it used to ask for its
+    # value again and again until the job's time ran out, and the judge reported its own failure
+    tests = Tests(**pytest_module("""
+        from datetime import datetime, timezone
+
+        from solution import nine_am
+
+
+        def test_compare():
+            assert nine_am() == datetime(2024, 1, 1, 8, tzinfo=timezone.utc)
+        """))
+    program = src("""
+        from datetime import datetime, timedelta, tzinfo
+
+
+        class OneHour(tzinfo):
+            def utcoffset(self, dt):
+                return timedelta(hours=1)
+
+            def dst(self, dt):
+                return timedelta(0)
+
+
+        def nine_am():
+            return datetime(2024, 1, 1, 9, tzinfo=OneHour())
+        """)
+    [result] = semantics_sandbox.run([Job(program, tests, timeout_s=10, memory_mb=256)])
+    assert result.status == "unsupported", describe(result)
+    assert "cannot cross" in result.message, describe(result)

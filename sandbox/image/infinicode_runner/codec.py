@@ -23,6 +23,7 @@ import pathlib
 import re
 import struct
 import types
+from zoneinfo import ZoneInfo
 
 # The datetime types this codec builds and recognises, bound once: tests patch datetime.date or datetime.datetime
 # to freeze time, in their process and (state.py carries the patch) in the program's, and the codec on either
@@ -38,6 +39,7 @@ _SEQ_BACK = {"l": list, "t": tuple, "s": set, "fs": frozenset}
 _DICTS = {dict: "d", collections.Counter: "Counter", collections.OrderedDict: "OrderedDict"}
 _MUTABLE = (list, dict, set, bytearray, collections.deque, collections.Counter, collections.OrderedDict,
             collections.defaultdict)
+_ZONE_RE = re.compile(r"^[A-Za-z0-9_+-]{1,32}(/[A-Za-z0-9_+-]{1,32}){0,3}$")  # an IANA key: Europe/Paris, UTC
 _DTYPE_RE = re.compile(r"^[<>|=]?[?bBhHiIlLqQpPefdgFDGSUmM]\d*(\[[a-zA-Z0-9]+\])?$")
 _PATHS = {pathlib.PurePosixPath: "PurePosixPath", pathlib.PosixPath: "PosixPath", pathlib.PurePath: "PurePath",
           pathlib.Path: "Path"}
@@ -147,7 +149,7 @@ class Codec:
             return {"T": ["time", [obj.hour, obj.minute, obj.second, obj.microsecond, obj.fold, self._tz(obj.tzinfo)]]}
         if t is datetime.timedelta:
             return {"T": ["timedelta", [obj.days, obj.seconds, obj.microseconds]]}
-        if t is datetime.timezone:
+        if t is datetime.timezone or t is ZoneInfo:
             return {"T": ["timezone", self._tz(obj)]}
         if t is decimal.Decimal:
             return {"T": ["Decimal", str(obj)]}
@@ -185,6 +187,8 @@ class Codec:
     def _tz(self, tz):
         if tz is None:
             return None
+        if type(tz) is ZoneInfo and type(tz.key) is str and _ZONE_RE.match(tz.key):
+            return tz.key  # rebuilt from the tz database on the other side
         if type(tz) is not datetime.timezone:
             raise TypeError(f"time zones of type {type(tz).__name__} cannot cross the sandbox boundary")
         off = tz.utcoffset(None)
@@ -351,6 +355,10 @@ class Codec:
     def _dec_tz(self, tz):
         if tz is None:
             return None
+        if type(tz) is str:
+            if not _ZONE_RE.match(tz):
+                raise ValueError("malformed time zone")
+            return ZoneInfo(tz)
         days, seconds, micros, name = tz
         off = datetime.timedelta(days=int(days), seconds=int(seconds), microseconds=int(micros))
         return datetime.timezone(off, str(name)) if name is not None else datetime.timezone(off)
