@@ -3199,6 +3199,47 @@ ZONE_CASES = [
 ]
 CASES += ZONE_CASES
 
+# Identifiers and addresses of the standard library cross as values: isinstance and == as in one process
+IDS = src("""
+    import ipaddress
+    import uuid
+
+
+    def new_id():
+        return uuid.uuid4()
+
+
+    def from_name(name):
+        return uuid.uuid5(uuid.NAMESPACE_DNS, name)
+
+
+    def hosts(cidr):
+        return list(ipaddress.ip_network(cidr).hosts())
+""")
+
+ID_CASES = [
+    Case("uuid_and_ipaddress_values", pytest_module("""
+        import ipaddress
+        import uuid
+
+        from solution import from_name, hosts, new_id
+
+
+        def test_uuid():
+            made = new_id()
+            assert isinstance(made, uuid.UUID) and made.version == 4
+            assert from_name("example.com") == uuid.UUID("cfbff0d1-9375-5685-968c-48ce8b15ae17")
+
+
+        def test_hosts():
+            found = hosts("10.0.0.0/30")
+            assert found == [ipaddress.IPv4Address("10.0.0.1"), ipaddress.IPv4Address("10.0.0.2")]
+            assert all(isinstance(h, ipaddress.IPv4Address) for h in found)
+        """), IDS, bug(IDS, "ipaddress.ip_network(cidr).hosts()", "ipaddress.ip_network(cidr)"),
+        "IPv4Address('10.0.0.0')"),
+]
+CASES += ID_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -1,9 +1,10 @@
 """Values crossing between the judge, the candidate and the host, as tagged JSON.
 
 This module is shared by all three and imports nothing else of the runner. Decoding never runs code of the
-sender: it builds fresh objects of exact, well-known types (builtins, datetime, decimal, fractions, pathlib,
-numpy), so a value that arrives in the judge is genuine, whatever the candidate did on its side. What cannot
-cross by value crosses as a handle, which the receiving side turns into a proxy (see `Codec.hooks`).
+sender: it builds fresh objects of exact, well-known types (builtins, datetime, zoneinfo, decimal, fractions,
+pathlib, uuid, ipaddress, numpy), so a value that arrives in the judge is genuine, whatever the candidate did on
+its side. What cannot cross by value crosses as a handle, which the receiving side turns into a proxy (see
+`Codec.hooks`).
 
 Mutable containers handed over as call arguments carry a reference number (`"ref"`), so that after the call the
 other side can send back their new contents and the caller updates its own objects in place (`sync`).
@@ -17,12 +18,14 @@ import collections
 import datetime
 import decimal
 import fractions
+import ipaddress
 import json
 import os
 import pathlib
 import re
 import struct
 import types
+import uuid
 from zoneinfo import ZoneInfo
 
 # The datetime types this codec builds and recognises, bound once: tests patch datetime.date or datetime.datetime
@@ -39,6 +42,8 @@ _SEQ_BACK = {"l": list, "t": tuple, "s": set, "fs": frozenset}
 _DICTS = {dict: "d", collections.Counter: "Counter", collections.OrderedDict: "OrderedDict"}
 _MUTABLE = (list, dict, set, bytearray, collections.deque, collections.Counter, collections.OrderedDict,
             collections.defaultdict)
+_IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipaddress.IPv6Network,
+             ipaddress.IPv4Interface, ipaddress.IPv6Interface)
 _ZONE_RE = re.compile(r"^[A-Za-z0-9_+-]{1,32}(/[A-Za-z0-9_+-]{1,32}){0,3}$")  # an IANA key: Europe/Paris, UTC
 _DTYPE_RE = re.compile(r"^[<>|=]?[?bBhHiIlLqQpPefdgFDGSUmM]\d*(\[[a-zA-Z0-9]+\])?$")
 _PATHS = {pathlib.PurePosixPath: "PurePosixPath", pathlib.PosixPath: "PosixPath", pathlib.PurePath: "PurePath",
@@ -157,6 +162,10 @@ class Codec:
             return {"T": ["Fraction", [self._enc(obj.numerator, None, d), self._enc(obj.denominator, None, d)]]}
         if t in _PATHS:
             return {"T": ["path", [_PATHS[t], str(obj)]]}
+        if t is uuid.UUID:
+            return {"T": ["uuid", obj.hex]}
+        if t in _IP_TYPES:
+            return {"T": ["ip", [t.__name__, str(obj)]]}
         if t is types.SimpleNamespace:
             return {"T": ["namespace", [[k, self._enc(v, refs, d)] for k, v in vars(obj).items()]]}
         if t is slice:
@@ -334,6 +343,13 @@ class Codec:
             return fractions.Fraction(int(dec(arg[0], None, d)), int(dec(arg[1], None, d)))
         if name == "path":
             return _PATHS_BACK[str(arg[0])](str(arg[1]))
+        if name == "uuid":
+            if type(arg) is not str or len(arg) != 32:
+                raise ValueError("malformed UUID")
+            return uuid.UUID(hex=arg)
+        if name == "ip":
+            kind = next(k for k in _IP_TYPES if k.__name__ == str(arg[0]))
+            return kind(str(arg[1])[:100])
         if name == "namespace":
             return types.SimpleNamespace(**{str(k): dec(v, refs, d) for k, v in arg})
         if name == "slice":
