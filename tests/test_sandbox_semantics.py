@@ -3240,6 +3240,42 @@ ID_CASES = [
 ]
 CASES += ID_CASES
 
+# Containers inside a program object's attribute, changed by the tests through it (a board's cells)
+BOARD = src(r"""
+    class Board:
+        def __init__(self, size):
+            self.cells = [["." for _ in range(size)] for _ in range(size)]
+            self.meta = {"moves": []}
+
+        def render(self):
+            return "\n".join("".join(row) for row in self.cells)
+
+        def moves(self):
+            return len(self.meta["moves"])
+""")
+
+ATTRIBUTE_CASES = [
+    Case("tests_change_containers_inside_attributes", pytest_module(r"""
+        from solution import Board
+
+
+        def test_cells_written_through_the_attribute():
+            board = Board(2)
+            board.cells[0][1] = "X"
+            row = board.cells[1]
+            row[0] = "O"
+            assert board.render() == ".X\nO."
+            assert board.cells[1] is row
+
+
+        def test_nested_dict_value():
+            board = Board(1)
+            board.meta["moves"].append((0, 0))
+            assert board.moves() == 1
+        """), BOARD, bug(BOARD, "self.cells)", "reversed(self.cells))"), "'O.\\n.X'"),
+]
+CASES += ATTRIBUTE_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

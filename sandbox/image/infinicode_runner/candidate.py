@@ -178,10 +178,11 @@ def _safe_str(obj):
         return f"<{type(obj).__name__}>"
 
 
-# Containers of the tests kept in step (_keep_retained): each costs every later call a look at each item, so at
-# most 16, of at most 1,000 items when kept (a list handed to a constructor as data is usually larger, and read
-# only), let go past 4,000. Past these, the program works on its copy.
-MAX_KEPT, MAX_KEPT_ITEMS = 16, 1000
+# Containers kept in step (the tests' that the program keeps, and those inside the program's attributes the tests
+# read): each costs every later call a look at each item, so at most 32, of at most 1,000 items when kept (a list
+# handed to a constructor as data is usually larger, and read only), let go past 4,000. Past these, each side
+# works on its copy.
+MAX_KEPT, MAX_KEPT_ITEMS = 32, 1000
 
 
 def _size(container):
@@ -272,12 +273,17 @@ class CandidateSide:
             state.LOGGED.clear()
             result = perform(op, target, msg, args, kwargs, self)
             refs = {id(o): [n, o] for n, o in back.items()}
+            first_new = len(refs)  # numbers the result's own containers get as they are encoded
             limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))
             try:
                 reply = {"ok": self.encode_any(result, refs, 0)}
             finally:
                 sys.setrecursionlimit(limit)
+            if op == "get":  # `grid.cells[0][1] = "X"`: the containers inside an attribute stay in step with ours
+                top = id(result) if type(result) in (list, dict, set) else None  # that one goes live (below)
+                self._keep(reply, [(n, o) for n, o in refs.values()
+                                   if n >= first_new and id(o) != top and wire.is_mutable(o)])
             self._sync(reply, snapshots, refs)
             if warned:  # raised again in the judge, where pytest.warns can see them
                 reply["w"] = warned[:20]
@@ -314,14 +320,18 @@ class CandidateSide:
     def _keep_retained(self, reply, fresh, counts):
         """Containers of the tests that the program kept a reference to (an attribute, a closure, a suspended
         generator): later changes travel back with every reply, as if the program held the tests' own."""
-        kept = []
-        for (n, obj), before in zip(fresh, counts, strict=True):
-            if sys.getrefcount(obj) > before and len(self.kept) < MAX_KEPT and _size(obj) <= MAX_KEPT_ITEMS:
+        self._keep(reply, [(n, obj) for (n, obj), before in zip(fresh, counts, strict=True)
+                           if sys.getrefcount(obj) > before])
+
+    def _keep(self, reply, numbered):
+        kept = reply.setdefault("k", [])
+        for n, obj in numbered:
+            if len(self.kept) < MAX_KEPT and _size(obj) <= MAX_KEPT_ITEMS:
                 self.next_key += 1
                 self.kept[self.next_key] = wire.Snapshot(obj)
                 kept.append([n, self.next_key])
-        if kept:
-            reply["k"] = kept
+        if not kept:
+            del reply["k"]
 
     def _drop_unused(self, reply):
         # let go of by the program (only we hold it), or grown too large to check at every call

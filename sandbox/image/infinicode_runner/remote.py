@@ -32,7 +32,7 @@ from .proxies import (
 )
 from .state import MAX_RECORDS, TestsState, log_again
 
-MAX_KEPT = 16  # containers of the tests the program may keep in step at once (candidate.py keeps as many)
+MAX_KEPT = 32  # containers the two sides may keep in step at once (candidate.py keeps as many)
 
 # ---------------------------------------------------------------------------------------------------------------
 # The connection.
@@ -236,7 +236,6 @@ class Connection(Mirrors, Comparisons):
         try:
             for number, contents in reply.get("s", ()):
                 wire.update_in_place(back[number], self.codec.decode(contents, back))
-            self._keep_in_step(reply, back)
             for category, message in reply.get("w", ()):
                 warn_again(str(category), str(message))
             for record in reply.get("l", ())[:MAX_RECORDS]:
@@ -245,6 +244,7 @@ class Connection(Mirrors, Comparisons):
                     log_again(record)
             if "ok" in reply:
                 value = self.codec.decode(reply["ok"], back)
+                self._keep_in_step(reply, back)  # after the value: it may hold containers the program keeps
                 if type(reply.get("live")) is int and type(value) in LIVE:
                     live = LIVE[type(value)](value)
                     live.__dict__["_ic_live"] = (self, reply["live"])
@@ -252,6 +252,7 @@ class Connection(Mirrors, Comparisons):
                 return value
             exc = reply.get("exc")
             error = self.codec.decode(exc["e"], back) if type(exc) is dict else None
+            self._keep_in_step(reply, back)
         except (Deadline, CandidateGone, Unsupported):
             raise
         except Exception as err:
