@@ -3276,6 +3276,43 @@ ATTRIBUTE_CASES = [
 ]
 CASES += ATTRIBUTE_CASES
 
+# Property-based tests (hypothesis, in the image): many generated inputs, the shrunk counterexample shown
+INSERTION_SORT = src("""
+    def insertion_sort(items):
+        out = list(items)
+        for i in range(1, len(out)):
+            j = i
+            while j > 0 and out[j - 1] > out[j]:
+                out[j - 1], out[j] = out[j], out[j - 1]
+                j -= 1
+        return out
+""")
+
+PROPERTY_CASES = [
+    Case("hypothesis_properties", pytest_module("""
+        from hypothesis import example, given, settings
+        from hypothesis import strategies as st
+
+        from solution import insertion_sort
+
+
+        @settings(max_examples=150)
+        @given(st.lists(st.integers()))
+        @example([])
+        def test_sorts_like_sorted(items):
+            assert insertion_sort(items) == sorted(items)
+
+
+        @given(st.lists(st.integers(), min_size=1))
+        def test_keeps_its_input(items):
+            before = list(items)
+            insertion_sort(items)
+            assert items == before
+        """), INSERTION_SORT, bug(INSERTION_SORT, "while j > 0", "while j > 1"),
+        "insertion_sort(items) == sorted(items): left ["),  # hypothesis shrinks to [1, 0] or [0, -1]
+]
+CASES += PROPERTY_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius
