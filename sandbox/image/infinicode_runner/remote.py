@@ -58,7 +58,9 @@ class Connection(Mirrors, Comparisons):
         self.judge_objects = {}  # handle -> judge object the candidate may use
         self.named_in_tests = set()  # the names the tests' code uses (server.py)
         self.program_source = None  # the program's text, for inspect.getsource of its functions (server.py)
-        self.kept = {}  # key -> a container of the tests that the program keeps a reference to, kept in step
+        # key -> a container here kept in step with one of the program's: a test's container the program keeps a
+        # reference to, or one inside a program attribute the tests read (candidate.py decides which)
+        self.kept = {}
         self.kept_seen = {}  # key -> Snapshot of it as the program last saw it
         self.unsupported = []  # constructs that made the verdict undecidable
         self.nesting = 0
@@ -216,7 +218,7 @@ class Connection(Mirrors, Comparisons):
             raise self.unsupported_construct(f"handing this to the program: {exc}") from None
 
     def _keep_in_step(self, reply, back):
-        """The program's news about the tests' containers it keeps: which it now keeps, which it let go."""
+        """The program's news about the containers kept in step: which are new, which it let go."""
         for number, _ in reply.get("s", ()):
             if number < 0 and -number in self.kept:
                 self.kept_seen[-number] = wire.Snapshot(self.kept[-number])
