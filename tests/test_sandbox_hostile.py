@@ -913,6 +913,37 @@ EXCEPTION_WALK_TESTS = src('''
         assert answer(raise_refused) == 42
 ''')
 
+# run as a script by the tests, the program is a child of the candidate process with only its three streams: it
+# prints fake results, writes to every descriptor it might have inherited, and kills its parent
+SCRIPT_ESCAPE = TRY + src('''
+    import os
+    import signal
+    import sys
+
+
+    def answer():
+        return 41
+
+
+    if __name__ == "__main__":
+        print("test_target_script PASSED")
+        for fd in range(3, 64):
+            _try(lambda: os.write(fd, b'{"id": 0, "status": "passed"}\\n'))
+        _try(lambda: os.kill(os.getppid(), signal.SIGKILL))
+        print(answer())
+        sys.exit(0)
+''')
+
+SCRIPT_ESCAPE_TESTS = src('''
+    import subprocess
+    import sys
+
+
+    def test_target_script():
+        run = subprocess.run([sys.executable, "solution.py"], capture_output=True, text=True)
+        assert run.stdout.splitlines()[-1] == "42"
+''')
+
 # a test class deriving from the program's class hands the program its methods, as handles like any callback
 SUBCLASS_WALK = TRY + src('''
     class Shape:
@@ -1612,6 +1643,7 @@ HOSTILE_CHANNELS = {
     "own_ordering_says_yes_both_ways": (ORDER_SAYS_YES, ORDER_SAYS_YES_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "kept_list_of_the_tests_abused_later": (KEPT_LIST_ABUSED, KEPT_LIST_TESTS, RESOURCES, 10),
     "exception_of_the_tests_walked": (EXCEPTION_WALK, EXCEPTION_WALK_TESTS, LOSES | {"crashed"}, 5),
+    "script_run_by_the_tests_escapes": (SCRIPT_ESCAPE, SCRIPT_ESCAPE_TESTS, LOSES | {"crashed"}, 10),
     "test_subclass_members_walked": (SUBCLASS_WALK, SUBCLASS_WALK_TESTS, LOSES | {"crashed"}, 5),
     "numpy_generator_of_the_tests_walked": (RNG_WALK, RNG_WALK_TESTS, LOSES | {"crashed"}, 5),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),

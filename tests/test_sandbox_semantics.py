@@ -3313,6 +3313,48 @@ PROPERTY_CASES = [
 ]
 CASES += PROPERTY_CASES
 
+# Tests that run the program as a script (its command line, its standard input): the run happens in the
+# candidate's process, never in the judge's
+WORD_COUNT = src("""
+    import sys
+
+
+    def count(text):
+        return len(text.split())
+
+
+    if __name__ == "__main__":
+        if len(sys.argv) > 1 and sys.argv[1] == "--lines":
+            print(len(sys.stdin.read().splitlines()))
+        else:
+            print(count(sys.stdin.read()))
+""")
+
+SCRIPT_CASES = [
+    Case("tests_run_the_program_as_a_script", pytest_module("""
+        import subprocess
+        import sys
+
+        from solution import count
+
+
+        def test_words_from_stdin():
+            run = subprocess.run([sys.executable, "solution.py"], input="a b  c d", capture_output=True, text=True)
+            assert run.returncode == 0
+            assert run.stdout == "4\\n"
+
+
+        def test_option():
+            out = subprocess.check_output(["python3", "solution.py", "--lines"], input=b"x\\ny\\n")
+            assert out == b"2\\n"
+
+
+        def test_as_a_function_too():
+            assert count("one two") == 2
+        """), WORD_COUNT, bug(WORD_COUNT, "len(text.split())", "len(text.split(' '))"), "'5\\n'"),
+]
+CASES += SCRIPT_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -92,6 +92,9 @@ def perform(op, target, msg, args, kwargs, side):
     if op == "await":
         import asyncio
         return asyncio.run(target)
+    if op == "run_main":  # the tests run the program as a script (scripts.py): in a child of this process
+        from .programs import run_program
+        return run_program(str(msg["n"]), str(args[1]), float(msg["timeout"]), 0, argv=list(args[0]), limits=False)
     if op == "throw":  # g.throw(exc) in the tests, on a generator of the program
         return target.throw(side.judge_exception(msg["n"] if type(msg.get("n")) is dict else {}))
     if op == "anext":  # one item of an async generator: on one loop for all its items (asyncio.run would close it)

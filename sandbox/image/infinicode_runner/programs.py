@@ -49,7 +49,9 @@ def serve_programs(from_judge, to_judge):
                                             int(req["memory_mb"])))
 
 
-def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20):
+def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20, argv=None, limits=True):
+    """The program as __main__ in a child process; `limits` False where this process has its own already (a script
+    run by the tests, scripts.py: the child inherits them)."""
     stdin_fd = os.memfd_create("stdin")
     data = stdin_text.encode()
     while data:
@@ -69,7 +71,10 @@ def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20):
             sys.stdin = open(0, closefd=False)
             sys.stdout = open(1, "w", closefd=False)
             sys.stderr = open(2, "w", closefd=False)
-            set_limits(memory_mb, timeout_s)
+            if limits:
+                set_limits(memory_mb, timeout_s)
+            if argv is not None:
+                sys.argv = [str(a) for a in argv]
             status = _run_main(program)
         finally:
             flush()

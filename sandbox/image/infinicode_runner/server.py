@@ -32,7 +32,7 @@ import types
 import numpy  # noqa: F401
 import pytest  # noqa: F401
 
-from . import candidate, judge, state
+from . import candidate, judge, scripts, state
 from .codec import JSON_DUMPS, JSON_LOADS
 from .proxies import CandidateGone, Deadline, RemoteClass, RemoteObject, Unsupported
 from .remote import Connection
@@ -132,6 +132,7 @@ def run_job(job, conn, outcomes, extra):
     alias = alias if _free_module_name(alias) else None
     if alias:
         sys.modules[alias] = solution
+    scripts.running(conn, job["program"], alias)
     try:
         if kind == "pytest":
             judge.run_pytest(tests, conn, outcomes)
@@ -144,6 +145,7 @@ def run_job(job, conn, outcomes, extra):
         else:
             raise ValueError(f"unknown tests kind {kind!r}")
     finally:
+        scripts.stopped()
         sys.modules.pop("solution", None)
         if alias:
             sys.modules.pop(alias, None)
@@ -352,6 +354,7 @@ def serve():
     _set_non_dumpable()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     state.install()
+    scripts.install()
     candidate.warm_up()
     sys.stdin = io.StringIO("")  # jobs are read from fd 0 directly; tests and programs find stdin empty
     # Results go out on a private copy of stdout; fd 1 and 2 (which tests and pytest may print to) go nowhere.
