@@ -217,9 +217,13 @@ class RemoteObject:
     def __signature__(self):  # inspect.signature(f) of the program's function: its own parameters
         return self._ic_conn.signature(self)
 
+    def _ic_is_function(self):
+        desc = type(self)._ic_desc
+        return desc.get("name") == "function" and desc.get("module") == "builtins"
+
     @property
     def __code__(self):  # inspect.isgeneratorfunction(f), inspect.iscoroutinefunction(f) of the program's function
-        if type(self)._ic_desc.get("name") != "function" or type(self)._ic_desc.get("module") != "builtins":
+        if not self._ic_is_function():
             raise AttributeError("__code__")
         return self._ic_conn.code(self)
 
@@ -230,7 +234,7 @@ class RemoteObject:
         try:
             return self._ic_conn.get(self, "__wrapped__")
         except AttributeError:
-            if type(self)._ic_desc.get("name") != "function" or type(self)._ic_desc.get("module") != "builtins":
+            if not self._ic_is_function():
                 raise
             return self._ic_conn.unwrapped(self)
 
