@@ -3355,6 +3355,100 @@ SCRIPT_CASES = [
 ]
 CASES += SCRIPT_CASES
 
+CONFIG = src("""
+    import collections
+    import os
+    from typing import Generic, TypeVar
+
+    LIMIT = int(os.environ.get("APP_LIMIT", "10"))
+    T = TypeVar("T")
+
+
+    def capped(n):
+        \"\"\"The smaller of n and the configured limit.
+
+        >>> capped(50)
+        10
+        >>> capped(3)
+        3
+        \"\"\"
+        return min(n, LIMIT)
+
+
+    def by_rank(scores):
+        ranked = collections.OrderedDict(sorted(scores.items(), key=lambda kv: -kv[1]))
+        ranked.move_to_end(next(iter(ranked)))  # the winner is announced last
+        return ranked
+
+
+    def promote(ranked, name):
+        ranked.move_to_end(name, last=False)
+
+
+    def first_words(path):
+        with open(path) as f:
+            return [line.split()[0] for line in f if line.strip()]
+
+
+    class Box(Generic[T]):
+        def __init__(self, item: T):
+            self.item = item
+""")
+
+MODULE_CASES = [
+    Case("program_module_reloaded_doctested_and_its_ordered_dicts", pytest_module("""
+        import collections
+        import doctest
+        import importlib
+        from unittest import mock
+
+        import pytest
+
+        import solution
+
+
+        @pytest.fixture
+        def limit_5(monkeypatch):
+            monkeypatch.setenv("APP_LIMIT", "5")
+            yield importlib.reload(solution)
+            monkeypatch.undo()
+            importlib.reload(solution)
+
+
+        def test_limit_from_the_environment(limit_5):
+            assert limit_5 is solution
+            assert solution.LIMIT == 5
+            assert solution.capped(50) == 5
+
+
+        def test_default_limit_again():
+            assert solution.capped(50) == 10
+
+
+        def test_docstring_examples():
+            assert doctest.testmod(solution) == (0, 2)
+
+
+        def test_ordered_dicts_keep_their_order():
+            ranked = solution.by_rank({"a": 1, "b": 3, "c": 2})
+            assert isinstance(ranked, collections.OrderedDict)
+            assert list(ranked) == ["c", "a", "b"]
+            solution.promote(ranked, "a")
+            assert list(ranked.items()) == [("a", 1), ("c", 2), ("b", 3)]
+
+
+        def test_open_mocked():
+            with mock.patch("builtins.open", mock.mock_open(read_data="alpha beta\\n\\ngamma\\n")):
+                assert solution.first_words("notes.txt") == ["alpha", "gamma"]
+
+
+        def test_generic_class():
+            box = solution.Box[int](3)
+            assert box.item == 3 and isinstance(box, solution.Box)
+        """), CONFIG, bug(CONFIG, "return min(n, LIMIT)", "return min(n, LIMIT) if n < 40 else 10"), "10"),
+]
+CASES += MODULE_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

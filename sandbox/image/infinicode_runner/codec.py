@@ -68,6 +68,12 @@ def _is_ndarray(t):
     return t.__name__ == "ndarray" and t.__module__ == "numpy"
 
 
+def _dict_items(obj):
+    """The items of a dict (of one of the exact types above) in its own order: an OrderedDict keeps its order in a
+    list of its own, which dict's methods neither read nor update (move_to_end changes only that)."""
+    return (collections.OrderedDict.items if type(obj) is collections.OrderedDict else dict.items)(obj)
+
+
 def is_mutable(obj):
     """Containers whose changes by the callee travel back to the caller."""
     return type(obj) in _MUTABLE or _is_ndarray(type(obj))
@@ -127,7 +133,7 @@ class Codec:
             return {tag: [self._enc(x, refs, d) for x in obj]}
         tag = _DICTS.get(t)
         if tag is not None:
-            items = [[self._enc(k, refs, d), self._enc(v, refs, d)] for k, v in dict.items(obj)]
+            items = [[self._enc(k, refs, d), self._enc(v, refs, d)] for k, v in _dict_items(obj)]
             return {"d": items} if tag == "d" else {"T": [tag, items]}
         if t is bytes:
             return {"b": base64.b64encode(obj).decode()}
@@ -302,7 +308,7 @@ class Codec:
             cls = collections.Counter if name == "Counter" else collections.OrderedDict
             out = cls()
             for k, v in arg:
-                dict.__setitem__(out, dec(k, refs, d), dec(v, refs, d))
+                cls.__setitem__(out, dec(k, refs, d), dec(v, refs, d))
             return out
         if name == "defaultdict":
             factory, items = arg
@@ -431,9 +437,9 @@ def update_in_place(target, new):
         target.clear()
         target.extend(new)
     elif t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict):
-        dict.clear(target)
-        for k, v in dict.items(new):
-            dict.__setitem__(target, k, v)
+        t.clear(target)
+        for k, v in _dict_items(new):
+            t.__setitem__(target, k, v)
     elif t is set:
         target.clear()
         target.update(new)
@@ -459,7 +465,7 @@ class Snapshot:
         if t is bytearray:
             return bytes(obj)
         if t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict):
-            return [x for item in dict.items(obj) for x in item]  # keys and values, flat
+            return [x for item in _dict_items(obj) for x in item]  # keys and values, flat (and in order)
         if t is set:
             return set(obj)
         return list(obj)

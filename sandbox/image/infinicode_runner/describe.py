@@ -100,6 +100,7 @@ def describe(cls, key) -> dict:
     meta = type(cls)
     desc["meta"] = [d for d in ("__iter__", "__len__", "__contains__", "__getitem__")
                     if hasattr(meta, d) and _owner(meta, d) not in (type, object)]
+    desc["generic"] = hasattr(cls, "__class_getitem__")  # Stack[int]: a Generic's (or a list subclass's) alias
     methods = []
     for name in dir(cls):
         if name.startswith("__"):

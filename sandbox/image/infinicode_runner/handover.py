@@ -16,6 +16,7 @@ import itertools
 import sys
 import types
 import unittest
+import unittest.mock
 
 from . import codec as wire
 from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteClass, RemoteObject, apull, awaited, pull
@@ -132,8 +133,8 @@ def _handable(obj) -> bool:
         return obj.__code__.co_filename == TEST_FILE
     if isinstance(obj, types.MethodType):
         return _handable(obj.__func__) and (isinstance(obj.__self__, type) or _handable(obj.__self__))
-    if isinstance(obj, types.GeneratorType):
-        return obj.gi_code.co_filename == TEST_FILE
+    if isinstance(obj, types.GeneratorType):  # the tests' own, and a mock's (iterating a mock_open file)
+        return obj.gi_code.co_filename in (TEST_FILE, unittest.mock.__file__)
     if isinstance(obj, type):
         return obj.__module__ == TEST_MODULE
     if type(obj).__module__ in (TEST_MODULE, "unittest.mock"):  # the tests' own objects, and their mocks

@@ -75,6 +75,8 @@ class Mirrors:
             if dunder in DUNDER_OPS:
                 ns[dunder] = forwarder(dunder)
         ns.update(dataclass_members(desc))
+        if desc.get("generic"):
+            ns["__class_getitem__"] = classmethod(lambda cls, key: cls._ic_conn.callm(cls, "__getitem__", (key,)))
         if "nt" in desc:  # namedtuples cross by value: a genuine namedtuple class with the same fields
             fields = [str(f) for f in desc["nt"]]
             defaults = [self.codec.decode(d) for d in desc.get("nt_defaults", [])]

@@ -65,6 +65,8 @@ def perform(op, target, msg, args, kwargs, side):
         return target(*args, **kwargs)
     if op == "callm":
         name = msg["m"]
+        if name == "__getitem__" and isinstance(target, type) and len(args) == 1 and not kwargs:
+            return target[args[0]]  # a class: its metaclass's item (an Enum's member) or a generic's alias, Stack[int]
         if name.startswith("__"):  # implicit special-method lookup, as Python does it: on the type
             return getattr(type(target), name)(target, *args, **kwargs)
         return getattr(target, name)(*args, **kwargs)
@@ -92,6 +94,14 @@ def perform(op, target, msg, args, kwargs, side):
     if op == "await":
         import asyncio
         return asyncio.run(target)
+    if op == "reload":  # importlib.reload(solution) in the tests: the program runs again in its module, as there
+        exec(compile(str(msg["n"]), "solution.py", "exec", dont_inherit=True), target.__dict__)
+        return {k: v for k, v in target.__dict__.items() if not k.startswith("__") or k == "__all__"}
+    if op == "doctest":  # doctest.testmod(solution) in the tests: the examples run here, their report printed here
+        import doctest
+        verbose, report, flags, exclude_empty = args
+        return tuple(doctest.testmod(target, verbose=verbose, report=report, optionflags=flags,
+                                     exclude_empty=exclude_empty))
     if op == "run_main":  # the tests run the program as a script (scripts.py): in a child of this process
         from .programs import run_program
         return run_program(str(msg["n"]), str(args[1]), float(msg["timeout"]), 0, argv=list(args[0]), limits=False)

@@ -27,41 +27,16 @@ import shutil
 import signal
 import sys
 import time
-import types
 
 import numpy  # noqa: F401
 import pytest  # noqa: F401
 
-from . import candidate, judge, scripts, state
+from . import candidate, judge, modules, scripts, state
 from .codec import JSON_DUMPS, JSON_LOADS
-from .proxies import CandidateGone, Deadline, RemoteClass, RemoteObject, Unsupported
+from .proxies import CandidateGone, Deadline, Unsupported
 from .remote import Connection
 
 sys.setrecursionlimit(10_000)  # judge frames of nested callbacks; the candidate keeps Python's default
-
-
-class SolutionModule(types.ModuleType):
-    """`solution` as the tests see it: functions and classes are kept; other names are read when used."""
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        value = self.__dict__["_ic_conn"].get(self.__dict__["_ic_module"], name)
-        if isinstance(value, (RemoteObject, RemoteClass)) and callable(value):
-            self.__dict__[name] = value
-        return value
-
-    def __setattr__(self, name, value):
-        """monkeypatch.setattr(solution, "fetch", fake) and mock.patch("solution.fetch"): the program's own code
-        calls the replacement too (it is set in the program's module; a function of the tests runs as a callback)."""
-        if not name.startswith("_"):
-            self.__dict__["_ic_conn"].set(self.__dict__["_ic_module"], name, value)
-        super().__setattr__(name, value)
-
-    def __delattr__(self, name):
-        if not name.startswith("_"):
-            self.__dict__["_ic_conn"].callm(self.__dict__["_ic_module"], "__delattr__", (name,))
-        super().__delattr__(name)
 
 
 def _identifiers(tests):
@@ -119,14 +94,7 @@ def run_job(job, conn, outcomes, extra):
         raise
     except Exception:
         raise CandidateGone("candidate sent a malformed value") from None
-    solution = SolutionModule("solution")
-    solution.__dict__.update(_ic_conn=conn, _ic_module=module_proxy, __file__="solution.py")
-    solution.__dict__.update({k: v for k, v in names.items() if isinstance(v, (RemoteObject, RemoteClass))
-                              or isinstance(v, type)})
-    public = names.pop("__all__", None)  # what `from solution import *` takes
-    if type(public) not in (list, tuple):
-        public = [n for n in names if not n.startswith("_")]
-    solution.__dict__["__all__"] = [str(n) for n in public]
+    solution = modules.solution_module(conn, module_proxy, names)
     sys.modules["solution"] = solution
     alias = tests.get("module")
     alias = alias if _free_module_name(alias) else None
@@ -355,6 +323,7 @@ def serve():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     state.install()
     scripts.install()
+    modules.install()
     candidate.warm_up()
     sys.stdin = io.StringIO("")  # jobs are read from fd 0 directly; tests and programs find stdin empty
     # Results go out on a private copy of stdout; fd 1 and 2 (which tests and pytest may print to) go nowhere.

@@ -1,0 +1,92 @@
+"""`solution` as the tests see it: a module whose functions and classes are the program's, and the module-level
+things tests do with it besides calling into it: `importlib.reload(solution)` (a test that sets an environment
+variable, then reloads the program to read it again) and `doctest.testmod(solution)` (the examples in the
+program's docstrings). Both run in the candidate process; the program's code never runs in the judge.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import types
+
+from .proxies import RemoteClass, RemoteObject
+
+_ORIGINAL = {"reload": importlib.reload, "testmod": doctest.testmod}
+
+
+class SolutionModule(types.ModuleType):
+    """Functions and classes are kept; other names are read when used."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = self.__dict__["_ic_conn"].get(self.__dict__["_ic_module"], name)
+        if isinstance(value, (RemoteObject, RemoteClass)) and callable(value):
+            self.__dict__[name] = value
+        return value
+
+    def __setattr__(self, name, value):
+        """monkeypatch.setattr(solution, "fetch", fake) and mock.patch("solution.fetch"): the program's own code
+        calls the replacement too (it is set in the program's module; a function of the tests runs as a callback)."""
+        if not name.startswith("_"):
+            self.__dict__["_ic_conn"].set(self.__dict__["_ic_module"], name, value)
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if not name.startswith("_"):
+            self.__dict__["_ic_conn"].callm(self.__dict__["_ic_module"], "__delattr__", (name,))
+        super().__delattr__(name)
+
+
+def solution_module(conn, module_proxy, names) -> SolutionModule:
+    """The module the tests import, from the names the program defined when it ran."""
+    solution = SolutionModule("solution")
+    solution.__dict__.update(_ic_conn=conn, _ic_module=module_proxy, __file__="solution.py")
+    _take_names(solution, names)
+    return solution
+
+
+def _take_names(solution, names):
+    for name in [n for n in solution.__dict__ if not n.startswith(("_ic_", "__"))]:
+        del solution.__dict__[name]
+    solution.__dict__.update({k: v for k, v in names.items() if isinstance(v, (RemoteObject, RemoteClass))
+                              or isinstance(v, type)})
+    public = names.pop("__all__", None)  # what `from solution import *` takes
+    if type(public) not in (list, tuple):
+        public = [n for n in names if not n.startswith("_")]
+    solution.__dict__["__all__"] = [str(n) for n in public]
+
+
+def install():
+    """Once, at the judge's start."""
+    importlib.reload = _reload
+    doctest.testmod = _testmod
+
+
+def _reload(module):
+    if type(module) is not SolutionModule:
+        return _ORIGINAL["reload"](module)
+    conn = module.__dict__["_ic_conn"]
+    names = conn.request({"op": "reload", "t": conn.codec.encode(module.__dict__["_ic_module"]),
+                          "n": conn.program_source})
+    if type(names) is not dict:
+        raise ImportError("the program's module could not be reloaded")
+    _take_names(module, {str(k): v for k, v in names.items()})
+    return module
+
+
+def _testmod(m=None, name=None, globs=None, verbose=None, report=True, optionflags=0, extraglobs=None,
+             raise_on_error=False, exclude_empty=False):
+    if type(m) is not SolutionModule:
+        return _ORIGINAL["testmod"](m, name, globs, verbose, report, optionflags, extraglobs, raise_on_error,
+                                    exclude_empty)
+    if globs is not None or extraglobs is not None or raise_on_error:
+        raise m.__dict__["_ic_conn"].unsupported_construct("doctest.testmod of the program with globs, extraglobs "
+                                                           "or raise_on_error")
+    conn = m.__dict__["_ic_conn"]
+    counts = conn.request({"op": "doctest", "t": conn.codec.encode(m.__dict__["_ic_module"]),
+                           "a": [bool(verbose), bool(report), int(optionflags), bool(exclude_empty)]})
+    if type(counts) not in (list, tuple) or len(counts) != 2 or any(type(c) is not int for c in counts):
+        raise RuntimeError("the program's doctests gave no result")
+    return doctest.TestResults(*counts)
