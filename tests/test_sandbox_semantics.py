@@ -3449,6 +3449,68 @@ MODULE_CASES = [
 ]
 CASES += MODULE_CASES
 
+PARSER = src("""
+    import logging
+    import warnings
+
+    log = logging.getLogger(__name__)
+
+
+    class LegacyFormatWarning(UserWarning):
+        pass
+
+
+    class ParseError(ValueError):
+        pass
+
+
+    def parse(text):
+        if ";" in text:
+            warnings.warn("';' separators are deprecated", LegacyFormatWarning)
+            text = text.replace(";", ",")
+        fields = text.split(",")
+        if len(fields) != 2:
+            log.error("bad record %r", text)
+            raise ParseError(text)
+        return fields[0], int(fields[1])
+""")
+
+WARNING_CASES = [
+    Case("warnings_and_logs_of_the_program_before_it_raises", pytest_module("""
+        import unittest
+
+        import pytest
+
+        from solution import LegacyFormatWarning, ParseError, parse
+
+
+        class TestParse(unittest.TestCase):
+            def test_logged_then_raised(self):
+                with self.assertLogs("solution", level="ERROR") as logs:
+                    with self.assertRaises(ParseError):
+                        parse("a,1,2")
+                self.assertEqual(logs.output, ["ERROR:solution:bad record 'a,1,2'"])
+
+            def test_own_warning_class(self):
+                with self.assertWarns(LegacyFormatWarning):
+                    self.assertEqual(parse("a;1"), ("a", 1))
+
+
+        def test_warned_then_raised():
+            with pytest.warns(LegacyFormatWarning, match="deprecated"):
+                with pytest.raises(ParseError):
+                    parse("a;1;2")
+
+
+        @pytest.mark.filterwarnings("error")
+        def test_warnings_as_errors():
+            with pytest.raises(LegacyFormatWarning):
+                parse("b;2")
+            assert parse("b,2") == ("b", 2)
+        """), PARSER, bug(PARSER, 'log.error("bad', 'log.warning("bad'), "no logs of level ERROR"),
+]
+CASES += WARNING_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

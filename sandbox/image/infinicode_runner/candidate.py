@@ -200,7 +200,13 @@ class CandidateSide(KeptInStep):
         sys.stdin = TestsStdin(self)
 
     def _keep_warning(self, message, category, *_args, **_kwargs):
-        self.warned.append([getattr(category, "__name__", "UserWarning"), _safe_str(message)])
+        kept = [getattr(category, "__name__", "UserWarning"), _safe_str(message)]
+        if isinstance(message, Warning) and getattr(builtins, kept[0], None) is not category:
+            try:  # a category of the program's own: the warning itself, so pytest.warns(TheirWarning) matches
+                kept.append(self.encode_any(message, {}, 0))
+            except Exception:
+                pass
+        self.warned.append(kept)
 
     def class_key(self, cls):
         cid = id(cls)
@@ -286,6 +292,10 @@ class CandidateSide(KeptInStep):
         except BaseException as exc:
             reply = {"exc": self.exception(exc)}
             self._sync(reply, snapshots, {id(o): [n, o] for n, o in back.items()})
+            if self.warned:  # what the program warned and logged before it raised counts too
+                reply["w"] = self.warned[:20]
+            if state.LOGGED:
+                reply["l"] = list(state.LOGGED)
         back.clear()
         self._drop_unused(reply)
         return reply

@@ -304,7 +304,7 @@ _RANK = {"passed": 0, "skipped": 1, "not_run": 2, "failed": 3, "timeout": 3, "er
 def run_pytest(tests, conn, outcomes):
     plugin = JobPlugin(tests["source"], conn)
     args = [JOB_FILE, "-q", "-s", "--noconftest", "-c", os.path.join(JOB_DIR, "pytest.ini"), "--rootdir", JOB_DIR,
-            "--basetemp", "/tmp/.pytest-job", "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:warnings",
+            "--basetemp", "/tmp/.pytest-job", "-p", "no:cacheprovider", "-p", "no:stepwise",
             "-p", "no:faulthandler", "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:doctest", "--tb=no"]
     conn.forward = True
     conn.state.forward_logs = True  # the program's log records come back, for caplog

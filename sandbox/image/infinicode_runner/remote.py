@@ -28,6 +28,7 @@ from .proxies import (
     MAX_OUTPUT,
     CandidateGone,
     Deadline,
+    RemoteObject,
     Unsupported,
 )
 from .state import MAX_RECORDS, TestsState, log_again
@@ -235,11 +236,13 @@ class Connection(Mirrors, Comparisons):
         back = {-key: obj for key, obj in self.kept.items()}
         if refs:
             back.update((n, obj) for n, obj in refs.values())
+        raised = None  # a warning the tests' filters turn into an error: the call raises it, as in one process
         try:
             for number, contents in reply.get("s", ()):
                 wire.update_in_place(back[number], self.codec.decode(contents, back))
-            for category, message in reply.get("w", ()):
-                warn_again(str(category), str(message))
+            for category, message, *own in reply.get("w", ()):
+                raised = warn_again(str(category), str(message), self.codec.decode(own[0], {}) if own else None) \
+                    or raised
             for record in reply.get("l", ())[:MAX_RECORDS]:
                 if self.state.records_left > 0:  # a job's records are bounded: they stay in pytest's memory
                     self.state.records_left -= 1
@@ -247,18 +250,22 @@ class Connection(Mirrors, Comparisons):
             if "ok" in reply:
                 value = self.codec.decode(reply["ok"], back)
                 self._keep_in_step(reply, back)  # after the value: it may hold containers the program keeps
-                if type(reply.get("live")) is int and type(value) in LIVE:
+                if raised is None and type(reply.get("live")) is int and type(value) in LIVE:
                     live = LIVE[type(value)](value)
                     live.__dict__["_ic_live"] = (self, reply["live"])
                     return live
-                return value
-            exc = reply.get("exc")
-            error = self.codec.decode(exc["e"], back) if type(exc) is dict else None
-            self._keep_in_step(reply, back)
+                if raised is None:
+                    return value
+            else:
+                exc = reply.get("exc")
+                error = self.codec.decode(exc["e"], back) if type(exc) is dict else None
+                self._keep_in_step(reply, back)
         except (Deadline, CandidateGone, Unsupported):
             raise
         except Exception as err:
             raise CandidateGone(f"the candidate sent a malformed value ({type(err).__name__}: {err})"[:300]) from None
+        if raised is not None:
+            raise raised
         if not isinstance(error, BaseException):
             raise CandidateGone("the candidate broke the protocol")
         error._ic_remote_tb = str(exc.get("tb", ""))[:4000]
@@ -395,11 +402,19 @@ def _read_stdin(kind, prompt):
     return sys.stdin.read()
 
 
-def warn_again(category, message):
-    """A warning the program issued during a call, issued here so `pytest.warns` sees it (builtin categories)."""
-    cls = getattr(builtins, category, None)
-    if not (isinstance(cls, type) and issubclass(cls, Warning)):
-        cls = UserWarning
-    warnings.warn(message[:2000], cls, stacklevel=2)
+def warn_again(category, message, own=None):
+    """A warning the program issued during a call, issued here so `pytest.warns` sees it: of a builtin category,
+    or the program's own warning (an object of the mirror of its class, made without running the program)."""
+    try:
+        if isinstance(own, Warning) and isinstance(own, RemoteObject):
+            warnings.warn(own, stacklevel=2)
+            return None
+        cls = getattr(builtins, category, None)
+        if not (isinstance(cls, type) and issubclass(cls, Warning)):
+            cls = UserWarning
+        warnings.warn(message[:2000], cls, stacklevel=2)
+    except Warning as exc:  # the tests' filters say "error"
+        return exc
+    return None
 
 
