@@ -3511,6 +3511,108 @@ WARNING_CASES = [
 ]
 CASES += WARNING_CASES
 
+WORKERS = src("""
+    import asyncio
+    import collections.abc
+    from concurrent.futures import ThreadPoolExecutor
+
+
+    def parallel_map(fn, items, workers=4):
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(fn, items))
+
+
+    def settings(mapping):
+        if not isinstance(mapping, collections.abc.Mapping):
+            raise TypeError("settings must be a mapping")
+        return {key.lower(): value for key, value in mapping.items()}
+
+
+    def names_of(members):
+        return [member.name for member in members]
+
+
+    async def retry(op, attempts=3):
+        for n in range(attempts):
+            try:
+                return await op()
+            except ConnectionError:
+                if n == attempts - 1:
+                    raise
+                await asyncio.sleep(0)
+""")
+
+CONCURRENCY_CASES = [
+    Case("threads_and_coroutines_of_the_program_call_back", pytest_module("""
+        import asyncio
+        import collections
+        import enum
+
+        import pytest
+
+        from solution import names_of, parallel_map, retry, settings
+
+
+        class Env(collections.abc.Mapping):
+            def __init__(self, **values):
+                self._values = values
+
+            def __getitem__(self, key):
+                return self._values[key]
+
+            def __iter__(self):
+                return iter(self._values)
+
+            def __len__(self):
+                return len(self._values)
+
+
+        class Level(enum.Enum):
+            LOW = 1
+            HIGH = 2
+
+
+        class FlakyClient:
+            def __init__(self, failures):
+                self.failures, self.calls = failures, 0
+
+            async def get(self):
+                self.calls += 1
+                await asyncio.sleep(0.01)
+                if self.calls <= self.failures:
+                    raise ConnectionError("down")
+                return "ok"
+
+
+        def test_callbacks_from_worker_threads_keep_their_order():
+            assert parallel_map(lambda n: n * 10, range(12)) == [n * 10 for n in range(12)]
+
+
+        def test_mappings_of_the_tests():
+            assert settings(Env(DEBUG=True, Port=80)) == {"debug": True, "port": 80}
+            assert settings(collections.UserDict(A=1)) == {"a": 1}
+
+
+        def test_an_enum_class_iterated():
+            assert names_of(Level) == ["LOW", "HIGH"]
+
+
+        def test_async_callbacks():
+            client = FlakyClient(2)
+            assert asyncio.run(retry(client.get)) == "ok"
+            assert client.calls == 3
+
+
+        async def test_async_callbacks_in_an_async_test():
+            client = FlakyClient(5)
+            with pytest.raises(ConnectionError):
+                await retry(client.get)
+            assert client.calls == 3
+        """), WORKERS, bug(WORKERS, "return list(pool.map(fn, items))", "return list(pool.map(fn, items[1:]))"),
+         "[10, 20"),
+]
+CASES += CONCURRENCY_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -9,12 +9,14 @@ objects to the tests; a lying description can only make the candidate's own obje
 from __future__ import annotations
 
 import builtins
+import collections.abc
 import dataclasses
 import importlib
 import json
 import math
 import os
 import sys
+import threading
 import traceback
 import types
 import warnings
@@ -80,6 +82,34 @@ for _name in ("__len__", "__iter__", "__next__", "__getitem__", "__setitem__", "
               "__bool__", "__str__", "__eq__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__reversed__",
               "__enter__", "__exit__"):
     setattr(JudgeProxy, _name, _proxy_dunder(_name))
+
+
+def _container_proxy(abc, extra=()):
+    """A proxy that is what the tests' object is, to isinstance (a Mapping of the tests: the program checks
+    `isinstance(config, Mapping)`, then reads it with `dict(config)` or `.items()`, the ABC's own methods)."""
+    members = {"__slots__": ()}
+    for name in extra:  # abstract methods of the ABC that the proxy does not forward already
+        members[name] = lambda self, *args, _name=name: self._side.request_args("callm", self, args, {}, m=_name)
+    return type(f"Judge{abc.__name__}", (JudgeProxy, abc), members)
+
+
+class JudgeAwaitable(JudgeProxy):
+    """A coroutine of the tests (their async fake): awaiting it runs it to its end on their side."""
+
+    __slots__ = ()
+
+    def __await__(self):
+        return self._side.request({"op": "await", "t": {"j": self._jid}})
+        yield  # a generator: the await completes without suspending the program's loop
+
+
+JUDGE_KINDS = {"Awaitable": JudgeAwaitable,
+               "Mapping": _container_proxy(collections.abc.Mapping),
+               "MutableMapping": _container_proxy(collections.abc.MutableMapping),
+               "Sequence": _container_proxy(collections.abc.Sequence),
+               "MutableSequence": _container_proxy(collections.abc.MutableSequence, ("insert",)),
+               "Set": _container_proxy(collections.abc.Set),
+               "MutableSet": _container_proxy(collections.abc.MutableSet, ("add", "discard"))}
 
 
 class TestsStdin:
@@ -155,7 +185,7 @@ class CandidateHooks:
                         and (fn[2] is None or type(fn[2]) is str):
                     proxy = JudgeFunction(side, jid, *fn)
                 else:
-                    proxy = JudgeProxy(side, jid)
+                    proxy = JUDGE_KINDS.get(data.get("kind"), JudgeProxy)(side, jid)
                 side.judge_proxies[jid] = proxy
             return proxy
         if "n" in data:
@@ -191,6 +221,7 @@ class CandidateSide(KeptInStep):
         self.next_key = 0
         self.codec = wire.Codec(CandidateHooks(self))
         self.warned = []
+        self.lock = threading.RLock()
         # Every warning the program issues during a call is kept for the reply (a hook set once: cheaper than
         # catching warnings around each call); the judge's own filters decide what is shown.
         warnings.simplefilter("always")
@@ -239,8 +270,15 @@ class CandidateSide(KeptInStep):
 
     # -- the judge's requests ---------------------------------------------------------------------------------
     def serve_forever(self):
+        # The lock makes each exchange on the pipe one thread's: the program's threads may call the tests' callbacks
+        # while this thread runs the program (ThreadPoolExecutor.map over a callback). It is not held while the
+        # program runs here, or those threads could never call back.
         while True:
-            self.send(self.handle(wire.recv_msg(self.from_judge)))
+            with self.lock:
+                msg = wire.recv_msg(self.from_judge)
+            reply = self.handle(msg)
+            with self.lock:
+                self.send(reply)
 
     def handle(self, msg):
         back = {-key: snap.obj for key, snap in self.kept.items()}  # the tests' containers the program keeps
@@ -305,26 +343,28 @@ class CandidateSide(KeptInStep):
 
     # -- calls into the judge (handed objects) ----------------------------------------------------------------
     def request_args(self, op, proxy, args, kwargs, **extra):
-        refs = {}
-        msg = {"op": op, "t": {"j": object.__getattribute__(proxy, "_jid")},
-               "a": [self.encode_any(a, refs, 0) for a in args],
-               "k": {k: self.encode_any(v, refs, 0) for k, v in kwargs.items()}, **extra}
-        return self.request(msg, refs)
+        with self.lock:
+            refs = {}
+            msg = {"op": op, "t": {"j": object.__getattribute__(proxy, "_jid")},
+                   "a": [self.encode_any(a, refs, 0) for a in args],
+                   "k": {k: self.encode_any(v, refs, 0) for k, v in kwargs.items()}, **extra}
+            return self.request(msg, refs)
 
     def request(self, msg, refs=None):
-        self.send(msg)
-        while True:
-            reply = wire.recv_msg(self.from_judge)
-            if "op" in reply:
-                self.send(self.handle(reply))
-                continue
-            back = {n: o for n, o in (refs or {}).values()}
-            for number, contents in reply.get("s", ()):
-                target = back[number]
-                wire.update_in_place(target, self.codec.decode(contents, dict(back)))
-            if "ok" in reply:
-                return self.codec.decode(reply["ok"], back)
-            raise self.judge_exception(reply.get("exc") or {})
+        with self.lock:  # one request and its reply at a time, whichever thread of the program asks
+            self.send(msg)
+            while True:
+                reply = wire.recv_msg(self.from_judge)
+                if "op" in reply:
+                    self.send(self.handle(reply))
+                    continue
+                back = {n: o for n, o in (refs or {}).values()}
+                for number, contents in reply.get("s", ()):
+                    target = back[number]
+                    wire.update_in_place(target, self.codec.decode(contents, dict(back)))
+                if "ok" in reply:
+                    return self.codec.decode(reply["ok"], back)
+                raise self.judge_exception(reply.get("exc") or {})
 
     def judge_exception(self, desc):
         """The exception the judge described (a callback of the tests raised it, or the tests threw it)."""

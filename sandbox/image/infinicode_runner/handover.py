@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import builtins
 import collections
+import collections.abc
 import importlib
 import io
 import itertools
+import os
 import sys
 import types
 import unittest
-import unittest.mock
+
+import _pytest
+import pluggy
 
 from . import codec as wire
+from .loops import run_to_end
 from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteClass, RemoteObject, apull, awaited, pull
 
 
@@ -95,6 +100,7 @@ def library_exception(module, qualname):
     return found
 
 
+_JUDGE_DIRS = tuple(os.path.dirname(path) + os.sep for path in (_pytest.__file__, pluggy.__file__, __file__))
 _LIVE_TYPES = ()  # filled below, once the live classes exist
 
 _ITERATOR_TYPES = tuple({type(iter(x)) for x in ([], (), range(1), set(), {}, {}.values(), {}.items(), "", b"")}
@@ -133,17 +139,34 @@ def _handable(obj) -> bool:
         return obj.__code__.co_filename == TEST_FILE
     if isinstance(obj, types.MethodType):
         return _handable(obj.__func__) and (isinstance(obj.__self__, type) or _handable(obj.__self__))
-    if isinstance(obj, types.GeneratorType):  # the tests' own, and a mock's (iterating a mock_open file)
-        return obj.gi_code.co_filename in (TEST_FILE, unittest.mock.__file__)
+    if isinstance(obj, types.GeneratorType):  # the program may only iterate it (below): any but the judge's own
+        return not obj.gi_code.co_filename.startswith(_JUDGE_DIRS)
+    if isinstance(obj, types.CoroutineType):  # `await fetch(i)` in the program, on an async function of the tests
+        return not obj.cr_code.co_filename.startswith(_JUDGE_DIRS)
     if isinstance(obj, type):
         return obj.__module__ == TEST_MODULE
-    if type(obj).__module__ in (TEST_MODULE, "unittest.mock"):  # the tests' own objects, and their mocks
-        return True
+    if type(obj).__module__ in (TEST_MODULE, "unittest.mock") or type(obj) in USER_CONTAINERS:
+        return True  # the tests' own objects, their mocks, and containers they made of collections' User* classes
     if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function; a stream's write
         return type(obj.__self__) in _VALUE_OWNERS or obj.__name__ in (_file_like_members(obj.__self__) or ())
     if _file_like_members(obj) is not None:
         return True
     return isinstance(obj, _ITERATOR_TYPES) or type(obj).__name__ in ("itemgetter", "attrgetter", "partial")
+
+
+USER_CONTAINERS = (collections.UserDict, collections.UserList)
+_CONTAINER_ABCS = [collections.abc.MutableMapping, collections.abc.Mapping, collections.abc.MutableSequence,
+                   collections.abc.Sequence, collections.abc.MutableSet, collections.abc.Set]
+
+
+def _proxy_kind(obj):
+    """What the program's proxy of a tests' object must be to isinstance: a container ABC (their Mapping class),
+    or an awaitable."""
+    if isinstance(obj, types.CoroutineType):
+        return "Awaitable"
+    if type(obj).__module__ != TEST_MODULE and type(obj) not in USER_CONTAINERS:
+        return None
+    return next((abc.__name__ for abc in _CONTAINER_ABCS if isinstance(obj, abc)), None)
 
 
 _VALUE_OWNERS = {dict, list, set, frozenset, str, bytes, tuple, collections.Counter, collections.OrderedDict,
@@ -177,7 +200,8 @@ class JudgeHooks:
             jid = id(obj)
             self.conn.judge_objects[jid] = obj
             if not isinstance(obj, types.FunctionType):
-                return {"j": jid}
+                kind = _proxy_kind(obj)
+                return {"j": jid, "kind": kind} if kind else {"j": jid}
             # what functools.wraps copies when the program decorates a test's function
             doc = obj.__doc__ if type(obj.__doc__) is str else None
             return {"j": jid, "fn": [str(obj.__name__)[:200], str(obj.__qualname__)[:400], doc and doc[:4000]]}
@@ -225,12 +249,14 @@ _TEST_OBJECT_OPS = {"__setitem__": lambda o, k, v: o.__setitem__(k, v), "__delit
 
 
 def judge_op(op, target, name, args, kwargs):
-    tests_own = type(target).__module__ in (TEST_MODULE, "unittest.mock") or (
+    tests_own = type(target).__module__ in (TEST_MODULE, "unittest.mock") or type(target) in USER_CONTAINERS or (
         isinstance(target, type) and getattr(target, "__module__", None) == TEST_MODULE)
     if op == "call":
         if not callable(target):
             raise TypeError(f"'{type(target).__name__}' object is not callable")
         return target(*args, **kwargs)
+    if op == "await" and isinstance(target, types.CoroutineType):
+        return run_to_end(target)
     if op == "callm" and name in _OPERATORS:
         return _OPERATORS[name](target, *args)
     if op == "callm" and name in _TEST_OBJECT_OPS and (tests_own or (
