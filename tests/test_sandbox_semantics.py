@@ -3613,6 +3613,45 @@ CONCURRENCY_CASES = [
 ]
 CASES += CONCURRENCY_CASES
 
+TREE = src("""
+    def depth(node):
+        return 0 if node is None else 1 + depth(node[1])
+
+
+    def chain(n):
+        node = None
+        for value in range(n):
+            node = (value, node)
+        return node
+""")
+
+RECURSION_CASES = [
+    Case("recursion_limit_raised_by_the_tests", pytest_module("""
+        import sys
+
+        import pytest
+
+        from solution import chain, depth
+
+
+        @pytest.fixture
+        def deep_recursion():
+            old = sys.getrecursionlimit()
+            sys.setrecursionlimit(30_000)
+            yield
+            sys.setrecursionlimit(old)
+
+
+        def test_a_deep_chain(deep_recursion):
+            assert depth(chain(20_000)) == 20_000
+
+
+        def test_a_short_chain():
+            assert depth(chain(5)) == 5
+        """), TREE, bug(TREE, "range(n)", "range(n - 1)"), "19999"),
+]
+CASES += RECURSION_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -283,11 +283,11 @@ class CandidateSide(KeptInStep):
     def handle(self, msg):
         back = {-key: snap.obj for key, snap in self.kept.items()}  # the tests' containers the program keeps
         snapshots = []
-        limit = sys.getrecursionlimit()
         try:
             op = msg["op"]
             if "ctx" in msg:  # what the tests changed in their process since the last request (state.py)
                 state.apply(msg["ctx"], lambda value: self.codec.decode(value, {}))
+            limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))  # deep values; the program keeps its own
             try:
                 for key, contents in msg.get("kx", ()):  # the tests changed a container the program keeps
@@ -414,6 +414,7 @@ def _trimmed_traceback(exc):
 
 
 def main(from_judge, to_judge):
+    sys.setrecursionlimit = state.REAL_SET_RECURSION  # the judge's wrapper (state.py) is for the tests, not here
     try:
         with open("/proc/self/oom_score_adj", "w") as f:  # if the container runs short of memory, die first
             f.write("1000")

@@ -36,8 +36,6 @@ from .codec import JSON_DUMPS, JSON_LOADS
 from .proxies import CandidateGone, Deadline, Unsupported
 from .remote import Connection
 
-sys.setrecursionlimit(10_000)  # judge frames of nested callbacks; the candidate keeps Python's default
-
 
 def _identifiers(tests):
     """Every name the tests' code uses (a bare name or an attribute): a class of the program the tests name is one
@@ -203,6 +201,7 @@ def finish_job(conn):
         pass
     kill_everything()
     _clean_tmp()
+    state.job_done()
 
 
 def _clean_tmp():

@@ -2,12 +2,13 @@
 log records, carried back.
 
 In one process, a test that calls `monkeypatch.setenv`, `monkeypatch.chdir`, sets `sys.argv`, seeds `random`, sets a
-logger's level or the decimal precision, or patches a module, changes what the code under test sees. Here the tests
-run in the judge and the program in its own process, so before a request the judge sends what changed since the
-candidate was forked (`TestsState.changes`) and the candidate applies it (`apply`). `random` and numpy's global
-generator are carried when the tests seed them (random.seed / setstate, numpy.random.seed / set_state), not as the
-tests draw numbers. Of what the program does to its process, only its log records come back, for pytest's caplog
-(`log_again`): each is a name, a level and a message, which the program could as well have logged in one process.
+logger's level, the decimal precision or the recursion limit, or patches a module, changes what the code under test
+sees. Here the tests run in the judge and the program in its own process, so before a request the judge sends what
+changed since the candidate was forked (`TestsState.changes`) and the candidate applies it (`apply`). `random` and
+numpy's global generator are carried when the tests seed them (random.seed / setstate, numpy.random.seed /
+set_state), not as the tests draw numbers. Of what the program does to its process, only its log records come back,
+for pytest's caplog (`log_again`): each is a name, a level and a message, which the program could as well have
+logged in one process.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import sys
 import types
 
 _REAL_SETSTATE = random.setstate
+REAL_SET_RECURSION = sys.setrecursionlimit
+JUDGE_RECURSION = 10_000  # the judge's own limit (frames of nested callbacks); tests may raise it, never lower it
+_recursion = [None]  # the limit the tests of the job under way set, for the program (None: they set none)
 _REAL_SET_LEVEL = logging.Logger.setLevel
 _seedings = [0]  # seedings of random or numpy's global generator in this process
 _level_settings = [0]  # Logger.setLevel calls in this process
@@ -39,6 +43,21 @@ _OWN_STREAMS = {("sys", name) for name in ("stdin", "stdout", "stderr", "__stdin
 def _set_level(logger, level):
     _REAL_SET_LEVEL(logger, level)
     _level_settings[0] += 1
+
+
+def _set_recursion(limit):
+    """sys.setrecursionlimit in the tests: the program gets the same limit (a deep recursion the test allows)."""
+    limit = int(limit.__index__())
+    if limit < 1:
+        raise ValueError("recursion limit must be greater or equal than 1")
+    REAL_SET_RECURSION(max(limit, JUDGE_RECURSION))
+    _recursion[0] = limit
+
+
+def job_done() -> None:
+    """In the judge, after each job: what its tests set does not carry over to the next one."""
+    _recursion[0] = None
+    REAL_SET_RECURSION(JUDGE_RECURSION)
 
 
 def _counting(fn):
@@ -111,6 +130,8 @@ def install() -> None:
     patches (monkeypatch, mock.patch): once, in the judge, before the tests load."""
     random.seed, random.setstate = _counting(random.seed), _counting(random.setstate)
     logging.Logger.setLevel = _set_level
+    sys.setrecursionlimit = _set_recursion
+    REAL_SET_RECURSION(JUDGE_RECURSION)
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         numpy.random.seed, numpy.random.set_state = _counting(numpy.random.seed), _counting(numpy.random.set_state)
@@ -140,6 +161,7 @@ class TestsState:
         self.records_left = MAX_JOB_RECORDS
         self.patchings, self.patches_sent = _patchings[0], {}
         self.decimal = _decimal_context()
+        self.recursion = None
 
     def changes(self, encode) -> dict | None:
         """What changed since the last call, for the next request (None: nothing). encode(value) writes a value
@@ -159,6 +181,8 @@ class TestsState:
         cwd = _cwd()
         if cwd != self.cwd:
             self.cwd = out["cwd"] = cwd
+        if _recursion[0] != self.recursion:
+            self.recursion = out["recursion"] = _recursion[0]
         if sys.argv != self.argv:
             self.argv = out["argv"] = [str(a) for a in sys.argv]
         if _seedings[0] != self.seedings:
@@ -235,6 +259,11 @@ def apply(state: dict, decode) -> None:
             current = decimal.getcontext()
             current.prec, current.rounding, current.Emin, current.Emax, current.capitals, current.clamp = context
         except (TypeError, ValueError):
+            pass
+    if type(state.get("recursion")) is int and state["recursion"] > 0:
+        try:
+            REAL_SET_RECURSION(state["recursion"])
+        except (RecursionError, ValueError, OverflowError):
             pass
     if type(state.get("argv")) is list:
         sys.argv[:] = [str(a) for a in state["argv"]]
