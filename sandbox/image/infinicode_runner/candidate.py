@@ -22,7 +22,7 @@ import types
 import warnings
 
 from . import codec as wire
-from . import state
+from . import framing, in_place, state
 from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
 from .program_ops import perform
@@ -266,7 +266,7 @@ class CandidateSide(KeptInStep):
 
     def send(self, msg):
         flush()
-        wire.send_msg(self.to_judge, msg)
+        framing.send_msg(self.to_judge, msg)
 
     # -- the judge's requests ---------------------------------------------------------------------------------
     def serve_forever(self):
@@ -275,7 +275,7 @@ class CandidateSide(KeptInStep):
         # program runs here, or those threads could never call back.
         while True:
             with self.lock:
-                msg = wire.recv_msg(self.from_judge)
+                msg = framing.recv_msg(self.from_judge)
             reply = self.handle(msg)
             with self.lock:
                 self.send(reply)
@@ -291,14 +291,14 @@ class CandidateSide(KeptInStep):
             sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))  # deep values; the program keeps its own
             try:
                 for key, contents in msg.get("kx", ()):  # the tests changed a container the program keeps
-                    wire.update_in_place(self.kept[key].obj, self.codec.decode(contents, back))
-                    self.kept[key] = wire.Snapshot(self.kept[key].obj)
+                    in_place.update_in_place(self.kept[key].obj, self.codec.decode(contents, back))
+                    self.kept[key] = in_place.Snapshot(self.kept[key].obj)
                 target = self.codec.decode(msg["t"], back)
                 args = [self.codec.decode(a, back) for a in msg.get("a", [])]
                 kwargs = {k: self.codec.decode(v, back) for k, v in (msg.get("k") or {}).items()}
             finally:
                 sys.setrecursionlimit(limit)
-            snapshots = [(n, self.kept[-n] if n < 0 else wire.Snapshot(o)) for n, o in back.items()
+            snapshots = [(n, self.kept[-n] if n < 0 else in_place.Snapshot(o)) for n, o in back.items()
                          if wire.is_mutable(o)]
             fresh = [(n, o) for n, o in back.items() if n >= 0 and wire.is_mutable(o)]
             counts = [sys.getrefcount(o) for _, o in fresh]
@@ -354,14 +354,14 @@ class CandidateSide(KeptInStep):
         with self.lock:  # one request and its reply at a time, whichever thread of the program asks
             self.send(msg)
             while True:
-                reply = wire.recv_msg(self.from_judge)
+                reply = framing.recv_msg(self.from_judge)
                 if "op" in reply:
                     self.send(self.handle(reply))
                     continue
                 back = {n: o for n, o in (refs or {}).values()}
                 for number, contents in reply.get("s", ()):
                     target = back[number]
-                    wire.update_in_place(target, self.codec.decode(contents, dict(back)))
+                    in_place.update_in_place(target, self.codec.decode(contents, dict(back)))
                 if "ok" in reply:
                     return self.codec.decode(reply["ok"], back)
                 raise self.judge_exception(reply.get("exc") or {})
@@ -420,14 +420,14 @@ def main(from_judge, to_judge):
             f.write("1000")
     except OSError:
         pass
-    job = wire.recv_msg(from_judge)
+    job = framing.recv_msg(from_judge)
     if job.get("stdio"):
         return serve_programs(from_judge, to_judge)
     set_limits(job["memory_mb"], job["timeout_s"])
     try:
         code = compile(job["program"], "solution.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
-        wire.send_msg(to_judge, {"syntax_error": {"line": getattr(exc, "lineno", 0) or 0,
+        framing.send_msg(to_judge, {"syntax_error": {"line": getattr(exc, "lineno", 0) or 0,
                                                   "col": getattr(exc, "offset", 0) or 0,
                                                   "msg": getattr(exc, "msg", str(exc))[:500]}})
         return
@@ -477,7 +477,7 @@ def warm_up():
                         {"op": "callm", "t": {"h": id(inst)}, "m": "twice", "a": [{"l": [1, 2], "ref": 0}], "k": {}},
                         {"op": "get", "t": {"h": id(inst)}, "n": "x"}, {"op": "call", "t": {"h": id(cls)}, "a": []},
                         {"op": "callm", "t": {"h": id(inst)}, "m": "__repr__", "a": []}):
-                wire.dumps(side.handle(json.loads(json.dumps(msg))))
+                framing.dumps(side.handle(json.loads(json.dumps(msg))))
     finally:
         warnings.showwarning, warnings.filters[:], builtins.input, sys.stdin = saved[0], saved[1], saved[2], saved[3]
         for fd in (r1, w1, r2, w2):

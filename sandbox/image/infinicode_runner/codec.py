@@ -19,11 +19,8 @@ import datetime
 import decimal
 import fractions
 import ipaddress
-import json
-import os
 import pathlib
 import re
-import struct
 import types
 import uuid
 from zoneinfo import ZoneInfo
@@ -34,7 +31,6 @@ from zoneinfo import ZoneInfo
 datetime = types.SimpleNamespace(**{name: getattr(datetime, name)
                                     for name in ("date", "datetime", "time", "timedelta", "timezone")})
 
-MAX_MESSAGE = 64 * 1024 * 1024  # largest message accepted from the other side
 MAX_DEPTH = 500  # nesting depth of values
 
 _SEQ = {list: "l", tuple: "t", set: "s", frozenset: "fs"}
@@ -64,11 +60,11 @@ class Opaque:
         return self.text or f"<{self.type_name}>"
 
 
-def _is_ndarray(t):
+def is_ndarray(t):
     return t.__name__ == "ndarray" and t.__module__ == "numpy"
 
 
-def _dict_items(obj):
+def dict_items(obj):
     """The items of a dict (of one of the exact types above) in its own order: an OrderedDict keeps its order in a
     list of its own, which dict's methods neither read nor update (move_to_end changes only that)."""
     return (collections.OrderedDict.items if type(obj) is collections.OrderedDict else dict.items)(obj)
@@ -76,7 +72,7 @@ def _dict_items(obj):
 
 def is_mutable(obj):
     """Containers whose changes by the callee travel back to the caller."""
-    return type(obj) in _MUTABLE or _is_ndarray(type(obj))
+    return type(obj) in _MUTABLE or is_ndarray(type(obj))
 
 
 def _numpy():
@@ -115,7 +111,7 @@ class Codec:
             return obj if -(2**62) < obj < 2**62 else {"I": hex(obj)}
         if t is float:
             return {"f": obj.hex()}
-        if refs is not None and (t in _MUTABLE or _is_ndarray(t)):
+        if refs is not None and (t in _MUTABLE or is_ndarray(t)):
             seen = refs.get(id(obj))
             if seen is not None:
                 return {"R": seen[0]}
@@ -133,7 +129,7 @@ class Codec:
             return {tag: [self._enc(x, refs, d) for x in obj]}
         tag = _DICTS.get(t)
         if tag is not None:
-            items = [[self._enc(k, refs, d), self._enc(v, refs, d)] for k, v in _dict_items(obj)]
+            items = [[self._enc(k, refs, d), self._enc(v, refs, d)] for k, v in dict_items(obj)]
             return {"d": items} if tag == "d" else {"T": [tag, items]}
         if t is bytes:
             return {"b": base64.b64encode(obj).decode()}
@@ -426,93 +422,6 @@ def plain_datetime(obj):
     if isinstance(obj, datetime.timedelta):
         return datetime.timedelta(obj.days, obj.seconds, obj.microseconds)
     return None
-
-
-def update_in_place(target, new):
-    """Make `target` (the caller's container) hold what `new` holds: how mutation by the callee becomes visible."""
-    t = type(target)
-    if t is list or t is bytearray:
-        target[:] = new
-    elif t is collections.deque:
-        target.clear()
-        target.extend(new)
-    elif t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict):
-        t.clear(target)
-        for k, v in _dict_items(new):
-            t.__setitem__(target, k, v)
-    elif t is set:
-        target.clear()
-        target.update(new)
-    elif _is_ndarray(t) and getattr(new, "shape", None) == target.shape:
-        target[...] = new
-
-
-class Snapshot:
-    """What a container held when it arrived; `changed()` says whether the callee touched it (cheaply: by the
-    identity of its items, so only containers that changed travel back)."""
-
-    __slots__ = ("obj", "items")
-
-    def __init__(self, obj):
-        self.obj = obj
-        self.items = self._items(obj)
-
-    @staticmethod
-    def _items(obj):
-        t = type(obj)
-        if _is_ndarray(t):
-            return obj.copy()
-        if t is bytearray:
-            return bytes(obj)
-        if t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict):
-            return [x for item in _dict_items(obj) for x in item]  # keys and values, flat (and in order)
-        if t is set:
-            return set(obj)
-        return list(obj)
-
-    def changed(self) -> bool:
-        now = self._items(self.obj)
-        if _is_ndarray(type(now)):
-            return now.shape != self.items.shape or not (now == self.items).all()
-        if type(now) is not list:
-            return now != self.items
-        return len(now) != len(self.items) or any(a is not b for a, b in zip(now, self.items, strict=False))
-
-
-# -- framing: length-prefixed JSON messages over pipes ---------------------------------------------------------
-
-# Bound once: tests that patch json.dumps or json.loads for the program (state.py carries the patch to it) must not
-# change the protocol on either side.
-JSON_DUMPS, JSON_LOADS = json.dumps, json.loads
-
-
-def dumps(obj) -> bytes:
-    data = JSON_DUMPS(obj, allow_nan=False, separators=(",", ":")).encode()
-    return struct.pack(">I", len(data)) + data
-
-
-def send_msg(fd, obj):
-    payload = dumps(obj)
-    while payload:
-        payload = payload[os.write(fd, payload):]
-
-
-def _read_exact(fd, n):
-    chunks = []
-    while n:
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
-
-
-def recv_msg(fd):
-    (n,) = struct.unpack(">I", _read_exact(fd, 4))
-    if n > MAX_MESSAGE:
-        raise ValueError("message too large")
-    return JSON_LOADS(_read_exact(fd, n))
 
 
 PLAIN = Codec()

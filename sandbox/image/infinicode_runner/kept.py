@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from . import codec as wire
+from . import in_place
 
 # Containers kept in step (the tests' that the program keeps, and those inside the program's attributes the tests
 # read): each costs every later call a look at each item, so at most 32, of at most 1,000 items when kept (a list
@@ -39,7 +40,7 @@ class KeptInStep:
             sys.setrecursionlimit(limit)
         for n, _ in sync:
             if n < 0:
-                self.kept[-n] = wire.Snapshot(self.kept[-n].obj)
+                self.kept[-n] = in_place.Snapshot(self.kept[-n].obj)
         if sync:
             reply["s"] = sync
 
@@ -54,7 +55,7 @@ class KeptInStep:
         for n, obj in numbered:
             if len(self.kept) < MAX_KEPT and _size(obj) <= MAX_KEPT_ITEMS:
                 self.next_key += 1
-                self.kept[self.next_key] = wire.Snapshot(obj)
+                self.kept[self.next_key] = in_place.Snapshot(obj)
                 kept.append([n, self.next_key])
         if not kept:
             del reply["k"]

@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from . import codec as wire
+from . import framing
 
 
 def flush():
@@ -44,8 +44,8 @@ def set_limits(memory_mb, timeout_s):
 
 def serve_programs(from_judge, to_judge):
     while True:
-        req = wire.recv_msg(from_judge)
-        wire.send_msg(to_judge, run_program(req["program"], req["stdin"], float(req["timeout_s"]),
+        req = framing.recv_msg(from_judge)
+        framing.send_msg(to_judge, run_program(req["program"], req["stdin"], float(req["timeout_s"]),
                                             int(req["memory_mb"])))
 
 

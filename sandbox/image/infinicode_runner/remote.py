@@ -19,6 +19,7 @@ import time
 import warnings
 
 from . import codec as wire
+from . import framing, in_place
 from .compare import Comparisons
 from .handover import JudgeHooks, judge_exception, judge_op
 from .mirrors import Mirrors
@@ -104,7 +105,7 @@ class Connection(Mirrors, Comparisons):
                 if not chunk:
                     raise CandidateGone("the candidate process ended during the tests")
                 self._resp += chunk
-                if len(self._resp) > wire.MAX_MESSAGE + 4:
+                if len(self._resp) > framing.MAX_MESSAGE + 4:
                     raise CandidateGone("the candidate sent an oversized reply")
             elif chunk:
                 self._keep(fd, chunk)
@@ -114,7 +115,7 @@ class Connection(Mirrors, Comparisons):
 
     def send(self, obj):
         try:
-            payload = memoryview(wire.dumps(obj))
+            payload = memoryview(framing.dumps(obj))
         except (TypeError, ValueError) as exc:
             raise Unsupported(f"a value the tests sent cannot be written ({exc})") from None
         while payload:
@@ -129,7 +130,7 @@ class Connection(Mirrors, Comparisons):
         while len(self._resp) < 4:
             self._wait()
         (n,) = struct.unpack(">I", bytes(self._resp[:4]))
-        if n > wire.MAX_MESSAGE:
+        if n > framing.MAX_MESSAGE:
             raise CandidateGone("the candidate sent an oversized reply")
         while len(self._resp) < 4 + n:
             self._wait()
@@ -138,7 +139,7 @@ class Connection(Mirrors, Comparisons):
         if self.forward and self.open_streams:  # output written before the reply is in the pipes now: pass it on
             self._wait(timeout=0)
         try:
-            reply = wire.JSON_LOADS(data)
+            reply = framing.JSON_LOADS(data)
         except ValueError:
             raise CandidateGone("the candidate broke the protocol") from None
         if type(reply) is not dict:
@@ -208,7 +209,7 @@ class Connection(Mirrors, Comparisons):
         for key, obj in self.kept.items():
             if self.kept_seen[key].changed():
                 changes.append([key, self.encode_handed_contents(obj, refs)])
-                self.kept_seen[key] = wire.Snapshot(obj)
+                self.kept_seen[key] = in_place.Snapshot(obj)
         if changes:
             msg["kx"] = changes
 
@@ -222,12 +223,12 @@ class Connection(Mirrors, Comparisons):
         """The program's news about the containers kept in step: which are new, which it let go."""
         for number, _ in reply.get("s", ()):
             if number < 0 and -number in self.kept:
-                self.kept_seen[-number] = wire.Snapshot(self.kept[-number])
+                self.kept_seen[-number] = in_place.Snapshot(self.kept[-number])
         for number, key in reply.get("k", ())[:MAX_KEPT]:
             if type(number) is int and number >= 0 and type(key) is int and key > 0 and len(self.kept) < MAX_KEPT \
                     and wire.is_mutable(back.get(number)):
                 self.kept[key] = back[number]
-                self.kept_seen[key] = wire.Snapshot(back[number])
+                self.kept_seen[key] = in_place.Snapshot(back[number])
         for key in reply.get("kd", ())[:MAX_KEPT]:
             self.kept.pop(key, None)
             self.kept_seen.pop(key, None)
@@ -239,7 +240,7 @@ class Connection(Mirrors, Comparisons):
         raised = None  # a warning the tests' filters turn into an error: the call raises it, as in one process
         try:
             for number, contents in reply.get("s", ()):
-                wire.update_in_place(back[number], self.codec.decode(contents, back))
+                in_place.update_in_place(back[number], self.codec.decode(contents, back))
             for category, message, *own in reply.get("w", ()):
                 raised = warn_again(str(category), str(message), self.codec.decode(own[0], {}) if own else None) \
                     or raised
@@ -373,7 +374,7 @@ class Connection(Mirrors, Comparisons):
         except Exception:
             self.nesting -= 1
             raise CandidateGone("the candidate sent a malformed request") from None
-        snapshots = [(n, wire.Snapshot(o)) for n, o in back.items() if wire.is_mutable(o)]
+        snapshots = [(n, in_place.Snapshot(o)) for n, o in back.items() if wire.is_mutable(o)]
         try:
             result = judge_op(msg.get("op"), target, str(msg.get("m") or msg.get("n") or ""), args, kwargs)
             enc_refs = {id(o): [n, o] for n, o in back.items()}

@@ -32,7 +32,7 @@ import numpy  # noqa: F401
 import pytest  # noqa: F401
 
 from . import candidate, judge, modules, scripts, state
-from .codec import JSON_DUMPS, JSON_LOADS
+from .framing import JSON_DUMPS, JSON_LOADS
 from .proxies import CandidateGone, Deadline, Unsupported
 from .remote import Connection
 
