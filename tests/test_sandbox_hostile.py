@@ -130,6 +130,10 @@ HOSTILE = {
                        "def answer():\n    return Anything()\n"), {"unsupported"}, 5),
     "int_subclass_eq": (("class Liar(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n"
                         "def answer():\n    return Liar(41)\n"), {"unsupported"}, 5),
+    # its value crosses with it, read by int's own methods: __int__, __index__ and __str__ cannot change it
+    "int_subclass_conversions_lie": (("class Liar(int):\n    __int__ = __index__ = lambda self: 42\n"
+                                     "    __str__ = __repr__ = lambda self: '42'\n    __float__ = lambda self: 42.0\n"
+                                     "def answer():\n    return Liar(41)\n"), {"failed"}, 5),
     "delete_files": (("import shutil\ndef answer():\n    for root in ('/tmp', '/opt/infinicode', '/proc/1/cwd'):\n"
                      "        shutil.rmtree(root, ignore_errors=True)\n    return 41\n"), {"failed"}, 5),
     "atexit_forgery": (("import atexit\natexit.register(lambda: os.write(os.open('/proc/1/fd/1', os.O_WRONLY),"

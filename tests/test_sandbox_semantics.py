@@ -3652,6 +3652,71 @@ RECURSION_CASES = [
 ]
 CASES += RECURSION_CASES
 
+STATUS = src("""
+    import enum
+    import json
+    from datetime import date
+
+
+    class Status(enum.StrEnum):
+        OPEN = "open"
+        DONE = "done"
+
+
+    class Level(enum.IntEnum):
+        LOW = 1
+        HIGH = 2
+
+
+    class Slug(str):
+        def words(self):
+            return self.split("-")
+
+
+    class Day(date):
+        def is_weekend(self):
+            return self.weekday() >= 5
+
+
+    def ticket(title, done=False):
+        return {"slug": Slug(title.lower().replace(" ", "-")), "status": Status.DONE if done else Status.OPEN,
+                "level": Level.HIGH if "!" in title else Level.LOW}
+
+
+    def due(year, month, day):
+        return Day(year, month, day)
+""")
+
+IMMUTABLE_SUBCLASS_CASES = [
+    Case("objects_of_str_int_and_date_subclasses_are_those_types", pytest_module("""
+        import json
+        from datetime import date
+
+        from solution import Level, Status, due, ticket
+
+
+        def test_serialised_as_their_values():
+            t = ticket("Fix login!")
+            assert json.dumps(t) == '{"slug": "fix-login!", "status": "open", "level": 2}'
+
+
+        def test_are_their_builtin_types():
+            t = ticket("Add tests", done=True)
+            assert isinstance(t["slug"], str) and isinstance(t["level"], int) and isinstance(t["status"], str)
+            assert "#" + t["slug"] == "#add-tests"
+            assert t["slug"].words() == ["add", "tests"]
+            assert t["status"] is Status.DONE and t["level"] == 1 and t["level"] < Level.HIGH
+
+
+        def test_a_date_subclass():
+            day = due(2024, 6, 1)
+            assert isinstance(day, date) and day.is_weekend()
+            assert day - date(2024, 5, 31) == (date(2024, 6, 1) - date(2024, 5, 31))
+            assert day.isoformat() == "2024-06-01"
+        """), STATUS, bug(STATUS, '.replace(" ", "-")', '.replace(" ", "_")'), "fix_login!"),
+]
+CASES += IMMUTABLE_SUBCLASS_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -158,6 +158,9 @@ class CandidateHooks:
         if isinstance(obj, type):
             return {"h": hid, "C": side.class_key(obj)}
         data = {"h": hid, "c": side.class_key(t)}
+        base = wire.immutable_base(t)
+        if base is not None and not isinstance(obj, BaseException):  # the value it holds, for the judge's mirror
+            data["v"] = side.codec._enc(wire.value_inside(obj, base), None, depth + 1)
         if isinstance(obj, BaseException):
             args = obj.args if type(obj.args) is tuple else ()
             data["a"] = [side.encode_any(a, refs, depth + 1) for a in args]

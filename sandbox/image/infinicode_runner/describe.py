@@ -16,6 +16,7 @@ import fractions
 import sys
 import types
 
+from .codec import immutable_base
 from .handover import is_pure_library
 
 VALUE_BASES = {int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset, collections.deque,
@@ -100,6 +101,9 @@ def describe(cls, key) -> dict:
     meta = type(cls)
     desc["meta"] = [d for d in ("__iter__", "__len__", "__contains__", "__getitem__")
                     if hasattr(meta, d) and _owner(meta, d) not in (type, object)]
+    immutable = immutable_base(cls)
+    if immutable is not None and not is_namedtuple(cls):  # its objects carry their value (codec.IMMUTABLE_BASES)
+        desc["immutable"] = immutable.__name__
     desc["generic"] = hasattr(cls, "__class_getitem__")  # Stack[int]: a Generic's (or a list subclass's) alias
     methods = []
     for name in dir(cls):

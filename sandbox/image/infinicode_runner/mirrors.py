@@ -10,6 +10,7 @@ import inspect
 import linecache
 import types
 
+from . import codec as wire
 from .handover import library_exception
 from .proxies import (
     DUNDER_OPS,
@@ -93,10 +94,15 @@ class Mirrors:
             ns["__init__"] = RemoteMember("__init__")  # reached only by super().__init__() in a test class
             bases = bases or [RemoteObject]
         meta = RemoteContainerClass if desc.get("meta") else RemoteClass
+        value_base = wire.IMMUTABLE_BASES.get(desc.get("immutable"))
+        if value_base is not None and not any(issubclass(b, BaseException) for b in bases):
+            ns["_ic_value_base"] = value_base  # its objects hold their value (instance(), below)
+            if not any(issubclass(b, value_base) for b in bases):
+                bases.append(value_base)
         try:
             return meta(name, tuple(bases), ns)
         except TypeError:  # an MRO the judge cannot rebuild: keep the class, lose the bases
-            return meta(name, (RemoteObject,), ns)
+            return meta(name, (RemoteObject, value_base) if "_ic_value_base" in ns else (RemoteObject,), ns)
 
     def instance(self, hid, cls, data, refs, depth):
         if isinstance(cls, type) and issubclass(cls, BaseException):
@@ -119,10 +125,26 @@ class Mirrors:
         if not isinstance(cls, RemoteClass):  # a genuine builtin type reported for a handle: keep it opaque
             cls = self._build_mirror({"id": -1, "name": getattr(cls, "__name__", "object"), "module": "builtins*",
                                       "eq": "identity", "hash": "identity"})
-        obj = object.__new__(cls)
+        value_base = getattr(cls, "_ic_value_base", None)
+        value = self.codec._dec(data["v"], None, depth + 1) if value_base is not None and "v" in data else None
+        if value_base is not None and type(value) is value_base:
+            obj = wire.with_value(cls, value_base, value)
+            object.__setattr__(obj, "_ic_plain", value)
+        else:
+            if value_base is not None:  # its value could not cross (a datetime with a tzinfo of the program's)
+                cls = self._valueless(cls)
+            obj = object.__new__(cls)
         object.__setattr__(obj, "_ic_hid", hid)
         object.__setattr__(obj, "_ic_conn", self)
         return obj
+
+    def _valueless(self, cls):
+        """The class's mirror as it would be without its value type: for an object whose value cannot cross."""
+        made = self.valueless.get(cls)
+        if made is None:
+            desc = {k: v for k, v in cls._ic_desc.items() if k not in ("immutable", "bases")}  # bases hold it too
+            made = self.valueless[cls] = self._build_mirror(desc)
+        return made
 
     def _chain(self, exc, data, refs, depth):
         """`raise ... from err` and the exception being handled (__cause__, __context__), and add_note()'s notes."""

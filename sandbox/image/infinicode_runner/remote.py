@@ -57,6 +57,7 @@ class Connection(Mirrors, Comparisons):
         self.proxies = {}  # candidate handle -> proxy (identity is kept)
         self.wrapped = {}  # id of a judge generator reading a candidate generator -> its handle
         self.classes = {}  # candidate class id -> mirror class
+        self.valueless = {}  # mirror class -> the same without its value type (mirrors.py: _valueless)
         self.judge_objects = {}  # handle -> judge object the candidate may use
         self.named_in_tests = set()  # the names the tests' code uses (server.py)
         self.program_source = None  # the program's text, for inspect.getsource of its functions (server.py)
@@ -327,7 +328,12 @@ class Connection(Mirrors, Comparisons):
         return self.request({"op": "fields", "t": self._target(target), "n": list(names)})
 
     def value(self, target):
-        """The builtin value inside an instance of a subclass of a value type (a list subclass, an IntFlag...)."""
+        """The builtin value inside an instance of a subclass of a value type (a list subclass, an IntFlag...): an
+        immutable one arrived with the object (mirrors.py)."""
+        try:
+            return object.__getattribute__(target, "_ic_plain")
+        except AttributeError:
+            pass
         return self.request({"op": "value", "t": self._target(target), "n": type(target)._ic_desc.get("value")})
 
     def text(self, target, dunder):
