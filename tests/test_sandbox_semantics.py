@@ -3717,6 +3717,74 @@ IMMUTABLE_SUBCLASS_CASES = [
 ]
 CASES += IMMUTABLE_SUBCLASS_CASES
 
+PIPELINE = src("""
+    def broadcast(items, *targets):
+        for target in targets:
+            next(target)
+        for item in items:
+            for target in targets:
+                target.send(item)
+        for target in targets:
+            target.close()
+
+
+    def chain(*sources):
+        for source in sources:
+            yield from source
+""")
+
+PIPELINE_CASES = [
+    Case("generators_of_the_tests_driven_by_the_program", pytest_module("""
+        from solution import broadcast, chain
+
+
+        def collector(into, closed):
+            try:
+                while True:
+                    into.append((yield))
+            finally:
+                closed.append(True)
+
+
+        def test_sent_to_coroutines_of_the_tests():
+            evens, odds, closed = [], [], []
+            broadcast([1, 2, 3], collector(evens, closed), collector(odds, closed))
+            assert evens == [1, 2, 3]
+            assert odds == [1, 2, 3]
+            assert closed == [True, True]
+
+
+        def test_yield_from_generators_of_the_tests():
+            def upto(n):
+                yield from range(n)
+            assert list(chain(upto(2), upto(3))) == [0, 1, 0, 1, 2]
+        """), PIPELINE, bug(PIPELINE, "for item in items:", "for item in items[:-1]:"), "[1, 2]"),
+]
+CASES += PIPELINE_CASES
+
+SAMPLES = src("""
+    def record(samples, value):
+        samples.append(value)
+        if len(samples) > 3:
+            samples.pop(0)
+""")
+
+ARRAY_CASES = [
+    Case("arrays_of_the_array_module_changed_in_place", pytest_module("""
+        import array
+
+        from solution import record
+
+
+        def test_ring_of_samples():
+            samples = array.array("d", [0.5, 1.5])
+            record(samples, 2.5)
+            record(samples, 3.5)
+            assert samples.tolist() == [1.5, 2.5, 3.5]
+        """), SAMPLES, bug(SAMPLES, "len(samples) > 3", "len(samples) > 4"), "[0.5, 1.5, 2.5, 3.5]"),
+]
+CASES += ARRAY_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

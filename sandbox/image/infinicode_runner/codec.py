@@ -37,7 +37,7 @@ _SEQ = {list: "l", tuple: "t", set: "s", frozenset: "fs"}
 _SEQ_BACK = {"l": list, "t": tuple, "s": set, "fs": frozenset}
 _DICTS = {dict: "d", collections.Counter: "Counter", collections.OrderedDict: "OrderedDict"}
 _MUTABLE = (list, dict, set, bytearray, collections.deque, collections.Counter, collections.OrderedDict,
-            collections.defaultdict)
+            collections.defaultdict, array.array)
 _IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipaddress.IPv6Network,
              ipaddress.IPv4Interface, ipaddress.IPv6Interface)
 _ZONE_RE = re.compile(r"^[A-Za-z0-9_+-]{1,32}(/[A-Za-z0-9_+-]{1,32}){0,3}$")  # an IANA key: Europe/Paris, UTC

@@ -148,12 +148,15 @@ def _handable(obj) -> bool:
     if type(obj).__module__ in (TEST_MODULE, "unittest.mock") or type(obj) in USER_CONTAINERS:
         return True  # the tests' own objects, their mocks, and containers they made of collections' User* classes
     if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function; a stream's write
+        if isinstance(obj.__self__, types.GeneratorType):
+            return obj.__name__ in _GENERATOR_METHODS and _handable(obj.__self__)
         return type(obj.__self__) in _VALUE_OWNERS or obj.__name__ in (_file_like_members(obj.__self__) or ())
     if _file_like_members(obj) is not None:
         return True
     return isinstance(obj, _ITERATOR_TYPES) or type(obj).__name__ in ("itemgetter", "attrgetter", "partial")
 
 
+_GENERATOR_METHODS = ("send", "throw", "close")
 USER_CONTAINERS = (collections.UserDict, collections.UserList)
 _CONTAINER_ABCS = [collections.abc.MutableMapping, collections.abc.Mapping, collections.abc.MutableSequence,
                    collections.abc.Sequence, collections.abc.MutableSet, collections.abc.Set]
@@ -257,6 +260,9 @@ def judge_op(op, target, name, args, kwargs):
         return target(*args, **kwargs)
     if op == "await" and isinstance(target, types.CoroutineType):
         return run_to_end(target)
+    if op in ("callm", "get") and name in _GENERATOR_METHODS and isinstance(target, types.GeneratorType):
+        member = getattr(target, name)  # a generator of the tests driven as a coroutine (`target.send(x)`)
+        return member(*args) if op == "callm" else member
     if op == "callm" and name in _OPERATORS:
         return _OPERATORS[name](target, *args)
     if op == "callm" and name in _TEST_OBJECT_OPS and (tests_own or (

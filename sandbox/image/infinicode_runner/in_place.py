@@ -3,6 +3,7 @@ object (`update_in_place`), and only containers that changed travel back (`Snaps
 
 from __future__ import annotations
 
+import array
 import collections
 
 from .codec import dict_items, is_ndarray
@@ -11,7 +12,8 @@ from .codec import dict_items, is_ndarray
 def update_in_place(target, new):
     """Make `target` (the caller's container) hold what `new` holds: how mutation by the callee becomes visible."""
     t = type(target)
-    if t is list or t is bytearray:
+    if t is list or t is bytearray or (t is array.array and type(new) is array.array
+                                       and new.typecode == target.typecode):
         target[:] = new
     elif t is collections.deque:
         target.clear()
@@ -44,6 +46,8 @@ class Snapshot:
             return obj.copy()
         if t is bytearray:
             return bytes(obj)
+        if t is array.array:
+            return (obj.typecode, obj.tobytes())
         if t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict):
             return [x for item in dict_items(obj) for x in item]  # keys and values, flat (and in order)
         if t is set:
