@@ -3785,6 +3785,66 @@ ARRAY_CASES = [
 ]
 CASES += ARRAY_CASES
 
+WEATHER = src("""
+    class Client:
+        def __init__(self, base_url):
+            self.base_url = base_url
+
+        def get_json(self, path, timeout=5):
+            raise ConnectionError("no network in tests")
+
+
+    def fetch_temperature(city, client=None):
+        client = client or Client("https://api.example")
+        data = client.get_json(f"/weather/{city}")
+        return round(convert(data["temp_c"]), 1)
+
+
+    def convert(celsius):
+        return celsius * 9 / 5 + 32
+""")
+
+AUTOSPEC_CASES = [
+    Case("mock_autospec_of_the_program_functions_and_methods", pytest_module("""
+        import inspect
+        import unittest
+        from unittest import mock
+
+        import pytest
+
+        import solution
+        from solution import Client, fetch_temperature
+
+
+        class TestWeather(unittest.TestCase):
+            @mock.patch.object(Client, "get_json", autospec=True)
+            def test_method_autospec(self, get_json):
+                get_json.return_value = {"temp_c": 20}
+                self.assertEqual(fetch_temperature("Oslo"), 68.0)
+                get_json.assert_called_once_with(mock.ANY, "/weather/Oslo")
+
+            def test_instance_autospec(self):
+                client = mock.create_autospec(Client, instance=True)
+                client.get_json.return_value = {"temp_c": -40}
+                self.assertEqual(fetch_temperature("Nuuk", client), -40.0)
+                with self.assertRaises(TypeError):  # the signature is the program's
+                    client.get_json()
+
+
+        def test_function_autospec():
+            client = mock.Mock()
+            client.get_json.return_value = {"temp_c": 3}
+            with mock.patch("solution.convert", autospec=True) as convert:
+                convert.return_value = 1.0
+                assert fetch_temperature("Lima", client) == 1.0
+                convert.assert_called_once_with(3)
+                with pytest.raises(TypeError):
+                    solution.convert(1, 2)
+            assert inspect.isfunction(solution.fetch_temperature)
+        """), WEATHER, bug(WEATHER, "return celsius * 9 / 5 + 32", "return celsius * 9 / 5 + 31"), "67.0"),
+]
+CASES += AUTOSPEC_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

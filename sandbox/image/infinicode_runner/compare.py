@@ -7,7 +7,12 @@ it is consistent; `unsupported` where only the program could decide.
 
 from __future__ import annotations
 
-from .proxies import CandidateGone, Deadline, RemoteClass, RemoteObject, Unsupported
+from .proxies import CandidateGone, Deadline, RemoteObject, Unsupported, is_proxy
+
+
+def _is_object(obj) -> bool:
+    """An object of the program (by its real type: a mock with spec= one only claims to be)."""
+    return issubclass(type(obj), RemoteObject)
 
 
 class Comparisons:
@@ -21,7 +26,7 @@ class Comparisons:
         if kind == "identity" or b is None:
             return NotImplemented
         if kind == "enum":
-            if desc.get("mixin") and not isinstance(b, (RemoteObject, RemoteClass)):
+            if desc.get("mixin") and not is_proxy(b):
                 return self.get(a, "_value_") == b
             return NotImplemented
         if kind == "dataclass":
@@ -30,11 +35,11 @@ class Comparisons:
             names = desc.get("fields", [])
             return self.fields(a, names) == self.fields(b, names)
         if kind == "value":
-            other = self.value(b) if isinstance(b, RemoteObject) and type(b)._ic_desc.get("eq") == "value" else b
-            if isinstance(other, (RemoteObject, RemoteClass)):
+            other = self.value(b) if _is_object(b) and type(b)._ic_desc.get("eq") == "value" else b
+            if is_proxy(other):
                 return NotImplemented
             return self._plain_value(a) == other
-        if isinstance(b, RemoteObject) and type(b) is type(a):
+        if _is_object(b) and type(b) is type(a):
             agreed = self._agreed_eq(a, b)
             if agreed is not None:
                 return agreed
@@ -46,7 +51,7 @@ class Comparisons:
         """The value inside an object of a value type's subclass; undecided where it cannot cross as a value (a
         datetime with a time zone class of the program's), which would come back as another such object."""
         value = self.value(a)
-        if isinstance(value, (RemoteObject, RemoteClass)):
+        if is_proxy(value):
             desc = type(a)._ic_desc
             raise self.unsupported_construct(f"comparing {desc.get('qualname')} objects: their value cannot cross "
                                              "the sandbox boundary")
@@ -83,14 +88,14 @@ class Comparisons:
             left, right = self.fields(a, names), self.fields(b, names)
         elif kind == "value":
             left = self._plain_value(a)
-            right = self.value(b) if isinstance(b, RemoteObject) and type(b)._ic_desc.get("eq") == "value" else b
-            if isinstance(right, (RemoteObject, RemoteClass)):
+            right = self.value(b) if _is_object(b) and type(b)._ic_desc.get("eq") == "value" else b
+            if is_proxy(right):
                 return NotImplemented
         elif desc.get("eq") == "enum" and desc.get("mixin"):
             left = self.get(a, "_value_")
-            right = self.get(b, "_value_") if isinstance(b, RemoteObject) else b
+            right = self.get(b, "_value_") if _is_object(b) else b
         elif kind == "custom":
-            if isinstance(b, RemoteObject) and type(b) is type(a) and desc.get("name") in self.named_in_tests:
+            if _is_object(b) and type(b) is type(a) and desc.get("name") in self.named_in_tests:
                 said = self._agreed_order(a, b, op)
                 if said is not None:
                     return said

@@ -18,18 +18,19 @@ import os
 import sys
 import types
 import unittest
+import unittest.mock
 
 import _pytest
 import pluggy
 
 from . import codec as wire
 from .loops import run_to_end
-from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteClass, RemoteObject, apull, awaited, pull
+from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, apull, awaited, is_proxy, pull
 
 
 def _by_name(obj):
     """(module, qualname) when obj is a library function, class or method that resolves back to itself."""
-    if isinstance(obj, (RemoteObject, RemoteClass)) or not isinstance(
+    if is_proxy(obj) or not isinstance(
             obj, (types.BuiltinFunctionType, types.FunctionType, type, types.MethodDescriptorType,
                   types.WrapperDescriptorType, types.ClassMethodDescriptorType)) and type(obj).__name__ != "ufunc":
         return None
@@ -135,8 +136,10 @@ def _file_like_members(obj):
 
 def _handable(obj) -> bool:
     """Objects the candidate may hold a handle to: the tests' own code and objects, and iterators."""
-    if isinstance(obj, types.FunctionType):
-        return obj.__code__.co_filename == TEST_FILE
+    if isinstance(obj, types.FunctionType):  # the tests' own, or one mock's autospec made (it checks the call's
+        return obj.__code__.co_filename == TEST_FILE or (  # arguments against the signature, then calls the mock)
+            obj.__code__.co_filename == "<string>" and "_checksig_" in obj.__globals__
+            and isinstance(obj.__dict__.get("mock"), unittest.mock.NonCallableMock))
     if isinstance(obj, types.MethodType):
         return _handable(obj.__func__) and (isinstance(obj.__self__, type) or _handable(obj.__self__))
     if isinstance(obj, types.GeneratorType):  # the program may only iterate it (below): any but the judge's own
@@ -181,7 +184,7 @@ class JudgeHooks:
         self.conn = conn
 
     def out(self, obj, refs, depth):
-        if isinstance(obj, RemoteObject) or isinstance(obj, RemoteClass):
+        if is_proxy(obj):
             return {"h": obj._ic_hid}
         live = getattr(obj, "__dict__", {}).get("_ic_live") if type(obj) in LIVE_TYPES else None
         if live is not None and live[0] is self.conn:

@@ -76,6 +76,10 @@ class Mirrors:
             if dunder in DUNDER_OPS:
                 ns[dunder] = forwarder(dunder)
         ns.update(dataclass_members(desc))
+        if name == "function" and module == "builtins":
+            # a function to inspect.isfunction and to mock's autospec (which then copies its signature); the
+            # judge itself tells proxies by their type (is_proxy), never by isinstance
+            ns["__class__"] = property(lambda self: types.FunctionType)
         if desc.get("generic"):
             ns["__class_getitem__"] = classmethod(lambda cls, key: cls._ic_conn.callm(cls, "__getitem__", (key,)))
         if "nt" in desc:  # namedtuples cross by value: a genuine namedtuple class with the same fields

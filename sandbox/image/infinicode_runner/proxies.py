@@ -8,6 +8,8 @@ decided by the connection's policy (remote.py), never by the candidate's own __e
 
 from __future__ import annotations
 
+import types
+
 TEST_MODULE = "__tests__"  # __name__ of the tests' namespace: classes the tests define carry it
 TEST_FILE = "<tests>"
 MAX_NESTING = 100  # calls between judge and candidate nested inside each other
@@ -276,6 +278,24 @@ class RemoteMember:
             return BoundSuper(obj, self.owner, self.name)
         return BoundRemote(cls if obj is None else obj, self.name)
 
+    # What the class's namespace holds, as mock.patch.object reads it (`Service.__dict__["fetch"]`): a function,
+    # callable with the object first, whose signature autospec copies.
+    @property
+    def __class__(self):
+        return types.FunctionType if self.owner is not None else RemoteMember
+
+    def __call__(self, *args, **kwargs):
+        return BoundRemote(self.owner, self.name)(*args, **kwargs)
+
+    @property
+    def __signature__(self):
+        return BoundRemote(self.owner, self.name).__signature__
+
+    def __getattr__(self, name):
+        if (name in ("__name__", "__qualname__") or name in _FUNCTION_DATA) and self.owner is not None:
+            return getattr(BoundRemote(self.owner, self.name), name)
+        raise AttributeError(name)
+
 
 def _past_the_tests(cls, owner, name) -> bool:
     """Whether a test class before `owner` in cls's MRO defines `name` (so that a plain lookup stopped there)."""
@@ -285,6 +305,9 @@ def _past_the_tests(cls, owner, name) -> bool:
         if name in klass.__dict__ and klass.__module__ == TEST_MODULE:
             return True
     return False
+
+
+_FUNCTION_DATA = ("__code__", "__defaults__", "__kwdefaults__", "__annotations__", "__module__", "__wrapped__")
 
 
 class BoundSuper:
@@ -305,6 +328,28 @@ class BoundRemote:
 
     def __call__(self, *args, **kwargs):
         return _conn_of(self.target).callm(self.target, self.name, args, kwargs)
+
+    # Read on the class (`Service.fetch`), a method is a plain function, as in Python: mock.patch.object(Service,
+    # "fetch", autospec=True) copies its signature, self included.
+    @property
+    def __class__(self):
+        return types.FunctionType if isinstance(self.target, RemoteClass) else BoundRemote
+
+    @property
+    def __signature__(self):
+        if not isinstance(self.target, RemoteClass):
+            raise AttributeError("__signature__")
+        return _conn_of(self.target).signature(_conn_of(self.target).get(self.target, self.name))
+
+    def __getattr__(self, name):  # __name__ and __qualname__, as a function has them (a class body cannot say so)
+        if name == "__name__":
+            return self.name
+        if name == "__qualname__":
+            owner = self.target if isinstance(self.target, RemoteClass) else type(self.target)
+            return f"{owner.__name__}.{self.name}"
+        if name in _FUNCTION_DATA and isinstance(self.target, RemoteClass):  # the program's function's own
+            return getattr(_conn_of(self.target).get(self.target, self.name), name)
+        raise AttributeError(name)
 
     def __repr__(self):
         return f"<method {self.name} of {type(self.target).__name__}>"
@@ -354,6 +399,12 @@ async def apull(proxy):
         except StopAsyncIteration:
             return
         yield item
+
+
+def is_proxy(obj) -> bool:
+    """Whether obj stands for something of the program (a proxy or a mirror class), by its real type: a mock made
+    with spec= one claims its class as __class__, which isinstance believes."""
+    return issubclass(type(obj), (RemoteObject, RemoteClass))
 
 
 def _conn_of(target):
