@@ -3532,6 +3532,10 @@ WORKERS = src("""
         return [member.name for member in members]
 
 
+    def as_mapping(value):
+        return value if isinstance(value, collections.abc.Mapping) else None
+
+
     async def retry(op, attempts=3):
         for n in range(attempts):
             try:
@@ -3550,7 +3554,7 @@ CONCURRENCY_CASES = [
 
         import pytest
 
-        from solution import names_of, parallel_map, retry, settings
+        from solution import as_mapping, names_of, parallel_map, retry, settings
 
 
         class Env(collections.abc.Mapping):
@@ -3591,6 +3595,8 @@ CONCURRENCY_CASES = [
         def test_mappings_of_the_tests():
             assert settings(Env(DEBUG=True, Port=80)) == {"debug": True, "port": 80}
             assert settings(collections.UserDict(A=1)) == {"a": 1}
+            env = Env(HOME="/root")
+            assert as_mapping(env) is env
 
 
         def test_an_enum_class_iterated():

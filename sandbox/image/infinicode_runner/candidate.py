@@ -9,7 +9,6 @@ objects to the tests; a lying description can only make the candidate's own obje
 from __future__ import annotations
 
 import builtins
-import collections.abc
 import dataclasses
 import importlib
 import json
@@ -27,89 +26,7 @@ from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
 from .program_ops import perform
 from .programs import flush, serve_programs, set_limits
-
-
-class JudgeProxy:
-    """A judge object the tests handed over (a callback, the tests' own object, an iterator)."""
-
-    __slots__ = ("_jid", "_side")
-
-    def __init__(self, side, jid):
-        object.__setattr__(self, "_jid", jid)
-        object.__setattr__(self, "_side", side)
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self._side.request({"op": "get", "t": {"j": self._jid}, "n": name})
-
-    def __setattr__(self, name, value):
-        self._side.request_args("set", self, [value], {}, n=name)
-
-    def __call__(self, *args, **kwargs):
-        return self._side.request_args("call", self, args, kwargs)
-
-    def __repr__(self):
-        return self._side.request_args("callm", self, (), {}, m="__repr__")
-
-
-class JudgeFunction(JudgeProxy):
-    # A function of the tests. Set on a class of the program (a method the tests patched), it binds to the
-    # instance as a function does. It carries the name and docstring that functools.wraps copies.
-
-    __slots__ = ("__name__", "__qualname__", "_doc")
-
-    def __init__(self, side, jid, name="function", qualname="function", doc=None):
-        super().__init__(side, jid)
-        for slot, value in (("__name__", name), ("__qualname__", qualname), ("_doc", doc)):
-            object.__setattr__(self, slot, value)
-
-    @property
-    def __doc__(self):
-        return self._doc
-
-    def __get__(self, instance, owner=None):
-        return self if instance is None else types.MethodType(self, instance)
-
-
-def _proxy_dunder(name):
-    def forward(self, *args):
-        return self._side.request_args("callm", self, args, {}, m=name)
-    return forward
-
-
-for _name in ("__len__", "__iter__", "__next__", "__getitem__", "__setitem__", "__delitem__", "__contains__",
-              "__bool__", "__str__", "__eq__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__reversed__",
-              "__enter__", "__exit__"):
-    setattr(JudgeProxy, _name, _proxy_dunder(_name))
-
-
-def _container_proxy(abc, extra=()):
-    """A proxy that is what the tests' object is, to isinstance (a Mapping of the tests: the program checks
-    `isinstance(config, Mapping)`, then reads it with `dict(config)` or `.items()`, the ABC's own methods)."""
-    members = {"__slots__": ()}
-    for name in extra:  # abstract methods of the ABC that the proxy does not forward already
-        members[name] = lambda self, *args, _name=name: self._side.request_args("callm", self, args, {}, m=_name)
-    return type(f"Judge{abc.__name__}", (JudgeProxy, abc), members)
-
-
-class JudgeAwaitable(JudgeProxy):
-    """A coroutine of the tests (their async fake): awaiting it runs it to its end on their side."""
-
-    __slots__ = ()
-
-    def __await__(self):
-        return self._side.request({"op": "await", "t": {"j": self._jid}})
-        yield  # a generator: the await completes without suspending the program's loop
-
-
-JUDGE_KINDS = {"Awaitable": JudgeAwaitable,
-               "Mapping": _container_proxy(collections.abc.Mapping),
-               "MutableMapping": _container_proxy(collections.abc.MutableMapping),
-               "Sequence": _container_proxy(collections.abc.Sequence),
-               "MutableSequence": _container_proxy(collections.abc.MutableSequence, ("insert",)),
-               "Set": _container_proxy(collections.abc.Set),
-               "MutableSet": _container_proxy(collections.abc.MutableSet, ("add", "discard"))}
+from .tests_objects import JUDGE_KINDS, JudgeFunction, JudgeProxy
 
 
 class TestsStdin:
@@ -141,7 +58,7 @@ class CandidateHooks:
     def out(self, obj, refs, depth):
         side = self.side
         t = type(obj)
-        if t is JudgeProxy or t is JudgeFunction:
+        if issubclass(t, JudgeProxy):  # (its real type: kinds of it too, JUDGE_KINDS)
             return {"j": object.__getattribute__(obj, "_jid")}
         if t in _TESTS_EXCEPTION_CLASSES.values() and type(obj.__dict__.get("_ic_jid")) is int:
             return {"j": obj.__dict__["_ic_jid"]}
