@@ -3851,6 +3851,36 @@ AUTOSPEC_CASES = [
 ]
 CASES += AUTOSPEC_CASES
 
+HTTP = src("""
+    class HttpError(Exception):
+        def __init__(self, code, reason):
+            super().__init__(code, reason)
+            self.code = code
+
+        def __str__(self):
+            return f"{self.args[0]} {self.args[1]}"
+
+
+    def get(path):
+        raise HttpError(404, "Not Found")
+""")
+
+EXCEPTION_REPR_CASES = [
+    Case("exception_repr_and_str_as_python_writes_them", pytest_module("""
+        import pytest
+
+        from solution import HttpError, get
+
+
+        def test_repr_and_str():
+            with pytest.raises(HttpError) as info:
+                get("/missing")
+            assert str(info.value) == "404 Not Found"
+            assert repr(info.value) == "HttpError(404, 'Not Found')"
+        """), HTTP, bug(HTTP, 'HttpError(404, "Not Found")', 'HttpError(404, "Not found")'), "404 Not found"),
+]
+CASES += EXCEPTION_REPR_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

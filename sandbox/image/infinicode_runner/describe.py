@@ -101,6 +101,8 @@ def describe(cls, key) -> dict:
     meta = type(cls)
     desc["meta"] = [d for d in ("__iter__", "__len__", "__contains__", "__getitem__")
                     if hasattr(meta, d) and _owner(meta, d) not in (type, object)]
+    if issubclass(cls, BaseException) and _owner(cls, "__repr__") not in (BaseException, object):
+        desc["own_repr"] = True  # else the judge writes the exception's repr itself, from its arguments
     immutable = immutable_base(cls)
     if immutable is not None and not is_namedtuple(cls):  # its objects carry their value (codec.IMMUTABLE_BASES)
         desc["immutable"] = immutable.__name__

@@ -252,8 +252,10 @@ class RemoteException(RemoteObject):
     def __str__(self):
         return self.__dict__.get("_ic_msg", "")
 
-    def __repr__(self):
-        return f"{type(self).__name__}({self.__dict__.get('_ic_msg', '')!r})"
+    def __repr__(self):  # Python's own (the class and its arguments), unless the program's class has its own
+        if type(self).__dict__.get("_ic_desc", {}).get("own_repr"):
+            return RemoteObject.__repr__(self)
+        return BaseException.__repr__(self)
 
     __eq__ = object.__eq__
     __ne__ = object.__ne__
