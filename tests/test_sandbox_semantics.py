@@ -3085,6 +3085,8 @@ INSPECT_CASES = [
 
         def test_unwrapped_still_calls_the_program():
             assert inspect.unwrap(factorial)(4) == 24
+            assert inspect.isgeneratorfunction(inspect.unwrap(fibonacci))
+            assert inspect.isfunction(factorial)
 
 
         def test_recursive_without_loops():

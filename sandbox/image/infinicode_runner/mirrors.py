@@ -203,18 +203,6 @@ class Mirrors:
                                 co_qualname=name[:200], co_firstlineno=min(max(1, first_line), 1 << 20),
                                 co_filename="solution.py" if filename == "solution.py" else "<program>")
 
-    def unwrapped(self, target):
-        """What inspect.unwrap finds under a program's function that has no `__wrapped__` of its own: a function here
-        that calls it, placed (for getsource) where the function is in solution.py."""
-        code = self.code(target)
-
-        def forward(*args, **kwargs):
-            return target(*args, **kwargs)
-
-        forward.__code__ = forward.__code__.replace(co_filename=code.co_filename, co_firstlineno=code.co_firstlineno,
-                                                    co_name=code.co_name, co_qualname=code.co_qualname)
-        return forward
-
     def signature(self, target):
         """inspect.signature of a program's function or class, rebuilt here from its parameters."""
 

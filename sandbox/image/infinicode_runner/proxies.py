@@ -231,14 +231,9 @@ class RemoteObject:
 
     @property
     def __wrapped__(self):
-        # The program's own (functools.wraps, lru_cache: `fib.__wrapped__(10)` calls the undecorated function);
-        # else, for inspect.getsource(f), which unwraps, a function here that calls f, placed where f is.
-        try:
-            return self._ic_conn.get(self, "__wrapped__")
-        except AttributeError:
-            if not self._ic_is_function():
-                raise
-            return self._ic_conn.unwrapped(self)
+        # The program's own (functools.wraps, lru_cache: `fib.__wrapped__(10)` calls the undecorated function). A
+        # function without one is what inspect.unwrap gives: a function to inspect, with its own __code__.
+        return self._ic_conn.get(self, "__wrapped__")
 
 
 class RemoteException(RemoteObject):
