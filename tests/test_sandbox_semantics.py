@@ -3883,6 +3883,31 @@ EXCEPTION_REPR_CASES = [
 ]
 CASES += EXCEPTION_REPR_CASES
 
+SELF_TESTED = src("""
+    def add(a, b):
+        return a + b
+
+
+    def test_add():  # the program's own test, and a wrong one: not one of the task's tests
+        assert add(1, 1) == 3
+
+
+    class TestAdd:
+        def test_zero(self):
+            assert add(0, 0) == 1
+""")
+
+STAR_IMPORT_CASES = [
+    Case("program_test_functions_brought_in_by_a_star_import_are_not_tests", pytest_module("""
+        from solution import *
+
+
+        def test_sum():
+            assert add(2, 3) == 5
+        """), SELF_TESTED, bug(SELF_TESTED, "return a + b", "return a - b"), "-1"),
+]
+CASES += STAR_IMPORT_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -26,6 +26,7 @@ from .proxies import (
     Deadline,
     RemoteObject,
     Unsupported,
+    is_proxy,
 )
 
 JOB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "job")
@@ -237,6 +238,12 @@ class JobPlugin:
         if str(module_path) == JOB_FILE:
             return self.module_class.from_parent(parent, path=module_path)
         return None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makeitem(self, collector, name, obj):
+        """The program's own `test_*` functions and `Test*` classes, which `from solution import *` brings into the
+        tests' namespace, are not the task's tests: never collected."""
+        return [] if is_proxy(obj) else None
 
     def pytest_internalerror(self, excrepr, excinfo):
         self.outcomes["internal"] = {"name": "pytest", "outcome": "error",
