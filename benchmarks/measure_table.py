@@ -42,6 +42,20 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def solved_tasks(rows: list[dict]) -> str:
+    """Which tasks each arm solved, with the round of its first passing candidate: what the table's shares are
+    made of ("HumanEval/28 (round 1)")."""
+    lines = []
+    for r in rows:
+        res = r["results"]
+        for arm, data in (("refinement", res), ("resampling", res["baseline"])):
+            solved = [f"{t['task_id']} (round {t['solved_in_round']})" for t in data.get("per_task", [])
+                      if t.get("solved")]
+            lines.append(f"{SUITE_NAMES.get(res['suite'], res['suite'])}, {arm}: {len(solved)} solved"
+                         + (f": {', '.join(solved)}" if solved else ""))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
@@ -94,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(table(rows))
     print("\nBoth arms share round 0: resampling's tokens include it; its task seconds are its later rounds only.")
+    print("\n" + solved_tasks(rows))
     model = rows[0]["results"].get("model") if rows else None
     print(f"\nmodel: {model}; measured by `python -m benchmarks.measure_table {' '.join(argv or sys.argv[1:])}` "
           f"in {time.monotonic() - started:.0f} s")
