@@ -21,7 +21,7 @@ import types
 import warnings
 
 from . import codec as wire
-from . import framing, in_place, state
+from . import framing, in_place, state, subclass_values
 from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
 from .program_ops import perform
@@ -75,9 +75,9 @@ class CandidateHooks:
         if isinstance(obj, type):
             return {"h": hid, "C": side.class_key(obj)}
         data = {"h": hid, "c": side.class_key(t)}
-        base = wire.immutable_base(t)
+        base = subclass_values.immutable_base(t)
         if base is not None and not isinstance(obj, BaseException):  # the value it holds, for the judge's mirror
-            data["v"] = side.codec._enc(wire.value_inside(obj, base), None, depth + 1)
+            data["v"] = side.codec._enc(subclass_values.value_inside(obj, base), None, depth + 1)
         if isinstance(obj, BaseException):
             args = obj.args if type(obj.args) is tuple else ()
             data["a"] = [side.encode_any(a, refs, depth + 1) for a in args]
@@ -348,8 +348,8 @@ def main(from_judge, to_judge):
         code = compile(job["program"], "solution.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         framing.send_msg(to_judge, {"syntax_error": {"line": getattr(exc, "lineno", 0) or 0,
-                                                  "col": getattr(exc, "offset", 0) or 0,
-                                                  "msg": getattr(exc, "msg", str(exc))[:500]}})
+                                                     "col": getattr(exc, "offset", 0) or 0,
+                                                     "msg": getattr(exc, "msg", str(exc))[:500]}})
         return
     module = types.ModuleType("solution")
     module.__file__ = "solution.py"

@@ -16,8 +16,8 @@ import fractions
 import sys
 import types
 
-from .codec import immutable_base
 from .handover import is_pure_library
+from .subclass_values import immutable_base
 
 VALUE_BASES = {int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset, collections.deque,
                 collections.OrderedDict, collections.Counter, collections.defaultdict, decimal.Decimal,
@@ -104,7 +104,7 @@ def describe(cls, key) -> dict:
     if issubclass(cls, BaseException) and _owner(cls, "__repr__") not in (BaseException, object):
         desc["own_repr"] = True  # else the judge writes the exception's repr itself, from its arguments
     immutable = immutable_base(cls)
-    if immutable is not None and not is_namedtuple(cls):  # its objects carry their value (codec.IMMUTABLE_BASES)
+    if immutable is not None and not is_namedtuple(cls):  # its objects carry their value (subclass_values.py)
         desc["immutable"] = immutable.__name__
     desc["generic"] = hasattr(cls, "__class_getitem__")  # Stack[int]: a Generic's (or a list subclass's) alias
     methods = []

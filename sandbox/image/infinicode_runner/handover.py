@@ -23,9 +23,10 @@ import unittest.mock
 import _pytest
 import pluggy
 
-from . import codec as wire
+from . import subclass_values
+from .generators import apull, awaited, pull
 from .loops import run_to_end
-from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, apull, awaited, is_proxy, pull
+from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, is_proxy
 
 
 def _by_name(obj):
@@ -199,7 +200,7 @@ class JudgeHooks:
         name = _by_name(obj)
         if name is not None:
             return {"n": name}
-        plain = wire.plain_datetime(obj)  # FakeDate.today() of a test that freezes time: the date it stands for
+        plain = subclass_values.plain_datetime(obj)  # a test's frozen FakeDate.today(): the date it stands for
         if plain is not None:
             return self.conn.codec._enc(plain, refs, depth)
         if _handable(obj):

@@ -10,7 +10,7 @@ import inspect
 import linecache
 import types
 
-from . import codec as wire
+from . import subclass_values
 from .handover import library_exception
 from .proxies import (
     DUNDER_OPS,
@@ -98,7 +98,7 @@ class Mirrors:
             ns["__init__"] = RemoteMember("__init__")  # reached only by super().__init__() in a test class
             bases = bases or [RemoteObject]
         meta = RemoteContainerClass if desc.get("meta") else RemoteClass
-        value_base = wire.IMMUTABLE_BASES.get(desc.get("immutable"))
+        value_base = subclass_values.IMMUTABLE_BASES.get(desc.get("immutable"))
         if value_base is not None and not any(issubclass(b, BaseException) for b in bases):
             ns["_ic_value_base"] = value_base  # its objects hold their value (instance(), below)
             if not any(issubclass(b, value_base) for b in bases):
@@ -132,7 +132,7 @@ class Mirrors:
         value_base = getattr(cls, "_ic_value_base", None)
         value = self.codec._dec(data["v"], None, depth + 1) if value_base is not None and "v" in data else None
         if value_base is not None and type(value) is value_base:
-            obj = wire.with_value(cls, value_base, value)
+            obj = subclass_values.with_value(cls, value_base, value)
             object.__setattr__(obj, "_ic_plain", value)
         else:
             if value_base is not None:  # its value could not cross (a datetime with a tzinfo of the program's)

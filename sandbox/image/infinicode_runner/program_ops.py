@@ -10,6 +10,7 @@ import collections
 import types
 
 from . import codec as wire
+from . import subclass_values
 from .describe import VALUE_BASES
 from .loops import run_to_end
 
@@ -17,7 +18,7 @@ from .loops import run_to_end
 def _value_of(obj, base_name):
     base = next(b for b in VALUE_BASES if b.__name__ == base_name)
     if base in (wire.datetime.date, wire.datetime.datetime, wire.datetime.time, wire.datetime.timedelta):
-        return wire.plain_datetime(obj)
+        return subclass_values.plain_datetime(obj)
     if base is collections.defaultdict:
         return dict(obj)
     return base(obj)

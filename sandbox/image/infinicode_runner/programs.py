@@ -46,7 +46,7 @@ def serve_programs(from_judge, to_judge):
     while True:
         req = framing.recv_msg(from_judge)
         framing.send_msg(to_judge, run_program(req["program"], req["stdin"], float(req["timeout_s"]),
-                                            int(req["memory_mb"])))
+                                               int(req["memory_mb"])))
 
 
 def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20, argv=None, limits=True):

@@ -352,52 +352,6 @@ class BoundRemote:
         return f"<method {self.name} of {type(self.target).__name__}>"
 
 
-async def awaited(proxy):
-    """A judge coroutine for a candidate coroutine: awaiting it runs the candidate's to its end, there."""
-    return proxy._ic_conn.request({"op": "await", "t": proxy._ic_conn.codec.encode(proxy)})
-
-
-def pull(proxy):
-    """A judge generator over a candidate generator: isinstance(g, GeneratorType) holds, items come one by one;
-    send, throw and close reach the candidate's."""
-    conn = proxy._ic_conn
-    sent = thrown = None
-    while True:
-        try:
-            if thrown is not None:
-                item = conn.request({"op": "throw", "t": conn.codec.encode(proxy), "n": thrown})
-            elif sent is None:
-                item = next(proxy)
-            else:
-                item = conn.callm(proxy, "send", (sent,))
-        except StopIteration as stop:
-            return stop.value
-        sent = thrown = None
-        try:
-            sent = yield item
-        except GeneratorExit:
-            if not conn.busy:  # g.close() in the tests; not a collection in the middle of a request
-                try:
-                    conn.callm(proxy, "close", ())
-                except (CandidateGone, Deadline):
-                    pass
-            raise
-        except Exception as exc:  # g.throw(ValueError("bad")) in the tests
-            thrown = conn.judge_exception(exc)
-
-
-async def apull(proxy):
-    """A judge async generator over a candidate async generator (`async for x in agen()`): each item is awaited
-    there, on the candidate's own event loop."""
-    conn = proxy._ic_conn
-    while True:
-        try:
-            item = conn.request({"op": "anext", "t": conn.codec.encode(proxy)})
-        except StopAsyncIteration:
-            return
-        yield item
-
-
 def is_proxy(obj) -> bool:
     """Whether obj stands for something of the program (a proxy or a mirror class), by its real type: a mock made
     with spec= one claims its class as __class__, which isinstance believes."""
