@@ -10,13 +10,21 @@ Columns: pass@1 of one round-0 sample (unbiased, n = samples per task), the shar
 (the best of the first `samples` candidates, judged by the tests), after all rounds of refinement, and after
 the same number of rounds of plain resampling. The two arms share round 0 (resampling takes refinement's
 round-0 candidates): resampling's tokens include round 0's, and its task seconds count only its own rounds.
+
+A whole-suite table takes longer than one sitting: with `--ledger FILE` the tasks run in chunks (both arms of a
+chunk before the next), each finished task goes into FILE (benchmarks/table_ledger.py), a later run skips the
+tasks already there, and the table is computed from FILE. `--print-only` prints it without running anything.
+
+    python -m benchmarks.measure_table --suites mbpp,mbppplus --ledger benchmarks/results/full-table.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 SUITE_NAMES = {"humaneval": "HumanEval", "mbpp": "MBPP (sanitized, test split)", "mbppplus": "MBPP+"}
@@ -33,8 +41,10 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         res, base = r["results"], r["results"]["baseline"]
         curve, base_curve = res["pass1_by_round"], base["pass1_by_round"]
+        tasks = res["tasks"] if res.get("tasks_total", res["tasks"]) == res["tasks"] else \
+            f"{res['tasks']} of {res['tasks_total']}"
         lines.append(
-            f"| {SUITE_NAMES.get(res['suite'], res['suite'])} | {res['tasks']} | "
+            f"| {SUITE_NAMES.get(res['suite'], res['suite'])} | {tasks} | "
             f"{res['settings'].get('samples')} x {res['settings'].get('rounds')} | {_pct(res['pass_at'].get('1'))} | "
             f"{_pct(curve[0] if curve else None)} | {_pct(curve[-1] if curve else None)} | "
             f"{_pct(base_curve[-1] if base_curve else None)} | {res['tokens']} / {base['tokens']} | "
@@ -54,6 +64,30 @@ def solved_tasks(rows: list[dict]) -> str:
             lines.append(f"{SUITE_NAMES.get(res['suite'], res['suite'])}, {arm}: {len(solved)} solved"
                          + (f": {', '.join(solved)}" if solved else ""))
     return "\n".join(lines)
+
+
+def run_ledgered(config, args, generator, sandbox, console) -> dict:
+    """The suite's tasks not yet in the ledger, chunk by chunk, each chunk's lines appended as it ends; then the
+    suite's results from the ledger."""
+    from benchmarks import table_ledger
+    from benchmarks.run_bench import run_bench
+    from benchmarks.suites import load_suite, select_tasks
+
+    ids = [t.task_id for t in select_tasks(load_suite(config.suite, config.data).tasks, None, config.limit)]
+    settings = table_ledger.settings_of(config)
+    done = table_ledger.read(args.ledger, config.suite, settings)
+    todo = [task_id for task_id in ids if task_id not in done]
+    console.print(f"{config.suite}: {len(ids) - len(todo)} of {len(ids)} tasks already in {args.ledger}")
+    for start in range(0 if not args.print_only else len(todo), len(todo), max(1, args.chunk)):
+        chunk = todo[start:start + args.chunk]
+        results = run_bench(replace(config, tasks=chunk), generator=generator, sandbox=sandbox, console=console)
+        written = table_ledger.append(args.ledger, config.suite, settings, results)
+        console.print(f"{config.suite}: {written} more tasks in {args.ledger} "
+                      f"({len(ids) - len(todo) + start + len(chunk)} of {len(ids)})")
+    done = table_ledger.read(args.ledger, config.suite, settings)
+    results = table_ledger.results_from([done[i] for i in ids if i in done], config.suite, settings)
+    results["tasks_total"] = len(ids)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="folder with the datasets (default: as `infinicode bench`)")
     parser.add_argument("--parallel", type=int, default=16, help="tasks in flight (as `infinicode bench`)")
     parser.add_argument("--out", default="runs/table", help="output folder; one sub-folder per suite")
+    parser.add_argument("--ledger", default=None, help="JSONL of finished tasks: skip those, add new ones, "
+                                                       "and compute the table from it (benchmarks/table_ledger.py)")
+    parser.add_argument("--chunk", type=int, default=32, help="with --ledger: tasks per chunk (both arms)")
+    parser.add_argument("--print-only", action="store_true", help="with --ledger: print its table, run nothing")
     args = parser.parse_args(argv)
+    if args.print_only and not args.ledger:
+        parser.error("--print-only reads a --ledger FILE")
 
     console = Console(stderr=True)
     rows = []
@@ -93,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                                  quantization=args.quantization)
 
         generator = LazyModel(load)
-        with Sandbox() as sandbox:
+        # printing a ledger's table starts nothing
+        with contextlib.nullcontext() if args.print_only else Sandbox() as sandbox:
             for suite in [s.strip() for s in args.suites.split(",") if s.strip()]:
                 if suite not in SUITE_NAMES:
                     raise UserError(f"--suites: {suite!r} is not one of {', '.join(SUITE_NAMES)}")
@@ -102,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
                                      quantization=args.quantization, baseline="resample",
                                      max_new_tokens=args.max_new_tokens, out=str(Path(args.out) / suite),
                                      parallel=args.parallel)
-                rows.append({"results": run_bench(config, generator=generator, sandbox=sandbox, console=console)})
+                if args.ledger:
+                    rows.append({"results": run_ledgered(config, args, generator, sandbox, console)})
+                else:
+                    rows.append({"results": run_bench(config, generator=generator, sandbox=sandbox,
+                                                      console=console)})
     except (UserError, SandboxError) as exc:
         print(f"measure_table: error: {exc}", file=sys.stderr)
         return 2
