@@ -3725,6 +3725,92 @@ IMMUTABLE_SUBCLASS_CASES = [
 ]
 CASES += IMMUTABLE_SUBCLASS_CASES
 
+SETTINGS = src("""
+    import json
+
+
+    class Settings(dict):
+        def __getattr__(self, name):
+            try:
+                return self[name]
+            except KeyError:
+                raise AttributeError(name) from None
+
+        def __setattr__(self, name, value):
+            self[name] = value
+
+
+    class History(list):
+        def record(self, event):
+            self.append(event)
+            return self
+
+        def last(self):
+            return self[-1] if self else None
+
+
+    class Tags(set):
+        def tag(self, *names):
+            self.update(name.lower() for name in names)
+            return self
+
+
+    def load(text):
+        return Settings(json.loads(text))
+
+
+    def drain(queue):
+        out = []
+        while queue:
+            out.append(queue.pop(0))
+        return out
+""")
+
+CONTAINER_SUBCLASS_CASES = [
+    Case("objects_of_list_dict_and_set_subclasses_are_those_types", pytest_module("""
+        import heapq
+        import json
+
+        import pytest
+
+        from solution import History, Settings, Tags, drain, load
+
+
+        def test_a_dict_subclass_is_a_dict():
+            settings = load('{"debug": true, "level": 2}')
+            settings.name = "app"
+            assert isinstance(settings, dict) and settings.level == 2
+            assert json.dumps(settings) == '{"debug": true, "level": 2, "name": "app"}'
+            assert {**settings, "level": 3} == {"debug": True, "level": 3, "name": "app"}
+
+
+        def test_a_list_subclass_changed_by_its_methods_and_by_the_tests():
+            history = History().record("open").record("save")
+            assert isinstance(history, list)
+            assert history.last() == "save"
+            assert json.dumps(history) == '["open", "save"]'
+            heapq.heapify(history)  # changes the list without calling any of its methods
+            heapq.heappush(history, "close")
+            assert history.last() == history[-1]
+            assert drain(history) == ["close", "save", "open"]
+            assert json.dumps(history) == "[]" and history.last() is None
+
+
+        def test_a_set_subclass():
+            tags = Tags().tag("Python", "CODE")
+            assert isinstance(tags, set) and tags == {"python", "code"}
+            assert sorted(tags | {"x"}) == ["code", "python", "x"]
+
+
+        @pytest.mark.parametrize("n", range(40))  # more objects than are kept in step at once, across the tests
+        def test_many_objects_one_after_another(n):
+            history = History(range(n)).record("end")
+            assert isinstance(history, list) and json.dumps(history[-1:]) == '["end"]'
+            assert len(json.loads(json.dumps(history))) == n + 1
+        """), SETTINGS, bug(SETTINGS, "self.append(event)", "self.insert(0, event)"), "open"),
+]
+CASES += CONTAINER_SUBCLASS_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

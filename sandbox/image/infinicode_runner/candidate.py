@@ -78,6 +78,16 @@ class CandidateHooks:
         base = subclass_values.immutable_base(t)
         if base is not None and not isinstance(obj, BaseException):  # the value it holds, for the judge's mirror
             data["v"] = side.codec._enc(subclass_values.value_inside(obj, base), None, depth + 1)
+        elif wire.container_base(t) is not None:  # its contents, kept in step (kept.py)
+            first = side.first_crossing.get(hid)
+            if first is None and hid not in side.offered:
+                try:
+                    contents = side.codec._enc(wire.plain_contents(obj), None, depth + 1)
+                except (ValueError, TypeError, RecursionError):  # nested too deeply, or holding itself
+                    contents = None
+                first = side.first_crossing[hid] = (side.keep_program_container(obj, contents), contents)
+            if first is not None and first[0] is not None:  # each place it has in the message it first crosses
+                data["kv"], data["v"] = first  # in: the judge may decode any of them first
         if isinstance(obj, BaseException):
             args = obj.args if type(obj.args) is tuple else ()
             data["a"] = [side.encode_any(a, refs, depth + 1) for a in args]
@@ -137,8 +147,10 @@ class CandidateSide(KeptInStep):
         self.handles = {}
         self.described = set()
         self.judge_proxies = {}
-        self.kept = {}  # key -> Snapshot of a container of the tests that the program keeps (_keep_retained)
+        self.kept = {}  # key -> Snapshot of a container kept in step with the judge (kept.py)
         self.next_key = 0
+        self.program_keys, self.offered = set(), set()  # the program's list/dict/set subclasses among them
+        self.first_crossing = {}  # handle -> (key, contents) of those crossing in the message being written
         self.codec = wire.Codec(CandidateHooks(self))
         self.warned = []
         self.lock = threading.RLock()
@@ -187,6 +199,7 @@ class CandidateSide(KeptInStep):
     def send(self, msg):
         flush()
         framing.send_msg(self.to_judge, msg)
+        self.first_crossing.clear()
 
     # -- the judge's requests ---------------------------------------------------------------------------------
     def serve_forever(self):
@@ -201,6 +214,7 @@ class CandidateSide(KeptInStep):
                 self.send(reply)
 
     def handle(self, msg):
+        self._release(msg.get("kr"))
         back = {-key: snap.obj for key, snap in self.kept.items()}  # the tests' containers the program keeps
         snapshots = []
         try:
@@ -219,7 +233,7 @@ class CandidateSide(KeptInStep):
             finally:
                 sys.setrecursionlimit(limit)
             snapshots = [(n, self.kept[-n] if n < 0 else in_place.Snapshot(o)) for n, o in back.items()
-                         if wire.is_mutable(o)]
+                         if n < 0 or wire.is_mutable(o)]
             fresh = [(n, o) for n, o in back.items() if n >= 0 and wire.is_mutable(o)]
             counts = [sys.getrefcount(o) for _, o in fresh]
             warned = self.warned = []

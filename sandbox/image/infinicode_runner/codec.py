@@ -70,6 +70,24 @@ def dict_items(obj):
     return (collections.OrderedDict.items if type(obj) is collections.OrderedDict else dict.items)(obj)
 
 
+def container_base(t):
+    """list, dict or set for a strict subclass of one (the program's `class History(list)`, and the judge's mirror
+    of it), whose contents are kept in step between the two sides (kept.py); None otherwise. Not an OrderedDict's
+    subclass: its order lives outside the dict's storage, which is what the two sides copy."""
+    if t in _MUTABLE or issubclass(t, collections.OrderedDict):
+        return None
+    return next((b for b in (list, dict, set) if issubclass(t, b)), None)
+
+
+def plain_contents(obj):
+    """A container as its own type's plain copy, read by that type's methods (never a subclass's, which may run
+    the program, or on the judge's side call it): what crosses for a subclass of list, dict or set."""
+    base = container_base(type(obj))
+    if base is dict:  # (dict.copy would call an overridden keys(); the items view reads the storage itself)
+        return dict(dict.items(obj))
+    return obj if base is None else base.copy(obj)
+
+
 def is_mutable(obj):
     """Containers whose changes by the callee travel back to the caller."""
     return type(obj) in _MUTABLE or is_ndarray(type(obj))
@@ -406,6 +424,7 @@ class Codec:
 
 def encode_contents(codec, obj, refs):
     """The contents of a container that the other side holds a reference to (nested ones as references)."""
+    obj = plain_contents(obj)
     return codec._enc_plain(obj, type(obj), refs, 0)
 
 

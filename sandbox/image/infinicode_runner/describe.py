@@ -16,6 +16,7 @@ import fractions
 import sys
 import types
 
+from .codec import container_base
 from .handover import is_pure_library
 from .subclass_values import immutable_base
 
@@ -106,6 +107,9 @@ def describe(cls, key) -> dict:
     immutable = immutable_base(cls)
     if immutable is not None and not is_namedtuple(cls):  # its objects carry their value (subclass_values.py)
         desc["immutable"] = immutable.__name__
+    container = container_base(cls)
+    if container is not None:  # its objects carry their contents, kept in step (kept.py)
+        desc["container"] = container.__name__
     desc["generic"] = hasattr(cls, "__class_getitem__")  # Stack[int]: a Generic's (or a list subclass's) alias
     methods = []
     for name in dir(cls):

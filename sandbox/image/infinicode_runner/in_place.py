@@ -6,15 +6,16 @@ from __future__ import annotations
 import array
 import collections
 
-from .codec import dict_items, is_ndarray
+from .codec import container_base, dict_items, is_ndarray, plain_contents
 
 
 def update_in_place(target, new):
     """Make `target` (the caller's container) hold what `new` holds: how mutation by the callee becomes visible."""
     t = type(target)
+    t = container_base(t) or t  # a subclass's contents through its base type's methods, never its own
     if t is list or t is bytearray or (t is array.array and type(new) is array.array
                                        and new.typecode == target.typecode):
-        target[:] = new
+        t.__setitem__(target, slice(None), new)
     elif t is collections.deque:
         target.clear()
         target.extend(new)
@@ -23,8 +24,8 @@ def update_in_place(target, new):
         for k, v in dict_items(new):
             t.__setitem__(target, k, v)
     elif t is set:
-        target.clear()
-        target.update(new)
+        set.clear(target)
+        set.update(target, new)
     elif is_ndarray(t) and getattr(new, "shape", None) == target.shape:
         target[...] = new
 
@@ -42,6 +43,9 @@ class Snapshot:
     @staticmethod
     def _items(obj):
         t = type(obj)
+        base = container_base(t)
+        if base is not None:
+            t, obj = base, plain_contents(obj)
         if is_ndarray(t):
             return obj.copy()
         if t is bytearray:

@@ -252,6 +252,9 @@ class JobPlugin:
     def pytest_runtest_setup(self, item):
         self.recorder.swallowable.clear()
 
+    def pytest_runtest_logfinish(self, nodeid, location):
+        self.conn.forget_tracebacks()
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem):
         """An `async def` test runs in a fresh event loop (asyncio.run), as pytest-asyncio would run it; the image

@@ -1,8 +1,10 @@
 """Containers kept in step between the candidate and the judge, on the candidate's side (candidate.py).
 
-Two kinds: a container of the tests that the program kept a reference to after a call (`Logger(lines)`, a
-suspended generator), and one inside a program attribute the tests read (`board.cells[0][1] = "X"`). Each side
-holds its own copy. The judge sends the tests' changes before a request ("kx"); every reply carries the program's
+Three kinds: a container of the tests that the program kept a reference to after a call (`Logger(lines)`, a
+suspended generator), one inside a program attribute the tests read (`board.cells[0][1] = "X"`), and the program's
+object of a subclass of list, dict or set (`class History(list)`), whose mirror in the judge derives from the same
+type and holds its contents, so that `isinstance(h, list)` and `json.dumps(h)` work there. Each side holds its own
+copy. The judge sends the tests' changes before a request ("kx"); every reply carries the program's
 changes ("s", under negative numbers), the ones newly kept ("k") and those let go ("kd").
 """
 
@@ -18,15 +20,22 @@ from . import in_place
 # handed to a constructor as data is usually larger, and read only), let go past 4,000. Past these, each side
 # works on its copy.
 MAX_KEPT, MAX_KEPT_ITEMS = 32, 1000
+# The program's list, dict or set subclasses are never let go for their size (the judge's copy would go stale
+# unnoticed), so they are kept only up to this size when they first cross; a larger one crosses as a proxy.
+MAX_PROGRAM_ITEMS = 10_000
 
 
 def _size(container):
+    base = wire.container_base(type(container))
+    if base is not None:
+        return base.__len__(container)  # never the program's __len__
     size = getattr(container, "size", None) if type(container) not in (list, dict, set) else None
     return size if type(size) is int else len(container)
 
 
 class KeptInStep:
-    """Mixed into CandidateSide, which holds `kept` (key -> Snapshot) and `next_key`."""
+    """Mixed into CandidateSide, which holds `kept` (key -> Snapshot), `next_key`, `program_keys` (the keys of
+    the program's own containers) and `offered` (ids of those that crossed)."""
 
     def _sync(self, reply, snapshots, refs):
         """The call's containers (and those the program keeps) that changed travel back in the reply."""
@@ -60,10 +69,33 @@ class KeptInStep:
         if not kept:
             del reply["k"]
 
+    def keep_program_container(self, obj, contents):
+        """The key under which a program's object of a list, dict or set subclass, crossing for the first time with
+        `contents` encoded, is kept in step; None if it cannot be (the judge then gets a plain proxy)."""
+        if id(obj) in self.offered:
+            return None  # crossed before: the judge has its mirror already
+        self.offered.add(id(obj))  # (the object lives on in `handles`, so its id is not reused)
+        if contents is None or len(self.kept) >= MAX_KEPT or _size(obj) > MAX_PROGRAM_ITEMS:
+            return None
+        self.next_key += 1
+        self.kept[self.next_key] = in_place.Snapshot(obj)
+        self.program_keys.add(self.next_key)
+        return self.next_key
+
+    def _release(self, released):
+        """The judge let go of these program containers (no test holds them): so do we."""
+        for key, hid in released or ():
+            if key in self.program_keys and self.handles.get(hid) is self.kept[key].obj:
+                self.program_keys.discard(key)
+                del self.kept[key]
+                del self.handles[hid]
+                self.offered.discard(hid)
+
     def _drop_unused(self, reply):
         # let go of by the program (only we hold it), or grown too large to check at every call
         dropped = [key for key, snap in self.kept.items()
-                   if sys.getrefcount(snap.obj) <= 2 or _size(snap.obj) > 4 * MAX_KEPT_ITEMS]
+                   if sys.getrefcount(snap.obj) <= 2
+                   or (key not in self.program_keys and _size(snap.obj) > 4 * MAX_KEPT_ITEMS)]
         for key in dropped:
             del self.kept[key]
         if dropped:

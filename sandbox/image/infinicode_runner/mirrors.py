@@ -10,8 +10,9 @@ import inspect
 import linecache
 import types
 
-from . import subclass_values
+from . import in_place, subclass_values
 from .handover import library_exception
+from .kept import MAX_KEPT
 from .proxies import (
     DUNDER_OPS,
     GENUINE_TYPES,
@@ -28,6 +29,9 @@ from .proxies import (
     mirrored_name,
 )
 
+# The program's subclasses of these carry their contents, kept in step (kept.py); filled by the type's own method.
+CONTAINER_BASES = {"list": list, "dict": dict, "set": set}
+CONTAINER_FILL = {list: list.extend, dict: dict.update, set: set.update}
 _NOTHING = (lambda: None).__code__  # what `code` copies: never run
 _KIND_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
@@ -98,9 +102,10 @@ class Mirrors:
             ns["__init__"] = RemoteMember("__init__")  # reached only by super().__init__() in a test class
             bases = bases or [RemoteObject]
         meta = RemoteContainerClass if desc.get("meta") else RemoteClass
-        value_base = subclass_values.IMMUTABLE_BASES.get(desc.get("immutable"))
+        value_base = subclass_values.IMMUTABLE_BASES.get(desc.get("immutable")) \
+            or CONTAINER_BASES.get(desc.get("container"))
         if value_base is not None and not any(issubclass(b, BaseException) for b in bases):
-            ns["_ic_value_base"] = value_base  # its objects hold their value (instance(), below)
+            ns["_ic_value_base"] = value_base  # its objects hold their value or contents (instance(), below)
             if not any(issubclass(b, value_base) for b in bases):
                 bases.append(value_base)
         try:
@@ -131,7 +136,18 @@ class Mirrors:
                                       "eq": "identity", "hash": "identity"})
         value_base = getattr(cls, "_ic_value_base", None)
         value = self.codec._dec(data["v"], None, depth + 1) if value_base is not None and "v" in data else None
-        if value_base is not None and type(value) is value_base:
+        if value_base in CONTAINER_BASES.values():
+            key = data.get("kv")
+            if type(value) is value_base and type(key) is int and key > 0 and key not in self.kept \
+                    and len(self.kept) < 2 * MAX_KEPT:  # (the candidate keeps at most MAX_KEPT)
+                obj = value_base.__new__(cls)
+                CONTAINER_FILL[value_base](obj, value)  # the type's own method: never the mirror's forwarders
+                self.kept[key] = obj  # kept in step from now on (kept.py), until no test holds it
+                self.kept_seen[key] = in_place.Snapshot(obj)
+                self.program_kept[key] = hid
+            else:  # too large, or too many kept: a proxy without the contents
+                obj = object.__new__(self._valueless(cls))
+        elif value_base is not None and type(value) is value_base:
             obj = subclass_values.with_value(cls, value_base, value)
             object.__setattr__(obj, "_ic_plain", value)
         else:
@@ -146,8 +162,9 @@ class Mirrors:
         """The class's mirror as it would be without its value type: for an object whose value cannot cross."""
         made = self.valueless.get(cls)
         if made is None:
-            desc = {k: v for k, v in cls._ic_desc.items() if k not in ("immutable", "bases")}  # bases hold it too
-            made = self.valueless[cls] = self._build_mirror(desc)
+            desc = {k: v for k, v in cls._ic_desc.items() if k not in ("immutable", "container", "bases")}
+            made = self.valueless[cls] = self._build_mirror(desc)  # (bases hold the value type too)
+            type.__setattr__(made, "_ic_twin_of", cls)  # its objects are still instances of cls (RemoteClass)
         return made
 
     def _chain(self, exc, data, refs, depth):

@@ -100,6 +100,14 @@ class RemoteClass(type):
             cls._ic_conn.adopt_subclass(cls)
         return cls._ic_conn.call(cls, args, kwargs)
 
+    def __instancecheck__(cls, obj):
+        if type.__instancecheck__(cls, obj):
+            return True
+        # an object whose value or contents could not cross has a twin of its class without the value type
+        # (mirrors.py): it is still an instance of the class and of its bases
+        twin_of = type(obj).__dict__.get("_ic_twin_of")
+        return twin_of is not None and type.__subclasscheck__(cls, twin_of)
+
     def __getattr__(cls, name):
         if not mirrored_name(name):
             raise AttributeError(name)

@@ -65,6 +65,7 @@ class Connection(Mirrors, Comparisons):
         # reference to, or one inside a program attribute the tests read (candidate.py decides which)
         self.kept = {}
         self.kept_seen = {}  # key -> Snapshot of it as the program last saw it
+        self.program_kept = {}  # key -> handle of a mirror of the program's list/dict/set subclass among them
         self.unsupported = []  # constructs that made the verdict undecidable
         self.nesting = 0
         self.forward = False  # copy the candidate's output to sys.stdout/err as it comes (pytest capture)
@@ -180,6 +181,8 @@ class Connection(Mirrors, Comparisons):
                 changed = self.state.changes(self.encode_handed)
                 if changed:
                     msg["ctx"] = changed
+                if self.program_kept:
+                    self._release_unused(msg, refs)
                 if self.kept:
                     self._send_kept_changes(msg)
                 self.send(msg)
@@ -204,6 +207,32 @@ class Connection(Mirrors, Comparisons):
     def _refs(self):
         """Encoding refs for a request's arguments: the containers the program keeps go as references to its own."""
         return {id(obj): [-key, obj] for key, obj in self.kept.items()}
+
+    def _release_unused(self, msg, refs):
+        """The program's containers no test holds any more (their mirror is referenced only here) are let go on
+        both sides, so that the next ones can be kept in step: the candidate keeps at most MAX_KEPT at once."""
+        released = []
+        for key, hid in list(self.program_kept.items()):
+            # references: proxies, kept, kept_seen's snapshot, the request's refs (_refs), `mirror` below and
+            # getrefcount's argument
+            mirror = self.kept.get(key)
+            if mirror is None or sys.getrefcount(mirror) <= 5 + (id(mirror) in (refs or ())):
+                (refs or {}).pop(id(mirror), None)
+                released.append([key, hid])
+                del self.program_kept[key]
+                self.kept.pop(key, None)
+                self.kept_seen.pop(key, None)
+                self.proxies.pop(hid, None)
+        if released:
+            msg["kr"] = released
+
+    def forget_tracebacks(self):
+        """After each test. The program's exceptions are kept here (identity), and the traceback each got when it was
+        raised here holds the frames of the test that saw it, and the test's objects with them: let those go, so
+        that the program's containers that no test holds any more are released (_release_unused)."""
+        for obj in self.proxies.values():
+            if issubclass(type(obj), BaseException):
+                obj.__traceback__ = None
 
     def _send_kept_changes(self, msg):
         changes, refs = [], self._refs()
