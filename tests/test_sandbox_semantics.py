@@ -3811,6 +3811,48 @@ CONTAINER_SUBCLASS_CASES = [
 ]
 CASES += CONTAINER_SUBCLASS_CASES
 
+DEALER = src("""
+    import random
+
+    import numpy as np
+
+
+    def deal(deck, n):
+        return random.sample(deck, n)
+
+
+    def jitter(n):
+        return np.random.normal(size=n)
+""")
+
+SEEDED_CASES = [
+    Case("seeded_generators_are_one_sequence_for_the_tests_and_the_program", pytest_module("""
+        import random
+
+        import numpy as np
+
+        from solution import deal, jitter
+
+
+        def test_the_program_draws_then_the_test_goes_on():
+            random.seed(3)
+            hand = deal(list(range(52)), 5)
+            after = random.random()  # drawn after the program's draws, as in one process
+            random.seed(3)
+            assert hand == random.sample(list(range(52)), 5)
+            assert random.random() == after
+
+
+        def test_numpys_global_generator():
+            np.random.seed(0)
+            first, then = jitter(3), np.random.normal(size=2)
+            np.random.seed(0)
+            assert np.allclose(np.concatenate([first, then]), np.random.normal(size=5))
+        """), DEALER, bug(DEALER, "return random.sample(deck, n)", "return sorted(random.sample(deck, n))"),
+        "[8, 15, 23, 34, 37]"),
+]
+CASES += SEEDED_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

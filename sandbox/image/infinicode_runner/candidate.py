@@ -215,6 +215,7 @@ class CandidateSide(KeptInStep):
 
     def handle(self, msg):
         self._release(msg.get("kr"))
+        rng = None
         back = {-key: snap.obj for key, snap in self.kept.items()}  # the tests' containers the program keeps
         snapshots = []
         try:
@@ -238,6 +239,7 @@ class CandidateSide(KeptInStep):
             counts = [sys.getrefcount(o) for _, o in fresh]
             warned = self.warned = []
             state.LOGGED.clear()
+            rng = state.rng_before_call()
             result = perform(op, target, msg, args, kwargs, self)
             refs = {id(o): [n, o] for n, o in back.items()}
             first_new = len(refs)  # numbers the result's own containers get as they are encoded
@@ -256,6 +258,8 @@ class CandidateSide(KeptInStep):
                 reply["w"] = warned[:20]
             if state.LOGGED:  # logged again in the judge, where caplog can see them
                 reply["l"] = list(state.LOGGED)
+            if (rng := state.rng_after_call(rng)) is not None:  # the program drew from the seeded generators
+                reply["rng"] = rng
             if op == "get" and type(result) in (list, dict, set):  # the judge may change it in place later
                 self.handles[id(result)] = result
                 reply["live"] = id(result)
@@ -263,6 +267,8 @@ class CandidateSide(KeptInStep):
             self._keep_retained(reply, fresh, counts)
         except BaseException as exc:
             reply = {"exc": self.exception(exc)}
+            if (rng := state.rng_after_call(rng)) is not None:
+                reply["rng"] = rng
             self._sync(reply, snapshots, {id(o): [n, o] for n, o in back.items()})
             if self.warned:  # what the program warned and logged before it raised counts too
                 reply["w"] = self.warned[:20]

@@ -271,6 +271,7 @@ class Connection(Mirrors, Comparisons):
         try:
             for number, contents in reply.get("s", ()):
                 in_place.update_in_place(back[number], self.codec.decode(contents, back))
+            self.state.take_rng(reply.get("rng"))
             for category, message, *own in reply.get("w", ()):
                 raised = warn_again(str(category), str(message), self.codec.decode(own[0], {}) if own else None) \
                     or raised

@@ -5,10 +5,11 @@ In one process, a test that calls `monkeypatch.setenv`, `monkeypatch.chdir`, set
 logger's level, the decimal precision or the recursion limit, or patches a module, changes what the code under test
 sees. Here the tests run in the judge and the program in its own process, so before a request the judge sends what
 changed since the candidate was forked (`TestsState.changes`) and the candidate applies it (`apply`). `random` and
-numpy's global generator are carried when the tests seed them (random.seed / setstate, numpy.random.seed /
-set_state), not as the tests draw numbers. Of what the program does to its process, only its log records come back,
-for pytest's caplog (`log_again`): each is a name, a level and a message, which the program could as well have
-logged in one process.
+numpy's global generator are carried once the tests seed them (random.seed / setstate, numpy.random.seed /
+set_state): from then on they are one sequence, as in one process, so what the program draws moves the tests'
+generator on too (`rng_after_call`, `take_rng`). Of what else the program does to its process, only its log
+records come back, for pytest's caplog (`log_again`): each is a name, a level and a message, which the program
+could as well have logged in one process.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ JUDGE_RECURSION = 10_000  # the judge's own limit (frames of nested callbacks); 
 _recursion = [None]  # the limit the tests of the job under way set, for the program (None: they set none)
 _REAL_SET_LEVEL = logging.Logger.setLevel
 _seedings = [0]  # seedings of random or numpy's global generator in this process
+_REAL_NP_SET_STATE = [None]  # numpy.random.set_state before install() counts it
+_rng_synced = [False]  # in the candidate: the tests seeded the generators, whose states now travel both ways
 _level_settings = [0]  # Logger.setLevel calls in this process
 MAX_RECORDS = 200  # log records one reply carries
 MAX_JOB_RECORDS = 10_000  # ... and one job
@@ -134,6 +137,7 @@ def install() -> None:
     REAL_SET_RECURSION(JUDGE_RECURSION)
     numpy = sys.modules.get("numpy")
     if numpy is not None:
+        _REAL_NP_SET_STATE[0] = numpy.random.set_state
         numpy.random.seed, numpy.random.set_state = _counting(numpy.random.seed), _counting(numpy.random.set_state)
     from unittest import mock
 
@@ -162,6 +166,13 @@ class TestsState:
         self.patchings, self.patches_sent = _patchings[0], {}
         self.decimal = _decimal_context()
         self.recursion = None
+        self.rng_sent = None  # the generators' states as the candidate has them, once the tests seeded them
+
+    def take_rng(self, states) -> None:
+        """The generators' states after a call in which the program drew from them: the tests' go on from there."""
+        if type(states) is dict and self.rng_sent is not None:
+            set_rng(states)
+            self.rng_sent = rng_states()
 
     def changes(self, encode) -> dict | None:
         """What changed since the last call, for the next request (None: nothing). encode(value) writes a value
@@ -185,14 +196,12 @@ class TestsState:
             self.recursion = out["recursion"] = _recursion[0]
         if sys.argv != self.argv:
             self.argv = out["argv"] = [str(a) for a in sys.argv]
-        if _seedings[0] != self.seedings:
+        if _seedings[0] != self.seedings or self.rng_sent is not None:  # seeded: one sequence on both sides
             self.seedings = _seedings[0]
-            version, internal, gauss = random.getstate()
-            out["random"] = [version, list(internal), gauss]
-            numpy = sys.modules.get("numpy")
-            if numpy is not None:
-                name, keys, pos, has_gauss, cached = numpy.random.get_state()
-                out["numpy_random"] = [str(name), [int(k) for k in keys], int(pos), int(has_gauss), float(cached)]
+            rng = rng_states()
+            if rng != self.rng_sent:
+                self.rng_sent = rng
+                out.update(rng)
         if _level_settings[0] != self.level_settings:
             self.level_settings = _level_settings[0]
             levels = _levels()
@@ -274,18 +283,51 @@ def apply(state: dict, decode) -> None:
                 _REAL_SET_LEVEL(logging.getLogger(str(name) or None), level)
     if state.get("logs") is True and not any(isinstance(h, _Forward) for h in logging.getLogger().handlers):
         logging.getLogger().addHandler(_Forward())
-    numpy, saved = sys.modules.get("numpy"), state.get("numpy_random")
+    if "random" in state:
+        set_rng(state)
+        _rng_synced[0] = True
+
+
+def rng_states() -> dict:
+    """random's state, and numpy's global generator's when numpy is loaded, as plain data."""
+    version, internal, gauss = random.getstate()
+    out = {"random": [version, list(internal), gauss]}
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        name, keys, pos, has_gauss, cached = numpy.random.get_state()
+        out["numpy_random"] = [str(name), [int(k) for k in keys], int(pos), int(has_gauss), float(cached)]
+    return out
+
+
+def set_rng(states: dict) -> None:
+    """Set the generators to states of rng_states (from the other side: each part checked, one that is not a state
+    is left), without counting as the tests' seeding."""
+    numpy, saved = sys.modules.get("numpy"), states.get("numpy_random")
     if numpy is not None and type(saved) is list and len(saved) == 5 and type(saved[1]) is list:
         try:
-            numpy.random.set_state((saved[0], numpy.array(saved[1], dtype=numpy.uint32), *saved[2:]))
+            (_REAL_NP_SET_STATE[0] or numpy.random.set_state)(
+                (str(saved[0]), numpy.array(saved[1], dtype=numpy.uint32), *saved[2:]))
         except (TypeError, ValueError, OverflowError):
             pass
-    saved = state.get("random")
+    saved = states.get("random")
     if type(saved) is list and len(saved) == 3 and type(saved[1]) is list:
         try:
             _REAL_SETSTATE((saved[0], tuple(saved[1]), saved[2]))
         except (TypeError, ValueError, OverflowError):
             pass
+
+
+def rng_before_call():
+    """In the candidate: the generators' states before a call, once the tests seeded them (else None)."""
+    return rng_states() if _rng_synced[0] else None
+
+
+def rng_after_call(before):
+    """In the candidate: the generators' states after the call, if the program drew from them (else None)."""
+    if before is None:
+        return None
+    after = rng_states()
+    return after if after != before else None
 
 
 def _apply_patch(patch: dict, decode) -> None:
