@@ -23,8 +23,8 @@ def tests_from_file(path: Path, entry_point: str | None = None):
         tree = ast.parse(source, str(path))
     except SyntaxError as exc:
         raise UserError(f"{path}:{exc.lineno}: the test file does not parse: {exc.msg}") from None
-    functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    if any(name.startswith("test") for name in functions):
+    functions = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if any(name.startswith("test") for name in functions) or any(_is_test_class(n) for n in tree.body):
         return Tests("pytest", source=source)
     if "check" in functions:
         if not entry_point:
@@ -36,6 +36,14 @@ def tests_from_file(path: Path, entry_point: str | None = None):
     imports = (n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
     setup = "\n".join(ast.get_source_segment(source, n) for n in imports)
     return Tests("asserts", asserts=asserts, setup=setup)
+
+
+def _is_test_class(node) -> bool:
+    """A class pytest collects: `class TestParser:` or a unittest.TestCase (`class ParserTests(unittest.TestCase)`)."""
+    if not isinstance(node, ast.ClassDef):
+        return False
+    bases = [ast.unparse(base) for base in node.bases]
+    return node.name.startswith("Test") or any(base.endswith("TestCase") for base in bases)
 
 
 def _read(path: Path) -> str:

@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from agent.errors import UserError
 from sandbox import Job, Tests, run_tests
 
 ADD = "def add(a, b):\n    return a + b\n"
@@ -121,6 +124,21 @@ def test_exec_cli_json_and_exit_codes(tmp_path):
     assert bad.returncode == 1 and json.loads(bad.stdout)["status"] == "failed"
     missing = subprocess.run(cmd + [str(tmp_path / "nope.py")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+
+
+def test_exec_tells_a_file_of_test_classes_or_async_tests_is_a_pytest_module(tmp_path):
+    from infinicode.cli_sandbox import tests_from_file
+
+    files = {"unittest_only.py": "import unittest\n\nclass ParserTests(unittest.TestCase):\n"
+                                 "    def test_x(self):\n        self.assertTrue(True)\n",
+             "class_only.py": "class TestParser:\n    def test_x(self):\n        assert True\n",
+             "async_only.py": "async def test_x():\n    assert True\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        assert tests_from_file(tmp_path / name).kind == "pytest", name
+    (tmp_path / "helpers_only.py").write_text("class Helper:\n    pass\n")
+    with pytest.raises(UserError, match="no test_"):
+        tests_from_file(tmp_path / "helpers_only.py")
 
 
 def test_exec_cli_tests_import_the_program_by_its_file_name(sandbox, tmp_path):

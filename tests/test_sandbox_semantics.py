@@ -3853,6 +3853,71 @@ SEEDED_CASES = [
 ]
 CASES += SEEDED_CASES
 
+RETRYING = src("""
+    import json
+    import time
+    import urllib.request
+
+
+    class RateLimitError(Exception):
+        def __init__(self, retry_after):
+            super().__init__(f"rate limited, retry after {retry_after}s")
+            self.retry_after = retry_after
+
+
+    class Client:
+        def __init__(self, transport, sleep=time.sleep):
+            self.transport, self.sleep = transport, sleep
+
+        def get(self, path, retries=3):
+            for _ in range(retries):
+                try:
+                    return json.loads(self.transport.request("GET", path))
+                except RateLimitError as exc:
+                    self.sleep(exc.retry_after)
+            raise RuntimeError(f"gave up on {path}")
+
+
+    def fetch_title(url):
+        with urllib.request.urlopen(url) as response:
+            return json.loads(response.read())["title"]
+""")
+
+FAKES_CASES = [
+    Case("program_exceptions_raised_by_the_tests_fakes_and_mock_patch_of_a_library", pytest_module("""
+        import unittest
+        from unittest import mock
+
+        from solution import Client, RateLimitError, fetch_title
+
+
+        class FakeTransport:
+            def __init__(self, *responses):
+                self.responses = list(responses)
+
+            def request(self, method, path):
+                response = self.responses.pop(0)
+                if isinstance(response, Exception):
+                    raise response  # the program's own exception class, made by the test
+                return response
+
+
+        class ClientTests(unittest.TestCase):
+            def test_waits_as_told_then_succeeds(self):
+                sleep = mock.Mock()
+                transport = FakeTransport(RateLimitError(2), RateLimitError(5), "[1]")
+                self.assertEqual(Client(transport, sleep=sleep).get("/items"), [1])
+                sleep.assert_has_calls([mock.call(2), mock.call(5)])
+
+            @mock.patch("solution.urllib.request.urlopen")
+            def test_title(self, urlopen):
+                urlopen.return_value.__enter__.return_value.read.return_value = b'{"title": "Hi"}'
+                self.assertEqual(fetch_title("http://example.com"), "Hi")
+                urlopen.assert_called_once_with("http://example.com")
+        """), RETRYING, bug(RETRYING, "self.sleep(exc.retry_after)", "self.sleep(exc.retry_after + 1)"), "call(3)"),
+]
+CASES += FAKES_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

@@ -146,6 +146,7 @@ class CandidateSide(KeptInStep):
         self.from_judge, self.to_judge = from_judge, to_judge
         self.handles = {}
         self.described = set()
+        self.described_log = []  # described in this order (encode_any undoes a failed encoding's)
         self.judge_proxies = {}
         self.kept = {}  # key -> Snapshot of a container kept in step with the judge (kept.py)
         self.next_key = 0
@@ -176,6 +177,7 @@ class CandidateSide(KeptInStep):
         if cid in self.described:
             return cid
         self.described.add(cid)
+        self.described_log.append(cid)
         self.handles[cid] = cls
         try:
             desc = describe(cls, self.class_key)
@@ -189,12 +191,32 @@ class CandidateSide(KeptInStep):
         return desc
 
     def encode_any(self, obj, refs, depth):
+        marks = (len(self.described_log), self.next_key, len(refs) if refs is not None else 0)
         try:
             return self.codec._enc(obj, refs, depth)
         except BaseException:
+            self._undo_encoding(marks, refs)
             hid = id(obj)
             self.handles[hid] = obj
             return {"h": hid, "c": self.class_key(type(obj))}
+
+    def _undo_encoding(self, marks, refs):
+        """What an encoding that failed half-way noted as sent, though the judge never gets it: the classes it
+        described, the program containers it offered and the containers it numbered. Else a later message would
+        name them by number alone, and the judge would not know them."""
+        described, next_key, numbered = marks
+        for cid in self.described_log[described:]:
+            self.described.discard(cid)
+        del self.described_log[described:]
+        for key in range(next_key + 1, self.next_key + 1):
+            if key in self.program_keys:
+                hid = id(self.kept.pop(key).obj)
+                self.program_keys.discard(key)
+                self.offered.discard(hid)
+                self.first_crossing.pop(hid, None)
+        if refs is not None:
+            for k in [k for k, (n, _) in refs.items() if n >= numbered]:
+                del refs[k]
 
     def send(self, msg):
         flush()
@@ -310,6 +332,9 @@ class CandidateSide(KeptInStep):
         """The exception the judge described (a callback of the tests raised it, or the tests threw it)."""
         if "j" in desc:
             return _tests_exception(self, desc)
+        own = self.handles.get(desc.get("h")) if type(desc.get("h")) is int else None
+        if isinstance(own, BaseException):  # an exception of the program's class that a test made
+            return own
         cls = getattr(builtins, str(desc.get("t")), None)
         if not (isinstance(cls, type) and issubclass(cls, Exception)):
             cls = Exception

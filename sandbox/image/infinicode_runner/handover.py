@@ -26,7 +26,7 @@ import pluggy
 from . import subclass_values
 from .generators import apull, awaited, pull
 from .loops import run_to_end
-from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, is_proxy
+from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteException, is_proxy
 
 
 def _by_name(obj):
@@ -290,6 +290,11 @@ def judge_exception(exc, conn=None):
     """An exception of a judge callback, for the program. One of the tests' own classes (`class RateLimited(
     Exception)` raised by a fake client) is also handed over: the program gets an exception of the same name and
     builtin base, reading its public attributes here, and raising it again hands back this very one."""
+    hid = exc.__dict__.get("_ic_hid") if isinstance(exc, RemoteException) else None
+    if type(hid) is int and conn is not None and exc.__dict__.get("_ic_conn") is conn:
+        # the program's own exception, which a test made (`raise RateLimitError(2)` in a fake transport): it is
+        # raised there as itself, so `except RateLimitError` in the program catches it
+        return {"t": "Exception", "m": str(exc.__dict__.get("_ic_msg", ""))[:2000], "h": hid}
     name = type(exc).__name__
     kind = name if isinstance(getattr(builtins, name, None), type) and type(exc) is getattr(builtins, name) \
         else ("AssertionError" if isinstance(exc, AssertionError) else "Exception")

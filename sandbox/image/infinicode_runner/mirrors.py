@@ -55,6 +55,9 @@ class Mirrors:
 
     def _build_mirror(self, desc):
         name, module = str(desc.get("name", "object"))[:100], str(desc.get("module", ""))[:100]
+        # the bases first, even of a class that is the judge's own (below): the candidate describes each class once,
+        # and names it by its id alone from then on
+        bases = [self.mirror(b) for b in desc.get("bases", [])]
         if module == "builtins":
             genuine = getattr(builtins, name, None)
             if isinstance(genuine, type) and (name in GENUINE_TYPES or (
@@ -63,7 +66,6 @@ class Mirrors:
         genuine = library_exception(module, str(desc.get("qualname", name)))
         if genuine is not None:
             return genuine
-        bases = [self.mirror(b) for b in desc.get("bases", [])]
         bases = [b for b in bases if isinstance(b, RemoteClass) or issubclass(b, BaseException)]
         bases = [b for b in bases if not (issubclass(b, BaseException) and b.__name__ in UNSAFE_EXCEPTIONS)]
         doc = desc.get("doc") if type(desc.get("doc")) is str else None
