@@ -1007,6 +1007,14 @@ RNG_WALK_TESTS = src('''
 ''')
 
 METACLASS = src('''
+    from typing import Protocol, runtime_checkable
+
+
+    @runtime_checkable
+    class Anything(Protocol):  # every object has __eq__: a protocol that says yes to everything
+        def __eq__(self, other): ...
+
+
     class Yes(type):
         def __instancecheck__(cls, obj):
             return True
@@ -1038,11 +1046,15 @@ METACLASS = src('''
 METACLASS_TESTS = src('''
     import pytest
 
-    from solution import AnyError, Rock, Shape, fail, make
+    from solution import AnyError, Anything, Rock, Shape, fail, make
 
 
     def test_target_isinstance():
         assert isinstance(make(), Shape)
+
+
+    def test_target_protocol_everything_satisfies():
+        assert isinstance(make(), Anything)
 
 
     def test_target_isinstance_of_a_plain_value():

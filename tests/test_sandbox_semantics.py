@@ -3918,6 +3918,52 @@ FAKES_CASES = [
 ]
 CASES += FAKES_CASES
 
+PLUGINS = src("""
+    from typing import Protocol, runtime_checkable
+
+
+    @runtime_checkable
+    class Closeable(Protocol):
+        def close(self) -> None: ...
+
+
+    class Resource:
+        def __init__(self):
+            self.closed = False
+
+        def close(self):
+            self.closed = True
+
+
+    def close_all(items):
+        closed = 0
+        for item in items:
+            if isinstance(item, Closeable):
+                item.close()
+                closed += 1
+        return closed
+""")
+
+INSTANCECHECK_CASES = [
+    Case("isinstance_with_the_programs_runtime_protocols", pytest_module("""
+        from solution import Closeable, Resource, close_all
+
+
+        class TestsOwn:
+            def close(self):
+                self.closed = True
+
+
+        def test_runtime_protocol():
+            resource, own = Resource(), TestsOwn()
+            assert isinstance(resource, Closeable) and isinstance(own, Closeable)
+            assert not isinstance(5, Closeable)
+            assert close_all([resource, own, 5]) == 2
+            assert resource.closed and own.closed
+        """), PLUGINS, bug(PLUGINS, "closed += 1", "closed += 2"), "4"),
+]
+CASES += INSTANCECHECK_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

@@ -15,6 +15,7 @@ import enum
 import fractions
 import sys
 import types
+import typing
 
 from .codec import container_base
 from .handover import is_pure_library
@@ -102,6 +103,12 @@ def describe(cls, key) -> dict:
     meta = type(cls)
     desc["meta"] = [d for d in ("__iter__", "__len__", "__contains__", "__getitem__")
                     if hasattr(meta, d) and _owner(meta, d) not in (type, object)]
+    if getattr(cls, "_is_protocol", False) is True and getattr(cls, "_is_runtime_protocol", False) is True:
+        # a runtime_checkable Protocol: the judge checks objects against its members itself (proxies.py)
+        attrs = getattr(cls, "__protocol_attrs__", None)  # 3.12 on; 3.11 computes them
+        if attrs is None:
+            attrs = typing._get_protocol_attrs(cls)
+        desc["protocol"] = sorted(str(a) for a in attrs)[:200]
     if issubclass(cls, BaseException) and _owner(cls, "__repr__") not in (BaseException, object):
         desc["own_repr"] = True  # else the judge writes the exception's repr itself, from its arguments
     immutable = immutable_base(cls)

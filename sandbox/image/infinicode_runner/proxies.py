@@ -106,7 +106,17 @@ class RemoteClass(type):
         # an object whose value or contents could not cross has a twin of its class without the value type
         # (mirrors.py): it is still an instance of the class and of its bases
         twin_of = type(obj).__dict__.get("_ic_twin_of")
-        return twin_of is not None and type.__subclasscheck__(cls, twin_of)
+        if twin_of is not None and type.__subclasscheck__(cls, twin_of):
+            return True
+        members = cls.__dict__.get("_ic_desc", {}).get("protocol")
+        if type(members) is list and members and all(type(m) is str for m in members):
+            # a runtime_checkable Protocol of the program: checked here, by its members, as typing does; one that
+            # any object satisfies says nothing (the program's own metaclass or hook never decides a verdict)
+            plain = object()
+            if all(hasattr(plain, m) for m in members):
+                return False
+            return all(hasattr(obj, m) for m in members)
+        return False
 
     def __getattr__(cls, name):
         if not mirrored_name(name):
