@@ -3964,6 +3964,83 @@ INSTANCECHECK_CASES = [
 ]
 CASES += INSTANCECHECK_CASES
 
+TRANSACTIONS = src("""
+    import contextlib
+
+
+    class Rollback(Exception):
+        pass
+
+
+    class Transaction:
+        def __init__(self, store):
+            self.store, self.pending = store, {}
+
+        def __enter__(self):
+            return self
+
+        def set(self, key, value):
+            self.pending[key] = value
+
+        def __exit__(self, exc_type, exc, tb):
+            if exc_type is None:
+                self.store.update(self.pending)
+            return exc_type is not None and issubclass(exc_type, Rollback)  # a rollback ends the block quietly
+
+
+    @contextlib.contextmanager
+    def logged(log):
+        try:
+            yield
+        except KeyError as exc:
+            log.append(f"missing {exc}")
+            raise
+        finally:
+            log.append("done")
+""")
+
+WITH_BLOCK_CASES = [
+    Case("with_blocks_that_raise_inside_the_programs_context_managers", pytest_module("""
+        import pytest
+
+        from solution import Rollback, Transaction, logged
+
+
+        def test_commit():
+            store = {}
+            with Transaction(store) as t:
+                t.set("a", 1)
+            assert store == {"a": 1}
+
+
+        def test_a_rollback_is_suppressed_by_exit():
+            store = {}
+            with Transaction(store) as t:
+                t.set("a", 1)
+                raise Rollback()
+            assert store == {}
+
+
+        def test_other_errors_go_on():
+            store = {}
+            with pytest.raises(ValueError, match="boom"):
+                with Transaction(store) as t:
+                    t.set("a", 1)
+                    raise ValueError("boom")
+            assert store == {}
+
+
+        def test_a_generator_context_manager_sees_the_error():
+            log = []
+            with pytest.raises(KeyError):
+                with logged(log):
+                    {}["k"]
+            assert log == ["missing 'k'", "done"]
+        """), TRANSACTIONS, bug(TRANSACTIONS, 'log.append(f"missing {exc}")', 'log.append(f"missing {exc!r}")'),
+        "KeyError('k')"),
+]
+CASES += WITH_BLOCK_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

@@ -338,6 +338,12 @@ class CandidateSide(KeptInStep):
         cls = getattr(builtins, str(desc.get("t")), None)
         if not (isinstance(cls, type) and issubclass(cls, Exception)):
             cls = Exception
+        args = desc.get("args")
+        if type(args) is list and cls is not Exception:
+            try:
+                return cls(*args)
+            except Exception:
+                pass
         return cls(str(desc.get("m", "")))
 
 

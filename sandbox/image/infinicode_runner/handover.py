@@ -303,6 +303,10 @@ def judge_exception(exc, conn=None):
     except Exception:
         message = ""
     out = {"t": kind, "m": message if kind == name else f"{name}: {message}"}
+    args = exc.args if type(exc.args) is tuple else ()
+    if kind == name and len(args) <= 8 and all(type(a) in (str, int, bool, type(None)) for a in args) \
+            and sum(len(a) for a in args if type(a) is str) <= 2000:
+        out["args"] = list(args)  # KeyError("k") stays KeyError("k"), not KeyError("'k'")
     if conn is not None and kind != name and isinstance(exc, Exception) and not isinstance(exc, AssertionError):
         base = next(c for c in type(exc).__mro__ if getattr(builtins, c.__name__, None) is c)
         conn.judge_objects[id(exc)] = exc

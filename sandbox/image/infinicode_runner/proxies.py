@@ -386,8 +386,12 @@ def forwarder(name):
             return self._ic_conn.call(self, args, kwargs)
     elif name == "__exit__":
         def forward(self, *args):
-            return self._ic_conn.callm(self, name, (None, None, None) if args[0] is None else
-                                       (None, args[1] if isinstance(args[1], RemoteObject) else None, None))
+            if args[0] is None:
+                return self._ic_conn.callm(self, name, (None, None, None))
+            # the exception the with block raised, described (never the tests' own object, nor its traceback): the
+            # program's __exit__ may suppress it (a true result), handle it, or raise another
+            conn = self._ic_conn
+            return conn.request({"op": "exit", "t": conn._target(self), "e": conn.judge_exception(args[1])})
     else:
         def forward(self, *args, **kwargs):
             return self._ic_conn.callm(self, name, args, kwargs)
