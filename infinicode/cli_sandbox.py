@@ -30,12 +30,19 @@ def tests_from_file(path: Path, entry_point: str | None = None):
         if not entry_point:
             raise UserError(f"{path} defines check(candidate): pass --entry-point NAME (the function to check)")
         return Tests("humaneval", source=source, entry_point=entry_point)
-    asserts = [ast.get_source_segment(source, n) for n in tree.body if isinstance(n, ast.Assert)]
-    if not asserts:
+    if not any(isinstance(n, ast.Assert) for n in tree.body):
         raise UserError(f"{path} has no test_* functions, no check(candidate) and no assert statements")
-    imports = (n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
-    setup = "\n".join(ast.get_source_segment(source, n) for n in imports)
-    return Tests("asserts", asserts=asserts, setup=setup)
+    # a script of asserts: each assert is a test, run in order in one namespace with the statements before it
+    # (`s = MinStack(); s.push(3)` then `assert s.top() == 3`); statements after the last one go with it
+    asserts, pending = [], []
+    for node in tree.body:
+        pending.append(ast.get_source_segment(source, node))
+        if isinstance(node, ast.Assert):
+            asserts.append("\n".join(pending))
+            pending = []
+    if pending:
+        asserts[-1] += "\n" + "\n".join(pending)
+    return Tests("asserts", asserts=asserts)
 
 
 def _is_test_class(node) -> bool:

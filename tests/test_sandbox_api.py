@@ -141,6 +141,25 @@ def test_exec_tells_a_file_of_test_classes_or_async_tests_is_a_pytest_module(tmp
         tests_from_file(tmp_path / "helpers_only.py")
 
 
+def test_exec_runs_a_script_of_asserts_in_order_with_the_statements_between(sandbox, tmp_path):
+    from infinicode.cli_sandbox import tests_from_file
+
+    program = ("class MinStack:\n    def __init__(self):\n        self.items = []\n"
+               "    def push(self, x):\n        self.items.append(x)\n"
+               "    def pop(self):\n        self.items.pop()\n"
+               "    def get_min(self):\n        return min(self.items)\n")
+    (tmp_path / "script.py").write_text("import math\ns = MinStack(); s.push(-2); s.push(0); s.push(-3)\n"
+                                        "assert s.get_min() == -3\ns.pop()\nassert s.get_min() == -2\n"
+                                        "assert math.floor(s.get_min() / 2) == -1\n")
+    tests = tests_from_file(tmp_path / "script.py")
+    [ok] = sandbox.run([Job(program, tests)])
+    assert ok.status == "passed" and ok.total == 3, ok
+    assert [t.name for t in ok.tests] == ["assert s.get_min() == -3", "assert s.get_min() == -2",
+                                          "assert math.floor(s.get_min() / 2) == -1"]
+    [bad] = sandbox.run([Job(program.replace("self.items.pop()", "self.items.pop(0)"), tests)])
+    assert [t.outcome for t in bad.tests] == ["passed", "failed", "failed"], bad
+
+
 def test_exec_cli_tests_import_the_program_by_its_file_name(sandbox, tmp_path):
     (tmp_path / "geometry.py").write_text(ADD)
     (tmp_path / "test_geometry.py").write_text("import geometry\nfrom geometry import add\n\n"

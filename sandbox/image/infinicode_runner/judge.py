@@ -5,6 +5,7 @@ reached only through the connection (remote.py).
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import base64
 import builtins
@@ -65,7 +66,19 @@ def run_asserts(tests, names, conn, outcomes):
             ns["__ic_assert__"] = AssertRecorder(asserts, False, conn)
             exec(code, ns)
 
-        outcomes.append(_outcome_of(" ".join(stmt.split()), run_statement))
+        outcomes.append(_outcome_of(_assert_name(stmt), run_statement))
+
+
+def _assert_name(stmt):
+    """An assert's outcome is named by its text; one that the statements it needs come before (`s = Stack();
+    s.push(1)` then `assert s.top() == 1`, from a script of asserts) by the assert alone."""
+    try:
+        body = ast.parse(stmt).body
+        if len(body) > 1 and isinstance(body[-1], ast.Assert):
+            stmt = ast.get_source_segment(stmt, body[-1]) or stmt
+    except (SyntaxError, ValueError):
+        pass
+    return " ".join(stmt.split())
 
 
 def run_check(tests, names, conn, outcomes):
