@@ -1006,6 +1006,30 @@ RNG_WALK_TESTS = src('''
         assert answer_from(np.random.default_rng(0)) == 42
 ''')
 
+PICKLE_PAYLOAD = src('''
+    import builtins
+    import pickle
+
+
+    class Payload:
+        def __reduce__(self):  # unpickled in the judge, this would call the judge's eval
+            return (builtins.eval, ("42",))
+
+
+    def answer_bytes():
+        return pickle.dumps(Payload())
+''')
+
+PICKLE_PAYLOAD_TESTS = src('''
+    import pickle
+
+    from solution import answer_bytes
+
+
+    def test_target_unpickled_answer():
+        assert pickle.loads(answer_bytes()) == 42
+''')
+
 METACLASS = src('''
     from typing import Protocol, runtime_checkable
 
@@ -1663,6 +1687,7 @@ HOSTILE_CHANNELS = {
     "test_subclass_members_walked": (SUBCLASS_WALK, SUBCLASS_WALK_TESTS, LOSES | {"crashed"}, 5),
     "numpy_generator_of_the_tests_walked": (RNG_WALK, RNG_WALK_TESTS, LOSES | {"crashed"}, 5),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),
+    "pickle_the_tests_unpickle_calls_a_judge_function": (PICKLE_PAYLOAD, PICKLE_PAYLOAD_TESTS, LOSES, 5),
     "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
     "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),
     "system_exit_subclass_at_import": (SYSTEMEXIT_AT_IMPORT, TARGET_ANSWER, LOSES | {"crashed"}, 5),

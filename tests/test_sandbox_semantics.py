@@ -4041,6 +4041,65 @@ WITH_BLOCK_CASES = [
 ]
 CASES += WITH_BLOCK_CASES
 
+CACHE = src("""
+    import pickle
+    from dataclasses import dataclass, field
+
+
+    @dataclass
+    class Entry:
+        key: str
+        hits: int = 0
+
+
+    @dataclass
+    class Cache:
+        entries: dict = field(default_factory=dict)
+
+        def hit(self, key):
+            entry = self.entries.setdefault(key, Entry(key))
+            entry.hits += 1
+            return entry
+
+        def dump(self):
+            return pickle.dumps(self)
+
+        @staticmethod
+        def load(data):
+            return pickle.loads(data)
+""")
+
+PICKLE_CASES = [
+    Case("pickling_the_programs_objects", pytest_module("""
+        import pickle
+
+        from solution import Cache, Entry
+
+
+        def test_round_trip_in_the_tests():
+            entry = Entry("a", 2)
+            copy = pickle.loads(pickle.dumps(entry))
+            assert copy == entry and copy is not entry
+            assert pickle.loads(pickle.dumps({"k": [entry]})) == {"k": [Entry("a", 2)]}
+
+
+        def test_the_programs_own_dump_and_load():
+            cache = Cache()
+            cache.hit("a")
+            cache.hit("a")
+            restored = Cache.load(cache.dump())
+            assert restored == cache
+            assert restored.entries["a"] == Entry("a", 2)
+
+
+        def test_an_attribute_dict_pickles_as_a_dict():
+            cache = Cache()
+            cache.hit("b")
+            assert pickle.loads(pickle.dumps(cache.entries)) == {"b": Entry("b", 1)}
+        """), CACHE, bug(CACHE, "entry.hits += 1", "entry.hits = 1"), "hits=1"),
+]
+CASES += PICKLE_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

@@ -21,7 +21,7 @@ import types
 import warnings
 
 from . import codec as wire
-from . import framing, in_place, state, subclass_values
+from . import framing, in_place, pickling, state, subclass_values
 from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
 from .program_ops import perform
@@ -402,6 +402,7 @@ def main(from_judge, to_judge):
                                                      "col": getattr(exc, "offset", 0) or 0,
                                                      "msg": getattr(exc, "msg", str(exc))[:500]}})
         return
+    pickling.restore()  # the program's pickle is Python's own (the judge's refuses to build what it does not know)
     module = types.ModuleType("solution")
     module.__file__ = "solution.py"
     sys.modules["solution"] = module

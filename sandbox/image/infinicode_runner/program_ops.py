@@ -93,6 +93,12 @@ def perform(op, target, msg, args, kwargs, side):
     if op == "copy":
         import copy
         return copy.deepcopy(target) if msg.get("n") == "deepcopy" else copy.copy(target)
+    if op == "pickle":  # pickle.dumps in the tests of the program's object: its own pickle, made here
+        import pickle
+        return pickle.dumps(target, protocol=min(max(int(msg.get("n") or 0), 0), pickle.HIGHEST_PROTOCOL))
+    if op == "unpickle":  # ... and pickle.loads of that, here again
+        import pickle
+        return pickle.loads(args[0])
     if op == "exit":  # a with block of the tests raised inside the program's context manager
         error = side.judge_exception(msg["e"])
         return type(target).__exit__(target, type(error), error, error.__traceback__)

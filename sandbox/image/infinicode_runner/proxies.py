@@ -216,9 +216,10 @@ class RemoteObject:
     def __deepcopy__(self, memo):
         return self._ic_conn.request({"op": "copy", "t": self._ic_conn.codec.encode(self), "n": "deepcopy"})
 
-    def __reduce_ex__(self, protocol):  # pickle.dumps: the object lives in the program's process, not here
-        raise self._ic_conn.unsupported_construct(f"pickling {type(self)._ic_desc.get('qualname')} objects of the "
-                                                  "program")
+    def __reduce_ex__(self, protocol):  # pickle.dumps: the program pickles its object (pickling.py)
+        from .pickling import reduce_program_object
+
+        return reduce_program_object(self, protocol)
 
     def __repr__(self):
         return self._ic_conn.text(self, "__repr__")
@@ -423,6 +424,8 @@ def _live(base, name, remote=None, result_arg=False):
 def _live_class(base, names, special):
     ns = {name: _live(base, name) for name in names}
     ns.update({name: _live(base, name, remote, result_arg=True) for name, remote in special.items()})
+    # pickled and copied as the plain container it holds (the link to the program's stays with this one)
+    ns["__reduce_ex__"] = lambda self, protocol: (base, (base(self),))
     return type(f"Live{base.__name__.capitalize()}", (base,), ns)
 
 
@@ -435,8 +438,6 @@ LIVE = {
                            "symmetric_difference_update", "__ior__", "__iand__", "__isub__", "__ixor__"),
                      {"pop": "discard"}),
 }
-
-
 
 
 LIVE_TYPES = tuple(LIVE.values())

@@ -31,7 +31,7 @@ import time
 import numpy  # noqa: F401
 import pytest  # noqa: F401
 
-from . import candidate, judge, modules, scripts, state
+from . import candidate, judge, modules, pickling, scripts, state
 from .framing import JSON_DUMPS, JSON_LOADS
 from .proxies import CandidateGone, Deadline, Unsupported
 from .remote import Connection
@@ -99,6 +99,7 @@ def run_job(job, conn, outcomes, extra):
     if alias:
         sys.modules[alias] = solution
     scripts.running(conn, job["program"], alias)
+    pickling.running(conn)
     try:
         if kind == "pytest":
             judge.run_pytest(tests, conn, outcomes)
@@ -112,6 +113,7 @@ def run_job(job, conn, outcomes, extra):
             raise ValueError(f"unknown tests kind {kind!r}")
     finally:
         scripts.stopped()
+        pickling.stopped()
         sys.modules.pop("solution", None)
         if alias:
             sys.modules.pop(alias, None)
@@ -324,6 +326,7 @@ def serve():
     scripts.install()
     modules.install()
     candidate.warm_up()
+    pickling.install()  # (after warm_up, which runs the candidate's side here, pickle restore included)
     sys.stdin = io.StringIO("")  # jobs are read from fd 0 directly; tests and programs find stdin empty
     # Results go out on a private copy of stdout; fd 1 and 2 (which tests and pytest may print to) go nowhere.
     results_fd = os.dup(1)
