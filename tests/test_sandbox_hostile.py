@@ -1006,6 +1006,33 @@ RNG_WALK_TESTS = src('''
         assert answer_from(np.random.default_rng(0)) == 42
 ''')
 
+REPR_PAYLOAD = src('''
+    class Record:
+        def __repr__(self):  # evaluated in the judge, this would make every assert pass
+            return ("setattr(__import__('infinicode_runner.asserts', fromlist=['x']).AssertRecorder, '__call__', "
+                    "lambda *args: None)")
+
+
+    def make():
+        return Record()
+
+
+    def answer():
+        return 41
+''')
+
+REPR_PAYLOAD_TESTS = src('''
+    from solution import answer, make
+
+
+    def test_the_tests_evaluate_a_repr():
+        eval(repr(make()))
+
+
+    def test_target_answer():
+        assert answer() == 42
+''')
+
 PICKLE_PAYLOAD = src('''
     import builtins
     import pickle
@@ -1688,6 +1715,7 @@ HOSTILE_CHANNELS = {
     "numpy_generator_of_the_tests_walked": (RNG_WALK, RNG_WALK_TESTS, LOSES | {"crashed"}, 5),
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "pickle_the_tests_unpickle_calls_a_judge_function": (PICKLE_PAYLOAD, PICKLE_PAYLOAD_TESTS, LOSES, 5),
+    "repr_the_tests_evaluate_patches_the_judge": (REPR_PAYLOAD, REPR_PAYLOAD_TESTS, LOSES, 5),
     "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
     "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),
     "system_exit_subclass_at_import": (SYSTEMEXIT_AT_IMPORT, TARGET_ANSWER, LOSES | {"crashed"}, 5),

@@ -4100,6 +4100,47 @@ PICKLE_CASES = [
 ]
 CASES += PICKLE_CASES
 
+MONEY = src("""
+    class Money:
+        def __init__(self, amount, currency="EUR"):
+            self.amount, self.currency = amount, currency
+
+        def __repr__(self):
+            return f"Money({self.amount!r}, {self.currency!r})"
+
+        def __eq__(self, other):
+            return isinstance(other, Money) and (self.amount, self.currency) == (other.amount, other.currency)
+
+        __hash__ = None
+
+
+    def total_expression(prices):
+        return " + ".join(str(p) for p in prices)
+""")
+
+EVAL_CASES = [
+    Case("eval_of_reprs_and_expressions_in_the_tests", pytest_module("""
+        import math
+
+        from solution import Money, total_expression
+
+
+        def test_repr_evaluates_to_an_equal_object():
+            money = Money(10, "USD")
+            assert repr(money) == "Money(10, 'USD')"
+            assert eval(repr(money)) == money
+            assert eval(repr([money, Money(2)])) == [money, Money(2, "EUR")]
+
+
+        def test_expressions_with_the_tests_names():
+            prices = [3, 4.5, 2]
+            assert eval(total_expression(prices)) == sum(prices)
+            scale = 2
+            assert eval("math.floor(scale * 4.5)") == 9
+        """), MONEY, bug(MONEY, ", {self.currency!r})", ")"), "Money(10)"),
+]
+CASES += EVAL_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

@@ -20,6 +20,7 @@ import pytest
 from . import oracles
 from .asserts import AssertRecorder, compile_tests, outcome_for_exception, short
 from .codec import Opaque, decode_value, encode_value
+from .evaluation import judge_eval
 from .proxies import (
     TEST_FILE,
     TEST_MODULE,
@@ -46,7 +47,7 @@ def _outcome_of(name, test):
 
 
 def namespace(names):
-    ns = {"__name__": TEST_MODULE, "__builtins__": builtins}
+    ns = {"__name__": TEST_MODULE, "__builtins__": builtins, "eval": judge_eval}
     ns.update(names)
     return ns
 
@@ -231,6 +232,7 @@ class JobPlugin:
                 module = types.ModuleType(TEST_MODULE)
                 module.__file__ = JOB_FILE
                 module.__dict__["__ic_assert__"] = plugin.recorder
+                module.__dict__["eval"] = judge_eval  # a string the tests evaluate may be the program's text
                 sys.modules[TEST_MODULE] = module  # monkeypatch.setattr(f"{__name__}.X", ...) finds it
                 try:
                     exec(plugin.code, module.__dict__)
