@@ -4141,6 +4141,29 @@ EVAL_CASES = [
 ]
 CASES += EVAL_CASES
 
+APPLY = src("""
+    import numpy as np
+
+
+    def apply(fn, values):
+        return np.array([fn(x) for x in values])
+""")
+
+UFUNC_CASES = [
+    Case("numpy_ufuncs_handed_over_as_functions", pytest_module("""
+        import numpy as np
+
+        from solution import apply
+
+
+        def test_ufuncs_and_lambdas():
+            assert apply(np.sqrt, [4.0, 9.0]).tolist() == [2.0, 3.0]
+            assert apply(np.negative, np.array([1, -2])).tolist() == [-1, 2]
+            assert apply(lambda x: x * 10, [1, 2]).tolist() == [10, 20]
+        """), APPLY, bug(APPLY, "for x in values]", "for x in values[1:]]"), "[3.0]"),
+]
+CASES += UFUNC_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

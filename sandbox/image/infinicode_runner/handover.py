@@ -36,6 +36,8 @@ def _by_name(obj):
                   types.WrapperDescriptorType, types.ClassMethodDescriptorType)) and type(obj).__name__ != "ufunc":
         return None
     module = getattr(obj, "__module__", None)
+    if module is None and type(obj).__name__ == "ufunc":  # numpy's (np.sqrt) carry no module of their own
+        module = "numpy"
     if module is None and hasattr(obj, "__objclass__"):
         module = obj.__objclass__.__module__
     if module is None and isinstance(getattr(obj, "__self__", None), types.ModuleType):
