@@ -1033,6 +1033,21 @@ REPR_PAYLOAD_TESTS = src('''
         assert answer() == 42
 ''')
 
+REPR_KEY_PAYLOAD = src('''
+    class Record:
+        def __repr__(self):  # evaluated in the judge, the list's sort would call exec with the patch
+            return ("['import infinicode_runner.asserts as a; a.AssertRecorder.__call__ = lambda *args: None']"
+                    ".sort(key=exec)")
+
+
+    def make():
+        return Record()
+
+
+    def answer():
+        return 41
+''')
+
 PICKLE_PAYLOAD = src('''
     import builtins
     import pickle
@@ -1716,6 +1731,7 @@ HOSTILE_CHANNELS = {
     "metaclass_says_yes_to_everything": (METACLASS, METACLASS_TESTS, LOSES_OR_UNSUPPORTED, 5),
     "pickle_the_tests_unpickle_calls_a_judge_function": (PICKLE_PAYLOAD, PICKLE_PAYLOAD_TESTS, LOSES, 5),
     "repr_the_tests_evaluate_patches_the_judge": (REPR_PAYLOAD, REPR_PAYLOAD_TESTS, LOSES, 5),
+    "repr_the_tests_evaluate_hands_exec_to_a_method": (REPR_KEY_PAYLOAD, REPR_PAYLOAD_TESTS, LOSES, 5),
     "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
     "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),
     "system_exit_subclass_at_import": (SYSTEMEXIT_AT_IMPORT, TARGET_ANSWER, LOSES | {"crashed"}, 5),

@@ -96,7 +96,7 @@ class _Evaluator:
 
     def _Call(self, node):
         fn = self.run(node.func)
-        if not _callable_ok(fn) or (fn in _NO_KEY and node.keywords):
+        if not _callable_ok(fn) or (any(fn is f for f in _NO_KEY) and node.keywords):
             name = getattr(fn, "__qualname__", None) or type(fn).__name__
             raise EvalRefused(f"eval() in the judge does not call {name} (a string the tests evaluate may be the "
                               "program's text; values, the program's and the tests' classes, and pure functions only)")
@@ -112,6 +112,9 @@ class _Evaluator:
                 kwargs.update(self.run(kw.value))
             else:
                 kwargs[kw.arg] = self.run(kw.value)
+        for value in [*args, *kwargs.values()]:  # what the callee may call ([...].sort(key=f)) passes the same test
+            if callable(value) and not isinstance(value, type) and not _callable_ok(value):
+                raise EvalRefused(f"eval() in the judge does not hand {type(value).__name__} objects to a call")
         return fn(*args, **kwargs)
 
     def _List(self, node):
