@@ -26,7 +26,7 @@ from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
 from .program_ops import perform
 from .programs import flush, serve_programs, set_limits
-from .tests_objects import JUDGE_KINDS, JudgeFunction, JudgeProxy
+from .tests_objects import JUDGE_KINDS, TESTS_EXCEPTION_CLASSES, JudgeFunction, JudgeProxy, exception_from_judge
 
 
 class TestsStdin:
@@ -60,7 +60,7 @@ class CandidateHooks:
         t = type(obj)
         if issubclass(t, JudgeProxy):  # (its real type: kinds of it too, JUDGE_KINDS)
             return {"j": object.__getattribute__(obj, "_jid")}
-        if t in _TESTS_EXCEPTION_CLASSES.values() and type(obj.__dict__.get("_ic_jid")) is int:
+        if t in TESTS_EXCEPTION_CLASSES.values() and type(obj.__dict__.get("_ic_jid")) is int:
             return {"j": obj.__dict__["_ic_jid"]}
         if t.__module__ != "numpy" and "numpy" in sys.modules and isinstance(obj, sys.modules["numpy"].ndarray):
             # Arrays are values: a subclass crosses as its data (np.asarray), its own methods stay behind.
@@ -330,48 +330,7 @@ class CandidateSide(KeptInStep):
 
     def judge_exception(self, desc):
         """The exception the judge described (a callback of the tests raised it, or the tests threw it)."""
-        if "j" in desc:
-            return _tests_exception(self, desc)
-        own = self.handles.get(desc.get("h")) if type(desc.get("h")) is int else None
-        if isinstance(own, BaseException):  # an exception of the program's class that a test made
-            return own
-        cls = getattr(builtins, str(desc.get("t")), None)
-        if not (isinstance(cls, type) and issubclass(cls, Exception)):
-            cls = Exception
-        args = desc.get("args")
-        if type(args) is list and cls is not Exception:
-            try:
-                return cls(*args)
-            except Exception:
-                pass
-        return cls(str(desc.get("m", "")))
-
-
-_TESTS_EXCEPTION_CLASSES = {}  # (name, builtin base) -> the class standing for an exception class of the tests
-
-
-def _tests_exception(side, desc):
-    """An exception of the tests' own class, raised in a callback: one of the same name and builtin base here, so
-    `except ValueError` catches a ValueError subclass of theirs; its public attributes are read from theirs, and
-    raising it out of the program hands back the tests' own exception."""
-    name, base = str(desc.get("n", "Exception")), getattr(builtins, str(desc.get("b")), None)
-    jid = desc["j"]
-    if not (isinstance(base, type) and issubclass(base, Exception)) or type(jid) is not int:
-        return Exception(str(desc.get("m", "")))
-    cls = _TESTS_EXCEPTION_CLASSES.get((name, base))
-    if cls is None:
-        def __getattr__(self, attr):
-            if attr.startswith("_"):
-                raise AttributeError(attr)
-            return side.request({"op": "get", "t": {"j": self._ic_jid}, "n": attr})
-        cls = _TESTS_EXCEPTION_CLASSES[(name, base)] = type(name, (base,), {"__getattr__": __getattr__,
-                                                                             "__module__": "tests"})
-    try:
-        err = cls(str(desc.get("a", "")))
-    except Exception:  # a base whose constructor wants more (UnicodeDecodeError)
-        return Exception(str(desc.get("m", "")))
-    err._ic_jid = jid
-    return err
+        return exception_from_judge(self, desc)
 
 
 def _trimmed_traceback(exc):

@@ -22,6 +22,7 @@ from . import codec as wire
 from . import framing, in_place
 from .compare import Comparisons
 from .handover import JudgeHooks, judge_exception, judge_op
+from .kept_here import KeptHere
 from .mirrors import Mirrors
 from .proxies import (
     LIVE,
@@ -34,13 +35,11 @@ from .proxies import (
 )
 from .state import MAX_RECORDS, TestsState, log_again
 
-MAX_KEPT = 32  # containers the two sides may keep in step at once (candidate.py keeps as many)
-
 # ---------------------------------------------------------------------------------------------------------------
 # The connection.
 
 
-class Connection(Mirrors, Comparisons):
+class Connection(Mirrors, Comparisons, KeptHere):
     """The judge's end of the pipes to one candidate process: requests, replies, callbacks, output and time."""
 
     def __init__(self, pid, to_fd, from_fd, out_fd, err_fd):
@@ -203,65 +202,6 @@ class Connection(Mirrors, Comparisons):
         """One request whose reply is plain data (whole-program runs)."""
         self.send(msg)
         return self.receive()
-
-    def _refs(self):
-        """Encoding refs for a request's arguments: the containers the program keeps go as references to its own."""
-        return {id(obj): [-key, obj] for key, obj in self.kept.items()}
-
-    def _release_unused(self, msg, refs):
-        """The program's containers no test holds any more (their mirror is referenced only here) are let go on
-        both sides, so that the next ones can be kept in step: the candidate keeps at most MAX_KEPT at once."""
-        released = []
-        for key, hid in list(self.program_kept.items()):
-            # references: proxies, kept, kept_seen's snapshot, the request's refs (_refs), `mirror` below and
-            # getrefcount's argument
-            mirror = self.kept.get(key)
-            if mirror is None or sys.getrefcount(mirror) <= 5 + (id(mirror) in (refs or ())):
-                (refs or {}).pop(id(mirror), None)
-                released.append([key, hid])
-                del self.program_kept[key]
-                self.kept.pop(key, None)
-                self.kept_seen.pop(key, None)
-                self.proxies.pop(hid, None)
-        if released:
-            msg["kr"] = released
-
-    def forget_tracebacks(self):
-        """After each test. The program's exceptions are kept here (identity), and the traceback each got when it was
-        raised here holds the frames of the test that saw it, and the test's objects with them: let those go, so
-        that the program's containers that no test holds any more are released (_release_unused)."""
-        for obj in self.proxies.values():
-            if issubclass(type(obj), BaseException):
-                obj.__traceback__ = None
-
-    def _send_kept_changes(self, msg):
-        changes, refs = [], self._refs()
-        for key, obj in self.kept.items():
-            if self.kept_seen[key].changed():
-                changes.append([key, self.encode_handed_contents(obj, refs)])
-                self.kept_seen[key] = in_place.Snapshot(obj)
-        if changes:
-            msg["kx"] = changes
-
-    def encode_handed_contents(self, obj, refs):
-        try:
-            return wire.encode_contents(self.codec, obj, refs)
-        except (TypeError, ValueError) as exc:
-            raise self.unsupported_construct(f"handing this to the program: {exc}") from None
-
-    def _keep_in_step(self, reply, back):
-        """The program's news about the containers kept in step: which are new, which it let go."""
-        for number, _ in reply.get("s", ()):
-            if number < 0 and -number in self.kept:
-                self.kept_seen[-number] = in_place.Snapshot(self.kept[-number])
-        for number, key in reply.get("k", ())[:MAX_KEPT]:
-            if type(number) is int and number >= 0 and type(key) is int and key > 0 and len(self.kept) < MAX_KEPT \
-                    and wire.is_mutable(back.get(number)):
-                self.kept[key] = back[number]
-                self.kept_seen[key] = in_place.Snapshot(back[number])
-        for key in reply.get("kd", ())[:MAX_KEPT]:
-            self.kept.pop(key, None)
-            self.kept_seen.pop(key, None)
 
     def _result(self, reply, refs):
         back = {-key: obj for key, obj in self.kept.items()}

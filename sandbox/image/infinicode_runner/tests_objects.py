@@ -1,10 +1,12 @@
 """What the tests hand the program, as the program sees it (in the candidate process): a proxy per object of the
 tests (a callback, their own object, an iterator, a Mapping of theirs, a coroutine), whose every use is a request
-to the judge, which decides what the program may do with it (handover.py).
+to the judge, which decides what the program may do with it (handover.py); and the exceptions the tests raise at
+the program, rebuilt here.
 """
 
 from __future__ import annotations
 
+import builtins
 import collections.abc
 import types
 
@@ -90,3 +92,50 @@ JUDGE_KINDS = {"Awaitable": JudgeAwaitable,
                "MutableSequence": _container_proxy(collections.abc.MutableSequence, ("insert",)),
                "Set": _container_proxy(collections.abc.Set),
                "MutableSet": _container_proxy(collections.abc.MutableSet, ("add", "discard"))}
+
+
+TESTS_EXCEPTION_CLASSES = {}  # (name, builtin base) -> the class standing for an exception class of the tests
+
+
+def exception_from_judge(side, desc):
+    """The exception the judge described (handover.judge_exception): a callback of the tests raised it, the tests
+    threw it into a generator, or a with block of theirs raised it in the program's context manager."""
+    if "j" in desc:
+        return _tests_exception(side, desc)
+    own = side.handles.get(desc.get("h")) if type(desc.get("h")) is int else None
+    if isinstance(own, BaseException):  # an exception of the program's class that a test made
+        return own
+    cls = getattr(builtins, str(desc.get("t")), None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        cls = Exception
+    args = desc.get("args")
+    if type(args) is list and cls is not Exception:
+        try:
+            return cls(*args)
+        except Exception:
+            pass
+    return cls(str(desc.get("m", "")))
+
+
+def _tests_exception(side, desc):
+    """An exception of the tests' own class, raised in a callback: one of the same name and builtin base here, so
+    `except ValueError` catches a ValueError subclass of theirs; its public attributes are read from theirs, and
+    raising it out of the program hands back the tests' own exception."""
+    name, base = str(desc.get("n", "Exception")), getattr(builtins, str(desc.get("b")), None)
+    jid = desc["j"]
+    if not (isinstance(base, type) and issubclass(base, Exception)) or type(jid) is not int:
+        return Exception(str(desc.get("m", "")))
+    cls = TESTS_EXCEPTION_CLASSES.get((name, base))
+    if cls is None:
+        def __getattr__(self, attr):
+            if attr.startswith("_"):
+                raise AttributeError(attr)
+            return side.request({"op": "get", "t": {"j": self._ic_jid}, "n": attr})
+        cls = TESTS_EXCEPTION_CLASSES[(name, base)] = type(name, (base,), {"__getattr__": __getattr__,
+                                                                            "__module__": "tests"})
+    try:
+        err = cls(str(desc.get("a", "")))
+    except Exception:  # a base whose constructor wants more (UnicodeDecodeError)
+        return Exception(str(desc.get("m", "")))
+    err._ic_jid = jid
+    return err
