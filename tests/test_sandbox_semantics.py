@@ -4164,6 +4164,54 @@ UFUNC_CASES = [
 ]
 CASES += UFUNC_CASES
 
+WIDGETS = src("""
+    class Widget:
+        count = 0
+        registry = {}
+
+        def __init__(self, name):
+            Widget.count += 1
+            Widget.registry[name] = self
+            self.name = name
+
+        @classmethod
+        def get(cls, name):
+            return cls.registry.get(name)
+""")
+
+CLASS_STATE_CASES = [
+    Case("class_attributes_the_tests_reset_and_the_program_changes", pytest_module("""
+        import pytest
+
+        from solution import Widget
+
+
+        @pytest.fixture(autouse=True)
+        def fresh_registry():
+            Widget.count = 0
+            Widget.registry.clear()
+
+
+        def test_counts_instances():
+            Widget("a")
+            Widget("b")
+            assert Widget.count == 2
+            assert Widget.get("a").name == "a" and set(Widget.registry) == {"a", "b"}
+
+
+        def test_starts_again_from_the_fixture():
+            Widget("c")
+            assert Widget.count == 1
+
+
+        def test_monkeypatched_count(monkeypatch):
+            monkeypatch.setattr(Widget, "count", 10)
+            Widget("d")
+            assert Widget.count == 11
+        """), WIDGETS, bug(WIDGETS, "Widget.count += 1", "Widget.count += 2"), "4"),
+]
+CASES += CLASS_STATE_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

@@ -138,6 +138,12 @@ class RemoteClass(type):
                 cls._ic_conn.request({**msg, "restore": True})
             else:
                 cls._ic_conn.request({**msg, "a": [cls._ic_conn.encode_handed(value)]})
+            if not (callable(value) or hasattr(type(value), "__get__")):
+                # a plain value (`Widget.count = 0` in a fixture): the program may change it, so it is read from the
+                # program's class from now on, never from a copy here
+                if name in cls.__dict__:
+                    type.__delattr__(cls, name)
+                return
         type.__setattr__(cls, name, value)
 
     def __delattr__(cls, name):
@@ -145,14 +151,14 @@ class RemoteClass(type):
         originals = cls.__dict__.get("_ic_patched") or {}
         if originals.get(name) is _ABSENT:
             cls._ic_conn.request({"op": "patch_class", "t": {"h": cls._ic_hid}, "n": name, "restore": True})
-        type.__delattr__(cls, name)
+        if name in cls.__dict__ or not originals:  # (a plain value patched in was never held here)
+            type.__delattr__(cls, name)
 
     @property
     def __signature__(cls):  # inspect.signature(TheirClass): the parameters of its constructor
         if "_ic_desc" not in cls.__dict__:
             raise AttributeError("__signature__")
         return cls._ic_conn.signature(cls)
-
 
 
 class RemoteContainerClass(RemoteClass):
