@@ -4212,6 +4212,66 @@ CLASS_STATE_CASES = [
 ]
 CASES += CLASS_STATE_CASES
 
+ASYNC_OBJECTS = src("""
+    import asyncio
+
+
+    class Countdown:
+        def __init__(self, n):
+            self.n = n
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            if self.n <= 0:
+                raise StopAsyncIteration
+            self.n -= 1
+            await asyncio.sleep(0)
+            return self.n + 1
+
+
+    class Session:
+        def __init__(self):
+            self.open, self.errors = False, []
+
+        async def __aenter__(self):
+            self.open = True
+            return self
+
+        async def __aexit__(self, exc_type, exc, tb):
+            self.open = False
+            if exc_type is not None:
+                self.errors.append(str(exc))
+            return exc_type is ValueError  # a ValueError ends the block quietly
+""")
+
+ASYNC_OBJECT_CASES = [
+    Case("async_context_managers_and_async_iterator_classes", pytest_module("""
+        import pytest
+
+        from solution import Countdown, Session
+
+
+        async def test_async_iterator_class():
+            assert [i async for i in Countdown(3)] == [3, 2, 1]
+
+
+        async def test_async_with():
+            session = Session()
+            async with session as s:
+                assert s.open
+            assert not session.open
+            async with session:
+                raise ValueError("bad row")
+            assert session.errors == ["bad row"]
+            with pytest.raises(KeyError):
+                async with session:
+                    raise KeyError("k")
+        """), ASYNC_OBJECTS, bug(ASYNC_OBJECTS, "return self.n + 1", "return self.n"), "[2, 1, 0]"),
+]
+CASES += ASYNC_OBJECT_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

@@ -101,7 +101,8 @@ def perform(op, target, msg, args, kwargs, side):
         return pickle.loads(args[0])
     if op == "exit":  # a with block of the tests raised inside the program's context manager
         error = side.judge_exception(msg["e"])
-        return type(target).__exit__(target, type(error), error, error.__traceback__)
+        exit_ = type(target).__aexit__ if msg.get("n") == "__aexit__" else type(target).__exit__
+        return exit_(target, type(error), error, error.__traceback__)
     if op == "await":
         return run_to_end(target)
     if op == "reload":  # importlib.reload(solution) in the tests: the program runs again in its module, as there

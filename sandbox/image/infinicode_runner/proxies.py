@@ -40,7 +40,7 @@ DUNDER_OPS = {  # dunders a proxy forwards when the candidate's class has them (
     "__len__", "__iter__", "__next__", "__reversed__", "__getitem__", "__setitem__", "__delitem__", "__contains__",
     "__bool__", "__call__", "__enter__", "__exit__", "__int__", "__float__", "__complex__", "__index__",
     "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__bytes__", "__fspath__", "__length_hint__",
-    "__neg__", "__pos__", "__abs__", "__invert__",
+    "__neg__", "__pos__", "__abs__", "__invert__", "__aenter__", "__aexit__", "__aiter__", "__anext__",
     *(f"__{p}{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "divmod", "pow",
                                  "lshift", "rshift", "and", "or", "xor") for p in ("", "r", "i")),
 }
@@ -391,14 +391,16 @@ def forwarder(name):
     if name == "__call__":
         def forward(self, *args, **kwargs):
             return self._ic_conn.call(self, args, kwargs)
-    elif name == "__exit__":
+    elif name in ("__exit__", "__aexit__"):
         def forward(self, *args):
             if args[0] is None:
                 return self._ic_conn.callm(self, name, (None, None, None))
             # the exception the with block raised, described (never the tests' own object, nor its traceback): the
-            # program's __exit__ may suppress it (a true result), handle it, or raise another
+            # program's __exit__ may suppress it (a true result), handle it, or raise another; __aexit__'s
+            # coroutine comes back awaitable
             conn = self._ic_conn
-            return conn.request({"op": "exit", "t": conn._target(self), "e": conn.judge_exception(args[1])})
+            return conn.request({"op": "exit", "t": conn._target(self), "e": conn.judge_exception(args[1]),
+                                 "n": name})
     else:
         def forward(self, *args, **kwargs):
             return self._ic_conn.callm(self, name, args, kwargs)
