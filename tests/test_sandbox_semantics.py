@@ -4272,6 +4272,53 @@ ASYNC_OBJECT_CASES = [
 ]
 CASES += ASYNC_OBJECT_CASES
 
+PROCESSING = src("""
+    import logging
+
+    logger = logging.getLogger(__name__)
+
+
+    def process(items):
+        for item in items:
+            if item < 0:
+                logger.warning("negative: %d", item)
+            else:
+                logger.debug("ok %d", item)
+        logger.info("done", extra={"count": len(items)})
+        return len(items)
+""")
+
+LOG_HANDLER_CASES = [
+    Case("log_records_reach_the_tests_own_handler_with_their_extra_fields", pytest_module("""
+        import logging
+
+        from solution import process
+
+
+        class ListHandler(logging.Handler):
+            def __init__(self):
+                super().__init__()
+                self.records = []
+
+            def emit(self, record):
+                self.records.append(record)
+
+
+        def test_handler_sees_every_record():
+            handler, log = ListHandler(), logging.getLogger("solution")
+            log.addHandler(handler)
+            log.setLevel(logging.DEBUG)
+            try:
+                process([1, -2])
+            finally:
+                log.removeHandler(handler)
+            assert [r.getMessage() for r in handler.records] == ["ok 1", "negative: -2", "done"]
+            assert handler.records[1].levelno == logging.WARNING
+            assert handler.records[2].count == 2
+        """), PROCESSING, bug(PROCESSING, 'extra={"count": len(items)}', 'extra={"count": len(items) + 1}'), "3"),
+]
+CASES += LOG_HANDLER_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

@@ -357,16 +357,25 @@ class _Forward(logging.Handler):
 
     def emit(self, record):
         if len(LOGGED) < MAX_RECORDS:
-            LOGGED.append([str(record.name)[:200], int(record.levelno), str(record.getMessage())[:2000]])
+            # and the fields `extra=` gave it, where they are plain values (`logger.info("done", extra={"n": 2})`)
+            extras = {k: v for k, v in list(vars(record).items())[:100]
+                      if k not in _RECORD_FIELDS and type(k) is str and not k.startswith("_")
+                      and type(v) in (str, int, float, bool, type(None)) and (type(v) is not str or len(v) <= 2000)}
+            LOGGED.append([str(record.name)[:200], int(record.levelno), str(record.getMessage())[:2000],
+                           dict(list(extras.items())[:20])])
+
+
+_RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 def log_again(record) -> None:
     """In the judge: a record the program logged, handled as the tests' logging would have (caplog sees it). The
     logger that decides is the nearest one the tests' process has: no logger is made for a name the program sent."""
-    if type(record) is not list or len(record) != 3 or type(record[0]) is not str or type(record[1]) is not int \
-            or type(record[2]) is not str:
+    if type(record) is not list or len(record) not in (3, 4) or type(record[0]) is not str \
+            or type(record[1]) is not int or type(record[2]) is not str:
         return
     name, level, message = record[0][:200], record[1], record[2][:2000]
+    extras = record[3] if len(record) == 4 and type(record[3]) is dict else {}
     logger, parts = logging.getLogger(), name.split(".")
     for end in range(len(parts), 0, -1):
         found = logging.Logger.manager.loggerDict.get(".".join(parts[:end]))
@@ -374,4 +383,9 @@ def log_again(record) -> None:
             logger = found
             break
     if logger.isEnabledFor(level):
-        logger.handle(logging.LogRecord(name, level, "solution.py", 0, message, None, None))
+        again = logging.LogRecord(name, level, "solution.py", 0, message, None, None)
+        for key, value in list(extras.items())[:20]:
+            if type(key) is str and key not in _RECORD_FIELDS and not key.startswith("_") \
+                    and type(value) in (str, int, float, bool, type(None)):
+                setattr(again, key[:100], value)
+        logger.handle(again)
