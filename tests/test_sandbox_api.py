@@ -176,14 +176,15 @@ def test_exec_cli_tests_import_the_program_by_its_file_name(sandbox, tmp_path):
 def test_star_import_warnings_docstrings_and_unittest_classes():
     """Ordinary test code beyond plain calls: `from solution import *`, pytest.warns on the program's warnings,
     docstrings and names of its functions and classes, unittest.TestCase classes."""
-    program = ('import warnings\nLIMIT = 3\n\ndef old(x):\n    """Deprecated."""\n'
+    program = ('"""Boxes."""\nimport warnings\nLIMIT = 3\n\ndef old(x):\n    """Deprecated."""\n'
                '    warnings.warn("old() is deprecated", DeprecationWarning)\n    return x\n\n'
                'class Box:\n    """A box."""\n    def __init__(self):\n        self.v = 1\n')
     tests = ('import unittest\nimport pytest\nfrom solution import *\n\n'
              'def test_star():\n    assert LIMIT == 3 and old(2) == 2\n\n'
              'def test_warns():\n    with pytest.warns(DeprecationWarning, match="deprecated"):\n        old(1)\n\n'
              'def test_docs():\n    assert old.__name__ == "old" and old.__doc__ == "Deprecated."\n'
-             '    assert Box.__doc__ == "A box." and Box().__doc__ == "A box."\n\n'
+             '    assert Box.__doc__ == "A box." and Box().__doc__ == "A box."\n'
+             '    import solution\n    assert solution.__doc__ == "Boxes."\n\n'
              'class TestBox(unittest.TestCase):\n    def test_v(self):\n        self.assertEqual(Box().v, 1)\n'
              '        with self.assertRaises(TypeError):\n            old()\n')
     result = run_tests(program, Tests("pytest", source=tests), memory_mb=256)

@@ -373,7 +373,7 @@ def main(from_judge, to_judge):
         return
     names = {}
     for name, value in list(module.__dict__.items()):
-        if not name.startswith("__") or name == "__all__":
+        if not name.startswith("__") or name in ("__all__", "__doc__"):
             names[name] = side.encode_any(value, {}, 0)
     side.send({"loaded": names, "module": side.encode_any(module, {}, 0)})
     side.serve_forever()

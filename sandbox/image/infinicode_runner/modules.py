@@ -52,6 +52,8 @@ def _take_names(solution, names):
         del solution.__dict__[name]
     solution.__dict__.update({k: v for k, v in names.items() if isinstance(v, (RemoteObject, RemoteClass))
                               or isinstance(v, type)})
+    doc = names.get("__doc__")
+    solution.__dict__["__doc__"] = doc if type(doc) is str else None  # the program's docstring, as `import` sets it
     public = names.pop("__all__", None)  # what `from solution import *` takes
     if type(public) not in (list, tuple):
         public = [n for n in names if not n.startswith("_")]

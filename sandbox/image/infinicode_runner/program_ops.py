@@ -107,7 +107,7 @@ def perform(op, target, msg, args, kwargs, side):
         return run_to_end(target)
     if op == "reload":  # importlib.reload(solution) in the tests: the program runs again in its module, as there
         exec(compile(str(msg["n"]), "solution.py", "exec", dont_inherit=True), target.__dict__)
-        return {k: v for k, v in target.__dict__.items() if not k.startswith("__") or k == "__all__"}
+        return {k: v for k, v in target.__dict__.items() if not k.startswith("__") or k in ("__all__", "__doc__")}
     if op == "doctest":  # doctest.testmod(solution) in the tests: the examples run here, their report printed here
         import doctest
         verbose, report, flags, exclude_empty = args
