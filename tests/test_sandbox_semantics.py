@@ -4319,6 +4319,51 @@ LOG_HANDLER_CASES = [
 ]
 CASES += LOG_HANDLER_CASES
 
+GREETER = src("""
+    import sys
+
+    GREETING = "hello"
+
+
+    def main(argv):
+        if not argv:
+            sys.exit("usage: greet NAME")
+        print(f"{GREETING}, {argv[0]}!")
+
+
+    if __name__ == "__main__":
+        main(sys.argv[1:])
+""")
+
+RUNPY_CASES = [
+    Case("the_program_run_with_runpy_by_the_tests", pytest_module("""
+        import runpy
+        import sys
+
+        import pytest
+
+
+        def test_run_as_main(capsys, monkeypatch):
+            monkeypatch.setattr(sys, "argv", ["solution.py", "Ada"])
+            names = runpy.run_path("solution.py", run_name="__main__")
+            assert capsys.readouterr().out == "hello, Ada!\\n"
+            assert names["GREETING"] == "hello"
+
+
+        def test_imported_without_running_main(capsys):
+            names = runpy.run_path("solution.py")
+            assert capsys.readouterr().out == "" and callable(names["main"])
+
+
+        def test_exit_without_arguments(monkeypatch):
+            monkeypatch.setattr(sys, "argv", ["solution.py"])
+            with pytest.raises(SystemExit, match="usage"):
+                runpy.run_module("solution", run_name="__main__")
+        """), GREETER, bug(GREETER, 'print(f"{GREETING}, {argv[0]}!")', 'print(f"{GREETING} {argv[0]}!")'),
+        "hello Ada!"),
+]
+CASES += RUNPY_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

@@ -113,6 +113,10 @@ def perform(op, target, msg, args, kwargs, side):
         verbose, report, flags, exclude_empty = args
         return tuple(doctest.testmod(target, verbose=verbose, report=report, optionflags=flags,
                                      exclude_empty=exclude_empty))
+    if op == "run_path":  # runpy.run_path of the program in the tests (scripts.py): here, as a fresh module
+        namespace = {**args[1], "__name__": args[0], "__file__": "solution.py", "__builtins__": __builtins__}
+        exec(compile(str(msg["n"]), "solution.py", "exec", dont_inherit=True), namespace)
+        return {k: v for k, v in namespace.items() if not k.startswith("__")}
     if op == "run_main":  # the tests run the program as a script (scripts.py): in a child of this process
         from .programs import run_program
         return run_program(str(msg["n"]), str(args[1]), float(msg["timeout"]), 0, argv=list(args[0]), limits=False)

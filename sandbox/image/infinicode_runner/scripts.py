@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import base64
 import os
+import runpy
 import shlex
 import subprocess
 import sys
 import time
 
 _ORIGINAL = {name: getattr(subprocess, name) for name in ("run", "check_output", "call", "check_call")}
+_RUNPY = {"run_path": runpy.run_path, "run_module": runpy.run_module}
 _CURRENT = []  # (connection, program text, names the tests may give the script) while a job's tests run
 _PYTHONS = {"python", "python3", os.path.basename(sys.executable)}
 
 
 def install():
     """Once, at the judge's start: the wrappers consult the job under way, if any."""
+    runpy.run_path, runpy.run_module = _run_path, _run_module
     subprocess.run = _run
     subprocess.check_output = lambda *a, **k: _run(*a, **{"stdout": subprocess.PIPE, "check": True, **k}).stdout
     subprocess.call = lambda *a, **k: _run(*a, **k).returncode
@@ -35,6 +38,29 @@ def running(conn, program, module):
 
 def stopped():
     _CURRENT.clear()
+
+
+def _run_path(path_name, init_globals=None, run_name=None):
+    """runpy.run_path("solution.py", run_name="__main__") in the tests: the program runs in its own process (as
+    `import` does), with the tests' sys.argv; what it prints reaches the tests, and its globals come back."""
+    if not _CURRENT or os.path.basename(os.fsdecode(path_name)) not in _CURRENT[0][2]:
+        return _RUNPY["run_path"](path_name, init_globals, run_name)
+    return _run_program(run_name or "<run_path>", init_globals)
+
+
+def _run_module(mod_name, init_globals=None, run_name=None, alter_sys=False):
+    if not _CURRENT or f"{mod_name}.py" not in _CURRENT[0][2]:
+        return _RUNPY["run_module"](mod_name, init_globals, run_name, alter_sys)
+    return _run_program(run_name or mod_name, init_globals)
+
+
+def _run_program(run_name, init_globals):
+    conn, program, _ = _CURRENT[0]
+    names = conn.request({"op": "run_path", "t": None, "n": program,
+                          "a": [conn.codec.encode(str(run_name)), conn.encode_handed(dict(init_globals or {}))]})
+    if type(names) is not dict:
+        raise RuntimeError("the program's run gave no globals")
+    return names
 
 
 def _script_argv(args, shell):
