@@ -4364,6 +4364,34 @@ RUNPY_CASES = [
 ]
 CASES += RUNPY_CASES
 
+BUBBLE = src("""
+    def bubble(values):
+        values = list(values)
+        for i in range(len(values)):
+            for j in range(len(values) - 1 - i):
+                if values[j] > values[j + 1]:
+                    values[j], values[j + 1] = values[j + 1], values[j]
+        return values
+""")
+
+SOURCE_CASES = [
+    Case("the_tests_read_the_programs_source", pytest_module("""
+        import ast
+        import inspect
+
+        import solution
+
+
+        def test_sorts_without_the_builtin_sort():
+            tree = ast.parse(inspect.getsource(solution))
+            called = {node.func.id for node in ast.walk(tree)
+                      if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+            assert "sorted" not in called
+            assert solution.bubble([3, 1, 2]) == [1, 2, 3]
+        """), BUBBLE, bug(BUBBLE, "    return values\n", "    return sorted(values)\n"), "sorted"),
+]
+CASES += SOURCE_CASES
+
 PIPELINE = src("""
     def broadcast(items, *targets):
         for target in targets:

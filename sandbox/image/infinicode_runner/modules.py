@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import linecache
 import types
 
 from .proxies import RemoteClass, RemoteObject
@@ -43,6 +44,9 @@ def solution_module(conn, module_proxy, names) -> SolutionModule:
     """The module the tests import, from the names the program defined when it ran."""
     solution = SolutionModule("solution")
     solution.__dict__.update(_ic_conn=conn, _ic_module=module_proxy, __file__="solution.py")
+    if type(conn.program_source) is str:  # inspect.getsource(solution) reads the program's text (never a file)
+        lines = conn.program_source.splitlines(True)
+        linecache.cache["solution.py"] = (len(conn.program_source), None, lines, "solution.py")
     _take_names(solution, names)
     return solution
 

@@ -21,6 +21,7 @@ import ctypes
 import gc
 import io
 import keyword
+import linecache
 import operator  # noqa: E401,F401
 import os
 import shutil
@@ -114,6 +115,7 @@ def run_job(job, conn, outcomes, extra):
     finally:
         scripts.stopped()
         pickling.stopped()
+        linecache.cache.pop("solution.py", None)  # the next job's program has its own text
         sys.modules.pop("solution", None)
         if alias:
             sys.modules.pop(alias, None)
