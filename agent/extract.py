@@ -19,6 +19,8 @@ import textwrap
 import warnings
 from collections.abc import Sequence
 
+from agent.parsing import parse_python
+
 _FENCE_LINE = re.compile(r"^\s*```\s*([\w+.#-]*)\s*$")
 _CODE_START = re.compile(r"^(?:def |async def |class |import |from [\w.]+ import |@\w)")
 _DEFINITION_START = re.compile(r"^(?:def |async def |class |@\w)")
@@ -180,7 +182,7 @@ def _reads_input(code: str) -> bool:
 
 def _with_missing_helpers(code: str, others: list[str], required: list[str] | None = None) -> str:
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError:
         return code
     bound = _bound_names(tree)
@@ -188,7 +190,7 @@ def _with_missing_helpers(code: str, others: list[str], required: list[str] | No
     additions: list[str] = []
     for other in others:
         try:
-            other_tree = ast.parse(other)
+            other_tree = parse_python(other)
         except SyntaxError:
             continue
         other_lines = other.split("\n")
@@ -237,7 +239,7 @@ def _clean(region: str, entry_point: str | None = None, program: bool = False) -
     for chunk in _chunks(region):
         code = _compilable_prefix(chunk)
         if code is not None:
-            pieces.append((code, ast.parse(code)))
+            pieces.append((code, parse_python(code)))
     defined = {node.name for _, tree in pieces for node in tree.body if isinstance(node, _DEFINITIONS)}
     kept: list[str] = []
     seen: set[str] = set()
@@ -321,7 +323,7 @@ def _compilable_prefix(chunk: str) -> str | None:
     while lines:
         code = "\n".join(lines)
         if compiles(code):
-            if len(lines) < len(all_lines) and _only_docstrings(ast.parse(code)):
+            if len(lines) < len(all_lines) and _only_docstrings(parse_python(code)):
                 return None  # cut off before the body: nothing worth running
             return code
         lines.pop()
@@ -340,7 +342,7 @@ def _only_docstrings(tree: ast.Module) -> bool:
 
 def _has_definitions(code: str) -> bool:
     try:
-        return any(isinstance(node, _DEFINITIONS) for node in ast.parse(code).body)
+        return any(isinstance(node, _DEFINITIONS) for node in parse_python(code).body)
     except (SyntaxError, ValueError):
         return bool(re.search(r"^(?:def|class|async def) ", code, re.MULTILINE))
 

@@ -19,6 +19,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from agent.parsing import parse_python
 from agent.prompts import SYSTEM_PROMPT, answer_noun, task_text
 from agent.scoring import SyntaxReport, check_syntax
 from agent.spec import Task
@@ -71,7 +72,7 @@ def outcome_line(result: RunResult, task: Task) -> str:
 def defines(code: str, name: str) -> bool:
     """Whether code (that parses) defines `name` at top level (def, class or assignment)."""
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return True  # cannot tell; the syntax error is the evidence then
     for node in tree.body:
@@ -323,7 +324,7 @@ def drop_copied_docstrings(code: str, task_text: str) -> str:
     characters or more) is in the task. Code that does not parse, and a docstring that is its function's only
     statement, stay as they are. (Not used when a traceback is shown: its line numbers are the code's as it ran.)"""
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except (SyntaxError, ValueError):
         return code
     drop: list[tuple[int, int]] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 
+from agent.parsing import parse_python
 from agent.spec import Task, complete_signature, signature_outline
 
 SYSTEM_PROMPT = "You are an expert Python programmer. Reply with one ```python code block and nothing else."
@@ -76,7 +77,7 @@ def _listed(names: list[str]) -> str:
 
 def _declares_class(signature: str, name: str) -> bool:
     try:
-        tree = ast.parse(complete_signature(signature)[0])
+        tree = parse_python(complete_signature(signature)[0])
     except (SyntaxError, ValueError):
         return False
     return any(isinstance(node, ast.ClassDef) and node.name == name for node in tree.body)
@@ -122,7 +123,7 @@ def example_asserts(task: Task, limit: int = MAX_EXAMPLES) -> list[str]:
 def _module_names(source: str) -> set[str]:
     """Names bound at the top level of test code (imports, constants, helpers)."""
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return set()
     names = set()
@@ -138,7 +139,7 @@ def _module_names(source: str) -> set[str]:
 
 def _free_names(statement: str) -> set[str]:
     try:
-        tree = ast.parse(statement)
+        tree = parse_python(statement)
     except SyntaxError:
         return {"<unparsable>"}
     loaded = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
@@ -149,7 +150,7 @@ def _free_names(statement: str) -> set[str]:
 
 def _asserts_in_source(source: str) -> list[str]:
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return []
     found = []
@@ -176,7 +177,7 @@ def assemble_program(task: Task, code: str) -> str:
 
 def _import_lines(source: str) -> list[str]:
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     return [ast.get_source_segment(source, node) for node in tree.body

@@ -23,6 +23,8 @@ import tokenize
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
+from agent.parsing import parse_python
+
 # Code tokens for BLEU and length: strings (with prefixes, triple quotes), numbers, identifiers,
 # multi-character operators before single ones. Comments and whitespace are dropped.
 _TOKEN_RE = re.compile(r"""
@@ -56,7 +58,7 @@ def normalize_code(code: str) -> str:
     without comments and blank lines, so two broken candidates that differ only there still match.
     """
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return _normalize_tokens(code)
     for node in ast.walk(tree):
@@ -146,7 +148,7 @@ def check_syntax(code: str) -> SyntaxReport:
             spans.append(((1, 1), (1, 1), False))
     message, precise = "", None
     try:
-        ast.parse(code)
+        parse_python(code)
     except SyntaxError as exc:
         precise, message = (exc.lineno or 1, max(exc.offset or 1, 1)), exc.msg
     except (ValueError, RecursionError, MemoryError) as exc:

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import UserError
+from agent.parsing import parse_python
 from sandbox.results import Tests
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -137,7 +138,7 @@ class _Checker:
 
     def python(self, source: str, label: str) -> ast.Module:
         try:
-            return ast.parse(source)
+            return parse_python(source)
         except SyntaxError as exc:
             self.fail(label, f"is not valid Python (line {exc.lineno}, col {exc.offset}: {exc.msg})")
         except (ValueError, RecursionError, MemoryError) as exc:
@@ -198,7 +199,7 @@ def _without_comment(line: str) -> str:
 
 def _parses(code: str) -> bool:
     try:
-        ast.parse(code)
+        parse_python(code)
     except (SyntaxError, ValueError):
         return False
     return True
@@ -249,7 +250,7 @@ def signature_names(signature: str) -> list[str]:
     if not signature.strip():
         return []
     try:
-        tree = ast.parse(complete_signature(signature)[0])
+        tree = parse_python(complete_signature(signature)[0])
     except (SyntaxError, ValueError):
         return []
     return [node.name for node in tree.body if isinstance(node, _DEFS)]
@@ -261,7 +262,7 @@ def _signature(check: _Checker, signature: str, entry_point: str) -> tuple[str, 
               "or several def lines"
     code, origin = complete_signature(signature)
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError as exc:
         line = origin[min(max((exc.lineno or 1) - 1, 0), len(origin) - 1)]
         check.fail("signature", f"is not valid Python (line {line}: {exc.msg}); write one def or class header per line")

@@ -194,3 +194,19 @@ def test_extraction_target_follows_the_task_shape(tmp_path):
     assert extraction_target(load_spec(examples / "lru_cache.toml")) == ["LRUCache", "CapacityError"]
     assert extraction_target(load_spec(examples / "iso_dates.toml")) == ["parse_date", "format_date"]
     assert extraction_target(load_spec(examples / "pair_sums_stdio.toml")) == PROGRAM
+
+
+def test_parses_take_turns_across_threads():
+    """CPython 3.11/3.12 share the AST converter's recursion depth between threads (python/cpython#106905: a
+    whole-suite bench stopped on "AST constructor recursion depth mismatch"); the agent's parses hold one lock."""
+    import threading
+
+    from agent import parsing
+
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (parsing.parse_python("x = [[1]]"), done.set()))
+    with parsing._LOCK:
+        worker.start()
+        assert not done.wait(0.3)  # waits for the lock another parse holds
+    worker.join(5)
+    assert done.is_set()
