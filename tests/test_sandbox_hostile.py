@@ -1006,20 +1006,28 @@ RNG_WALK_TESTS = src('''
         assert answer_from(np.random.default_rng(0)) == 42
 ''')
 
-REPR_PAYLOAD = src('''
-    class Record:
-        def __repr__(self):  # evaluated in the judge, this would make every assert pass
-            return ("setattr(__import__('infinicode_runner.asserts', fromlist=['x']).AssertRecorder, '__call__', "
-                    "lambda *args: None)")
+def _repr_payload(text: str) -> str:
+    """A program whose object's repr, evaluated by the tests in the judge, would patch the judge; its answer is wrong."""
+    return src('''
+        class Record:
+            def __repr__(self):
+                return TEXT
 
 
-    def make():
-        return Record()
+        def make():
+            return Record()
 
 
-    def answer():
-        return 41
-''')
+        def answer():
+            return 41
+    ''').replace("TEXT", repr(text))
+
+
+# a setattr on the assert recorder, and the same patch run by exec as a list's sort key
+REPR_PAYLOAD = _repr_payload("setattr(__import__('infinicode_runner.asserts', fromlist=['x']).AssertRecorder, "
+                             "'__call__', lambda *args: None)")
+REPR_KEY_PAYLOAD = _repr_payload("['import infinicode_runner.asserts as a; a.AssertRecorder.__call__ = "
+                                 "lambda *args: None'].sort(key=exec)")
 
 REPR_PAYLOAD_TESTS = src('''
     from solution import answer, make
@@ -1031,21 +1039,6 @@ REPR_PAYLOAD_TESTS = src('''
 
     def test_target_answer():
         assert answer() == 42
-''')
-
-REPR_KEY_PAYLOAD = src('''
-    class Record:
-        def __repr__(self):  # evaluated in the judge, the list's sort would call exec with the patch
-            return ("['import infinicode_runner.asserts as a; a.AssertRecorder.__call__ = lambda *args: None']"
-                    ".sort(key=exec)")
-
-
-    def make():
-        return Record()
-
-
-    def answer():
-        return 41
 ''')
 
 PICKLE_PAYLOAD = src('''
