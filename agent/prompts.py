@@ -12,7 +12,8 @@ import ast
 import builtins
 
 from agent.parsing import parse_python
-from agent.spec import Task, complete_signature, signature_outline
+from agent.signature import complete_signature, signature_outline
+from agent.spec import Task
 
 SYSTEM_PROMPT = "You are an expert Python programmer. Reply with one ```python code block and nothing else."
 MAX_EXAMPLES = 3
