@@ -4272,6 +4272,98 @@ ASYNC_OBJECT_CASES = [
 ]
 CASES += ASYNC_OBJECT_CASES
 
+KV_STORE = src("""
+    import asyncio
+
+
+    class Store:
+        def __init__(self):
+            self.items, self.closed = {}, False
+
+        async def put(self, key, value):
+            await asyncio.sleep(0)
+            self.items[key] = value
+
+        async def get(self, key):
+            await asyncio.sleep(0)
+            return self.items.get(key)
+
+        async def close(self):
+            self.closed = True
+
+
+    async def fetch_all(client, keys):
+        return [await client.get(key) for key in keys]
+""")
+
+# Async fixtures, as tests written for pytest-asyncio have them: `@pytest_asyncio.fixture` or `@pytest.fixture` on
+# an `async def`, with teardown after `yield`, of function, class-method and module scope.
+ASYNC_FIXTURE_CASES = [
+    Case("async_fixtures_as_pytest_asyncio_runs_them", pytest_module("""
+        import asyncio
+
+        import pytest
+        import pytest_asyncio
+
+        from solution import Store, fetch_all
+
+        closed = []
+
+
+        @pytest_asyncio.fixture
+        async def store():
+            s = Store()
+            await s.put("a", 1)
+            yield s
+            await s.close()
+            closed.append(s.closed)
+
+
+        @pytest.fixture(scope="module")
+        async def hits():
+            await asyncio.sleep(0)
+            return {"n": 0}
+
+
+        class FakeClient:
+            def __init__(self, data):
+                self.data = data
+
+            async def get(self, key):
+                await asyncio.sleep(0)
+                return self.data[key]
+
+
+        @pytest.mark.asyncio
+        async def test_get(store, hits):
+            hits["n"] += 1
+            assert await store.get("a") == 1
+
+
+        async def test_put_then_get(store, hits):
+            hits["n"] += 1
+            await store.put("b", [2, 3])
+            assert await store.get("b") == [2, 3]
+
+
+        def test_teardown_ran_and_module_fixture_is_shared(hits):
+            assert closed == [True, True] and hits["n"] == 2
+
+
+        class TestClient:
+            @pytest_asyncio.fixture
+            async def client(self):
+                self.made = True
+                return FakeClient({"x": 9, "y": 8})
+
+            async def test_fetch_all(self, client):
+                assert self.made
+                assert await fetch_all(client, ["y", "x"]) == [8, 9]
+        """), KV_STORE, bug(KV_STORE, "return [await client.get(key) for key in keys]",
+                             "return [await client.get(key) for key in sorted(keys)]"), "[9, 8]"),
+]
+CASES += ASYNC_FIXTURE_CASES
+
 PROCESSING = src("""
     import logging
 

@@ -19,6 +19,7 @@ import pytest
 
 from . import oracles
 from .asserts import AssertRecorder, compile_tests, outcome_for_exception, short
+from .async_tests import async_fixture, provide_pytest_asyncio
 from .codec import Opaque, decode_value, encode_value
 from .evaluation import judge_eval
 from .proxies import (
@@ -225,6 +226,7 @@ class JobPlugin:
         self.conn = conn
         self.outcomes = {}
         self.fatal = None
+        self.loop = None
         plugin = self
 
         class JobModule(pytest.Module):
@@ -272,13 +274,39 @@ class JobPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem):
-        """An `async def` test runs in a fresh event loop (asyncio.run), as pytest-asyncio would run it; the image
-        has no such plugin. Its fixtures are the ordinary ones."""
+        """An `async def` test runs on the job's event loop, as pytest-asyncio would run it (the image has no such
+        plugin), beside the async fixtures it uses."""
         if not inspect.iscoroutinefunction(pyfuncitem.obj):
             return None
         names = pyfuncitem._fixtureinfo.argnames
-        asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+        self.event_loop().run_until_complete(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
         return True
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        """An `async def` fixture (coroutine or async generator, `@pytest.fixture` or `@pytest_asyncio.fixture`)
+        runs on the job's event loop, so what it starts there (a server task, a queue) serves the async tests."""
+        func = original = fixturedef.func
+        if not (inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)):
+            yield
+            return
+        if request.instance is not None and hasattr(func, "__func__"):  # a fixture of a test class: its instance
+            func = func.__func__.__get__(request.instance)
+        fixturedef.func = async_fixture(func, self.event_loop())
+        try:
+            yield
+        finally:
+            fixturedef.func = original
+
+    def event_loop(self):
+        """One loop for the job's async tests and fixtures (a module-scoped async fixture outlives a test)."""
+        if self.loop is None or self.loop.is_closed():
+            self.loop = asyncio.new_event_loop()
+        return self.loop
+
+    def pytest_sessionfinish(self):
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.close()
 
     def pytest_collectreport(self, report):
         if report.failed and "collect" not in self.outcomes:
@@ -327,6 +355,7 @@ _RANK = {"passed": 0, "skipped": 1, "not_run": 2, "failed": 3, "timeout": 3, "er
 
 
 def run_pytest(tests, conn, outcomes):
+    provide_pytest_asyncio()
     plugin = JobPlugin(tests["source"], conn)
     args = [JOB_FILE, "-q", "-s", "--noconftest", "-c", os.path.join(JOB_DIR, "pytest.ini"), "--rootdir", JOB_DIR,
             "--basetemp", "/tmp/.pytest-job", "-p", "no:cacheprovider", "-p", "no:stepwise",
