@@ -1029,6 +1029,36 @@ REPR_PAYLOAD = _repr_payload("setattr(__import__('infinicode_runner.asserts', fr
 REPR_KEY_PAYLOAD = _repr_payload("['import infinicode_runner.asserts as a; a.AssertRecorder.__call__ = "
                                  "lambda *args: None'].sort(key=exec)")
 
+# an annotation whose text, evaluated by Python in the judge (typing.get_type_hints), would patch the judge
+ANNOTATION_PAYLOAD = src('''
+    def handle(x: "TEXT") -> "TEXT":
+        return x
+
+
+    def answer():
+        return 41
+''').replace("TEXT", "setattr(__import__('infinicode_runner.asserts', fromlist=['x']).AssertRecorder, "
+                         "'__call__', lambda *args: None)")
+
+ANNOTATION_PAYLOAD_TESTS = src('''
+    import inspect
+    import typing
+
+    from solution import answer, handle
+
+
+    def test_the_tests_read_type_hints():
+        typing.get_type_hints(handle)
+
+
+    def test_the_tests_read_a_signature():
+        inspect.signature(handle, eval_str=True)
+
+
+    def test_target_answer():
+        assert answer() == 42
+''')
+
 REPR_PAYLOAD_TESTS = src('''
     from solution import answer, make
 
@@ -1725,6 +1755,7 @@ HOSTILE_CHANNELS = {
     "pickle_the_tests_unpickle_calls_a_judge_function": (PICKLE_PAYLOAD, PICKLE_PAYLOAD_TESTS, LOSES, 5),
     "repr_the_tests_evaluate_patches_the_judge": (REPR_PAYLOAD, REPR_PAYLOAD_TESTS, LOSES, 5),
     "repr_the_tests_evaluate_hands_exec_to_a_method": (REPR_KEY_PAYLOAD, REPR_PAYLOAD_TESTS, LOSES, 5),
+    "annotation_the_tests_evaluate_patches_the_judge": (ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_TESTS, LOSES, 5),
     "exception_subclasses_assertion_error": (ASSERTION_SUBCLASS, TARGET_ANSWER, LOSES, 5),
     "exception_subclasses_system_exit": (SYSTEMEXIT_SUBCLASS, TARGET_ANSWER, LOSES | {"crashed"}, 5),
     "system_exit_subclass_at_import": (SYSTEMEXIT_AT_IMPORT, TARGET_ANSWER, LOSES | {"crashed"}, 5),

@@ -4364,6 +4364,60 @@ ASYNC_FIXTURE_CASES = [
 ]
 CASES += ASYNC_FIXTURE_CASES
 
+TYPED = src("""
+    from __future__ import annotations
+
+    from dataclasses import dataclass
+    from typing import Callable, Literal, Optional
+
+
+    @dataclass
+    class Node:
+        value: int
+        next: Optional[Node] = None
+
+        def append(self, value: int) -> "Node":
+            self.next = Node(value)
+            return self.next
+
+
+    def find(items: list[int], target: int) -> Optional[int]:
+        return items.index(target) if target in items else None
+
+
+    def apply(f: Callable[[int], int], xs: list[int], mode: Literal["all", "first"] = "all") -> dict[str, list[int]]:
+        return {mode: [f(x) for x in xs]}
+""")
+
+# Type hints of the program's functions and classes: tests that check the annotations a task asks for.
+TYPE_HINT_CASES = [
+    Case("type_hints_of_the_programs_functions_and_classes", pytest_module("""
+        import inspect
+        from typing import Callable, Literal, Optional, get_type_hints
+
+        from solution import Node, apply, find
+
+
+        def test_function_hints():
+            assert get_type_hints(find) == {"items": list[int], "target": int, "return": Optional[int]}
+            assert get_type_hints(apply)["f"] == Callable[[int], int]
+            assert get_type_hints(apply)["mode"] == Literal["all", "first"]
+
+
+        def test_class_and_method_hints():
+            assert get_type_hints(Node) == {"value": int, "next": Optional[Node]}
+            assert get_type_hints(Node(1).append) == {"value": int, "return": Node}
+
+
+        def test_signature_with_evaluated_annotations():
+            sig = inspect.signature(apply, eval_str=True)
+            assert sig.return_annotation == dict[str, list[int]]
+            assert list(sig.parameters) == ["f", "xs", "mode"]
+            assert inspect.signature(find).parameters["target"].annotation == "int"
+        """), TYPED, bug(TYPED, "-> Optional[int]:", "-> int:"), "int"),
+]
+CASES += TYPE_HINT_CASES
+
 PROCESSING = src("""
     import logging
 

@@ -1,10 +1,10 @@
 """Values crossing between the judge, the candidate and the host, as tagged JSON.
 
-This module is shared by all three and imports nothing else of the runner. Decoding never runs code of the
-sender: it builds fresh objects of exact, well-known types (builtins, datetime, zoneinfo, decimal, fractions,
-pathlib, uuid, ipaddress, numpy), so a value that arrives in the judge is genuine, whatever the candidate did on
-its side. What cannot cross by value crosses as a handle, which the receiving side turns into a proxy (see
-`Codec.hooks`).
+This module is shared by all three and imports nothing else of the runner but typing_values.py (annotations).
+Decoding never runs code of the sender: it builds fresh objects of exact, well-known types (builtins, datetime,
+zoneinfo, decimal, fractions, pathlib, uuid, ipaddress, numpy, typing's annotation forms), so a value that
+arrives in the judge is genuine, whatever the candidate did on its side. What cannot cross by value crosses as a
+handle, which the receiving side turns into a proxy (see `Codec.hooks`).
 
 Mutable containers handed over as call arguments carry a reference number (`"ref"`), so that after the call the
 other side can send back their new contents and the caller updates its own objects in place (`sync`).
@@ -24,6 +24,8 @@ import re
 import types
 import uuid
 from zoneinfo import ZoneInfo
+
+from . import typing_values
 
 # The datetime types this codec builds and recognises, bound once: tests patch datetime.date or datetime.datetime
 # to freeze time, in their process and (state.py carries the patch) in the program's, and the codec on either
@@ -193,6 +195,8 @@ class Codec:
                                     self._enc(obj.step, None, d)]]}
         if obj is Ellipsis:
             return {"T": ["Ellipsis", None]}
+        if obj is type(None):  # (in Optional[int]) no name in builtins finds it
+            return {"T": ["NoneType", None]}
         if obj is NotImplemented:
             return {"T": ["NotImplemented", None]}
         if t is type({}.keys()):
@@ -203,6 +207,10 @@ class Codec:
             return {"T": ["items", [[self._enc(k, refs, d), self._enc(v, refs, d)] for k, v in obj]]}
         if t is Opaque:
             return {"T": ["opaque", [obj.type_name, obj.text]]}
+        if t.__module__ in ("typing", "types", "collections.abc"):
+            data = typing_values.encode(obj, lambda x: self._enc(x, refs, d))
+            if data is not None:
+                return {"T": ["hint", data]}
         if t.__module__ == "numpy":
             data = self._enc_numpy(obj, t)
             if data is not None:
@@ -374,8 +382,12 @@ class Codec:
             return types.SimpleNamespace(**{str(k): dec(v, refs, d) for k, v in arg})
         if name == "slice":
             return slice(*[dec(x, None, d) for x in arg])
+        if name == "hint":
+            return typing_values.decode(arg[0], arg[1], lambda x: dec(x, refs, d))
         if name == "Ellipsis":
             return Ellipsis
+        if name == "NoneType":
+            return type(None)
         if name == "NotImplemented":
             return NotImplemented
         if name == "keys":

@@ -187,3 +187,8 @@ def judge_eval(source, globals=None, locals=None, /):  # noqa: A002 (eval's own 
         names.update(locals or {})
     tree = ast.parse(source.strip(), mode="eval")
     return _Evaluator(names).run(tree)
+
+
+def evaluate_expression(text: str, names) -> object:
+    """One expression of the program's text (a string annotation), walked as above with `names` (a mapping)."""
+    return _Evaluator(names).run(ast.parse(text.strip(), mode="eval"))

@@ -32,7 +32,7 @@ import time
 import numpy  # noqa: F401
 import pytest  # noqa: F401
 
-from . import candidate, judge, modules, pickling, scripts, state
+from . import annotations, candidate, judge, modules, pickling, scripts, state
 from .framing import JSON_DUMPS, JSON_LOADS
 from .proxies import CandidateGone, Deadline, Unsupported
 from .remote import Connection
@@ -327,6 +327,7 @@ def serve():
     state.install()
     scripts.install()
     modules.install()
+    annotations.install()
     candidate.warm_up()
     pickling.install()  # (after warm_up, which runs the candidate's side here, pickle restore included)
     sys.stdin = io.StringIO("")  # jobs are read from fd 0 directly; tests and programs find stdin empty
