@@ -4418,6 +4418,66 @@ TYPE_HINT_CASES = [
 ]
 CASES += TYPE_HINT_CASES
 
+COUNTER_MODULE = src("""
+    import math
+
+    calls = 0
+    MODE = "fast"
+
+
+    def ping():
+        global calls
+        calls += 1
+        return "pong" if MODE == "fast" else "slow pong"
+
+
+    def setup(db):
+        db.append("schema")
+        return db
+
+
+    def ratios(pairs):
+        return [a / b if b else math.nan for a, b in pairs]
+""")
+
+# A module global the tests set (a counter reset, a mode switched) that the program then changes; a program function
+# named `setup` (pytest 7's nose plugin took it for a module setup); math.nan, equal to itself inside a list.
+MODULE_STATE_CASES = [
+    Case("module_globals_set_by_the_tests_then_changed_by_the_program", pytest_module("""
+        import math
+
+        import solution
+        from solution import ratios, setup
+
+
+        def test_counter_reset_by_the_test():
+            solution.calls = 0
+            solution.ping()
+            solution.ping()
+            assert solution.calls == 2
+
+
+        def test_monkeypatched_global(monkeypatch):
+            monkeypatch.setattr(solution, "calls", 10)
+            monkeypatch.setattr(solution, "MODE", "slow")
+            assert solution.ping() == "slow pong"
+            assert solution.calls == 11
+
+
+        def test_restored_after_monkeypatch():
+            assert solution.MODE == "fast" and solution.ping() == "pong"
+
+
+        def test_a_function_named_setup():
+            assert setup([]) == ["schema"]
+
+
+        def test_nan_in_a_list_is_math_nan():
+            assert ratios([(1, 2), (0, 0)]) == [0.5, math.nan]
+        """), COUNTER_MODULE, bug(COUNTER_MODULE, "calls += 1", "calls += 2"), "4"),
+]
+CASES += MODULE_STATE_CASES
+
 PROCESSING = src("""
     import logging
 

@@ -19,8 +19,10 @@ import datetime
 import decimal
 import fractions
 import ipaddress
+import math
 import pathlib
 import re
+import sys
 import types
 import uuid
 from zoneinfo import ZoneInfo
@@ -130,6 +132,8 @@ class Codec:
         if t is int:
             return obj if -(2**62) < obj < 2**62 else {"I": hex(obj)}
         if t is float:
+            if obj != obj and (obj is math.nan or obj is getattr(sys.modules.get("numpy"), "nan", None)):
+                return {"T": ["nan", "math" if obj is math.nan else "numpy"]}  # `[x] == [math.nan]`: by identity
             return {"f": obj.hex()}
         if refs is not None and (t in _MUTABLE or is_ndarray(t)):
             seen = refs.get(id(obj))
@@ -388,6 +392,8 @@ class Codec:
             return Ellipsis
         if name == "NoneType":
             return type(None)
+        if name == "nan":
+            return math.nan if arg == "math" else _numpy().nan
         if name == "NotImplemented":
             return NotImplemented
         if name == "keys":

@@ -359,7 +359,8 @@ def run_pytest(tests, conn, outcomes):
     plugin = JobPlugin(tests["source"], conn)
     args = [JOB_FILE, "-q", "-s", "--noconftest", "-c", os.path.join(JOB_DIR, "pytest.ini"), "--rootdir", JOB_DIR,
             "--basetemp", "/tmp/.pytest-job", "-p", "no:cacheprovider", "-p", "no:stepwise",
-            "-p", "no:faulthandler", "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:doctest", "--tb=no"]
+            "-p", "no:faulthandler", "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:doctest",
+            "-p", "no:nose", "--tb=no"]  # (pytest 7's nose plugin would call a program's setup() imported by the tests)
     conn.forward = True
     conn.state.forward_logs = True  # the program's log records come back, for caplog
     try:

@@ -14,6 +14,7 @@ import types
 from .proxies import RemoteClass, RemoteObject
 
 _ORIGINAL = {"reload": importlib.reload, "testmod": doctest.testmod}
+_IMMUTABLE = (int, float, bool, str, bytes, complex, tuple, frozenset, type(None))
 
 
 class SolutionModule(types.ModuleType):
@@ -32,11 +33,16 @@ class SolutionModule(types.ModuleType):
         calls the replacement too (it is set in the program's module; a function of the tests runs as a callback)."""
         if not name.startswith("_"):
             self.__dict__["_ic_conn"].set(self.__dict__["_ic_module"], name, value)
+            if type(value) in _IMMUTABLE:  # `solution.calls = 0`: read from the program again, which counts on
+                self.__dict__.pop(name, None)
+                return
         super().__setattr__(name, value)
 
     def __delattr__(self, name):
         if not name.startswith("_"):
             self.__dict__["_ic_conn"].callm(self.__dict__["_ic_module"], "__delattr__", (name,))
+            self.__dict__.pop(name, None)
+            return
         super().__delattr__(name)
 
 
