@@ -4478,6 +4478,80 @@ MODULE_STATE_CASES = [
 ]
 CASES += MODULE_STATE_CASES
 
+LOADERS = src("""
+    import json
+    import subprocess
+
+
+    class ConfigError(Exception):
+        pass
+
+
+    def read(path):
+        with open(path) as f:
+            return f.read()
+
+
+    def parse(text):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"bad config at {err.pos}") from err
+
+
+    def lookup(table, key):
+        try:
+            return table[key]
+        except KeyError:
+            raise LookupError(f"no {key}") from None
+
+
+    def run(cmd):
+        raise subprocess.CalledProcessError(3, cmd, output=b"out", stderr=b"boom")
+""")
+
+# Library exceptions the program raises, with what they hold besides their arguments (OSError.filename,
+# JSONDecodeError.pos, CalledProcessError.stderr), and `raise ... from None`.
+LIBRARY_EXCEPTION_CASES = [
+    Case("library_exceptions_keep_their_attributes", pytest_module("""
+        import json
+        import subprocess
+
+        import pytest
+
+        from solution import ConfigError, lookup, parse, read, run
+
+
+        def test_missing_file_names_it(tmp_path):
+            path = tmp_path / "nope.txt"
+            with pytest.raises(FileNotFoundError) as info:
+                read(str(path))
+            assert info.value.filename == str(path)
+
+
+        def test_json_error_position():
+            with pytest.raises(ConfigError) as info:
+                parse('{"a": }')
+            cause = info.value.__cause__
+            assert isinstance(cause, json.JSONDecodeError)
+            assert (cause.pos, cause.lineno, cause.colno) == (6, 1, 7)
+            assert cause.msg == "Expecting value"
+
+
+        def test_from_none_hides_the_context():
+            with pytest.raises(LookupError) as info:
+                lookup({}, "k")
+            assert info.value.__suppress_context__ is True
+
+
+        def test_called_process_error_output():
+            with pytest.raises(subprocess.CalledProcessError) as info:
+                run(["git", "x"])
+            assert (info.value.returncode, info.value.stderr, info.value.output) == (3, b"boom", b"out")
+        """), LOADERS, bug(LOADERS, 'stderr=b"boom"', 'stderr=b"bust"'), "b'bust'"),
+]
+CASES += LIBRARY_EXCEPTION_CASES
+
 PROCESSING = src("""
     import logging
 

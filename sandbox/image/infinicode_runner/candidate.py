@@ -97,9 +97,15 @@ class CandidateHooks:
                     data["cause"] = side.encode_any(obj.__cause__, refs, depth + 1)
                 if isinstance(obj.__context__, BaseException) and not obj.__suppress_context__:
                     data["context"] = side.encode_any(obj.__context__, refs, depth + 1)
+            if obj.__suppress_context__:
+                data["quiet"] = True  # `raise ... from None`
             notes = getattr(obj, "__notes__", None)
             if type(notes) is list:
                 data["notes"] = [_safe_str(note)[:1000] for note in notes[:20]]
+            if t.__module__ not in ("solution", "__main__"):  # a library's exception, rebuilt in the judge
+                fields = _exception_fields(obj)
+                if fields:
+                    data["x"] = fields
         return data
 
     def back(self, data, refs, depth):
@@ -130,6 +136,24 @@ class CandidateHooks:
             cls = side.handles[data["nt"][0]]
             return cls._make(side.codec._dec(x, refs, depth + 1) for x in data["nt"][1])
         raise ValueError("unknown value tag")
+
+
+_PLAIN = wire.Codec()
+
+
+def _exception_fields(exc):
+    """The plain values a library exception holds besides its arguments (OSError.filename, JSONDecodeError.pos,
+    CalledProcessError.stderr), which rebuilding it from its arguments would lose."""
+    names = [n for n in list(getattr(exc, "__dict__", {}))[:20] if type(n) is str and not n.startswith("_")]
+    if isinstance(exc, OSError):
+        names += ["filename", "filename2"]
+    fields = {}
+    for name in names:
+        try:
+            fields[name] = _PLAIN.encode(getattr(exc, name))  # values only: no handles
+        except Exception:
+            continue
+    return fields
 
 
 def _safe_str(obj):

@@ -10,6 +10,7 @@ import inspect
 import linecache
 import types
 
+from . import codec as wire
 from . import in_place, subclass_values
 from .handover import library_exception
 from .kept import MAX_KEPT
@@ -33,6 +34,7 @@ from .proxies import (
 CONTAINER_BASES = {"list": list, "dict": dict, "set": set}
 CONTAINER_FILL = {list: list.extend, dict: dict.update, set: set.update}
 _NOTHING = (lambda: None).__code__  # what `code` copies: never run
+_PLAIN = wire.Codec()  # a library exception's own values cross without handles
 _KIND_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
@@ -127,6 +129,7 @@ class Mirrors:
                     exc.args = args
                 if isinstance(exc, CandidateError):
                     exc.args = (message,)
+                self._fields(exc, data.get("x"))
             else:
                 exc = cls.__new__(cls)
                 exc.args = args
@@ -176,9 +179,23 @@ class Mirrors:
                 linked = self.codec._dec(data[key], refs, depth + 1)
                 if isinstance(linked, BaseException) and linked is not exc:
                     setattr(exc, attribute, linked)
+        if data.get("quiet") is True:
+            exc.__suppress_context__ = True
         notes = data.get("notes")
         if type(notes) is list and notes:
             exc.__notes__ = [str(note)[:1000] for note in notes[:20]]
+
+    def _fields(self, exc, fields):
+        """A library exception's own values (filename, pos, stderr...); never one of its methods."""
+        if type(fields) is not dict:
+            return
+        for name, encoded in list(fields.items())[:22]:
+            if type(name) is not str or name.startswith("_") or callable(getattr(type(exc), name, None)):
+                continue
+            try:
+                setattr(exc, name, _PLAIN.decode(encoded))  # values only: a handle is refused
+            except Exception:
+                continue
 
     def adopt_subclass(self, cls):
         """A class of the tests deriving from the program's class (`class Square(Shape)` in a test module): it is
