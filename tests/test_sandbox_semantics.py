@@ -4421,6 +4421,8 @@ CASES += TYPE_HINT_CASES
 COUNTER_MODULE = src("""
     import math
 
+    __version__ = "1.2.0"
+    __author__ = "Ada"
     calls = 0
     MODE = "fast"
 
@@ -4470,6 +4472,10 @@ MODULE_STATE_CASES = [
 
         def test_a_function_named_setup():
             assert setup([]) == ["schema"]
+
+
+        def test_package_metadata():
+            assert (solution.__version__, solution.__author__) == ("1.2.0", "Ada")
 
 
         def test_nan_in_a_list_is_math_nan():

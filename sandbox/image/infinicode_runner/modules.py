@@ -11,7 +11,7 @@ import importlib
 import linecache
 import types
 
-from .proxies import RemoteClass, RemoteObject
+from .proxies import DATA_DUNDERS, RemoteClass, RemoteObject
 
 _ORIGINAL = {"reload": importlib.reload, "testmod": doctest.testmod}
 _IMMUTABLE = (int, float, bool, str, bytes, complex, tuple, frozenset, type(None))
@@ -21,7 +21,7 @@ class SolutionModule(types.ModuleType):
     """Functions and classes are kept; other names are read when used."""
 
     def __getattr__(self, name):
-        if name.startswith("__"):
+        if name.startswith("__") and name not in DATA_DUNDERS:  # `solution.__version__` is the program's
             raise AttributeError(name)
         value = self.__dict__["_ic_conn"].get(self.__dict__["_ic_module"], name)
         if isinstance(value, (RemoteObject, RemoteClass)) and callable(value):

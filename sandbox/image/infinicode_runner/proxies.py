@@ -47,12 +47,14 @@ DUNDER_OPS = {  # dunders a proxy forwards when the candidate's class has them (
 _LOCAL_ONLY = ("_ic_", "_pytest", "__")  # attribute names never asked of the candidate
 
 
-_DATA_DUNDERS = {"__name__", "__qualname__", "__annotations__", "__defaults__", "__kwdefaults__", "__all__",
-                 "__version__", "__slots__", "__dict__"}  # plain data: asked of the candidate like any attribute
+DATA_DUNDERS = {"__name__", "__qualname__", "__annotations__", "__defaults__", "__kwdefaults__", "__all__",
+                 "__version__", "__slots__", "__dict__", "__author__", "__license__", "__email__", "__copyright__",
+                 "__status__", "__credits__", "__maintainer__", "__date__", "__tablename__"}  # plain data: asked of
+# the candidate like any attribute
 
 
 def mirrored_name(name: str) -> bool:
-    return name in _DATA_DUNDERS or (not name.startswith(_LOCAL_ONLY) and name != "pytestmark")
+    return name in DATA_DUNDERS or (not name.startswith(_LOCAL_ONLY) and name != "pytestmark")
 
 
 def dataclass_members(desc: dict) -> dict:
