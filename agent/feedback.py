@@ -28,6 +28,10 @@ from sandbox.results import RunResult, TestOutcome
 MAX_VALUE_CHARS = 200  # one expected / actual repr
 MAX_MESSAGE_CHARS = 400
 MAX_NAMES = 10
+# Failures shown in detail: the first and three more. More examples of one bug add little for the model, and on
+# MBPP+ (100+ inputs a task) they filled the whole context: 7,800-token prompts, and 24 GB for the prefill of a
+# round's batch on a CPU.
+MAX_FAILURES_DETAILED = 4
 REPEATS_SHOWN = 2  # a line the model wrote over and over (looping until its token cap): shown twice, then counted
 TRACEBACK_LINES = (12, 4)  # full tail, then a shorter one when the full one does not fit
 STDOUT_LINES = (20, 5)
@@ -116,12 +120,15 @@ def describe_failure(test: TestOutcome, with_values: bool = True, task: Task | N
     message = test.message
     if message.startswith(test.name + ":"):  # assert-style tests are named by their statement: say it once
         message = message[len(test.name) + 1:].strip()
+    name = _call_shown(test.name, task)
+    if name != test.name and message.startswith(test.name + " "):  # "f(*inputs[3]) returned 2, expected 3"
+        message = message[len(test.name) + 1:].strip()
     if with_values and test.expected is not None and test.actual is not None:
         # the judge's "left A == right B is false" says what the expected / got lines below say
         compared = f"left {test.actual} == right {test.expected} is false"
         if message.startswith(compared):
             message = message[len(compared):].strip()
-    lines = [f"Test {test.name} {'timed out' if test.outcome == 'timeout' else 'failed'}"
+    lines = [f"Test {name} {'timed out' if test.outcome == 'timeout' else 'failed'}"
              + (f": {_clip(message, MAX_MESSAGE_CHARS)}" if message else ".")]
     if with_values and (test.expected is not None or test.actual is not None):
         if test.expected is not None:
@@ -129,6 +136,19 @@ def describe_failure(test: TestOutcome, with_values: bool = True, task: Task | N
         if test.actual is not None:
             lines.append(f"  got:      {_clip(test.actual, MAX_VALUE_CHARS)}")
     return "\n".join(lines)
+
+
+_INPUT_CALL = re.compile(r"(\w+)\(\*inputs\[(\d+)\]\)")
+
+
+def _call_shown(name: str, task: Task | None) -> str:
+    """An input/output test, named by its index (`f(*inputs[3])`), as the call it made: `f([4, 1], 2)`."""
+    found = _INPUT_CALL.fullmatch(name)
+    inputs = task.tests.inputs if task is not None and task.tests.kind == "io" else None
+    if found is None or not inputs or int(found.group(2)) >= len(inputs):
+        return name
+    args = ", ".join(repr(arg) for arg in inputs[int(found.group(2))])
+    return f"{found.group(1)}({_clip(args, MAX_VALUE_CHARS)})"
 
 
 def stdio_case(task: Task, test: TestOutcome) -> dict | None:
@@ -230,7 +250,7 @@ def _evidence(code: str, result: RunResult, syntax: SyntaxReport,
     traceback = (first.traceback if first is not None and first.traceback else "") or result.stderr
     if traceback.strip():
         pieces.append(("traceback", [f"Traceback (last lines):\n{_tail(traceback, n)}" for n in TRACEBACK_LINES]))
-    for i, test in enumerate(failures[1:], start=1):
+    for i, test in enumerate(failures[1:MAX_FAILURES_DETAILED], start=1):
         pieces.append((f"failure_{i}", [describe_failure(test, task=task),
                                         describe_failure(test, with_values=False, task=task)]))
     if result.stdout.strip():

@@ -271,3 +271,27 @@ def test_a_docstring_copied_from_the_task_is_left_out_of_the_previous_code(sandb
     result = _run(sandbox, task, crashing)
     text = _user(build_refinement(task, crashing, result, WordCounter(4096)))
     assert "Traceback" in text and text.count("Return the running maximum of xs") == 2
+
+
+def test_input_output_failures_show_the_call_and_at_most_four_in_detail(sandbox):
+    """MBPP+-style tasks: 30 inputs, all failing. The prompt shows the calls with their arguments (not
+    `largest(*inputs[3])`), details four of them, and names the rest on one line; it stays short."""
+    from agent.spec import Task
+    from sandbox import Tests
+
+    inputs = [[list(range(i, i + 6)), 2] for i in range(30)]
+    expected = [sorted(xs, reverse=True)[:n] for xs, n in inputs]
+    task = Task(task_id="t/largest", name="largest", description="The n largest numbers, largest first.",
+                entry_point="largest", signature="def largest(nums: list, n: int) -> list",
+                tests=Tests(kind="io", entry_point="largest", inputs=inputs, expected=expected))
+    code = "def largest(nums, n):\n    return sorted(nums)[:n]\n"
+    result = _run(sandbox, task, code)
+    assert result.status == "failed" and result.passed == 0 and result.total == 30
+    prompt = build_refinement(task, code, result, WordCounter(100_000))
+    text = _user(prompt)
+    assert "Test largest([0, 1, 2, 3, 4, 5], 2) failed: returned [0, 1], expected [5, 4]" in text
+    assert "expected: [5, 4]" in text and "got:      [0, 1]" in text
+    assert text.count("Test largest(") == 4 and "*inputs[0]" not in text
+    assert prompt.kept[0] == "first_failure" and sum(k.startswith("failure_") for k in prompt.kept) == 3
+    assert "Also failing: " in text and "and 16 more" in text  # 26 undetailed: 10 named, 16 counted
+    assert prompt.prompt_tokens < 400
