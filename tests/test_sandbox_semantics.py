@@ -4850,6 +4850,20 @@ SELF_TESTED = src("""
             assert add(0, 0) == 1
 """)
 
+LAZY = src("""
+    import collections
+    import inspect
+    import types
+
+
+    def squares(n):
+        return (i * i for i in range(n))
+
+
+    def tally(text):
+        return collections.Counter(text)
+""")
+
 STAR_IMPORT_CASES = [
     Case("program_test_functions_brought_in_by_a_star_import_are_not_tests", pytest_module("""
         from solution import *
@@ -4858,6 +4872,24 @@ STAR_IMPORT_CASES = [
         def test_sum():
             assert add(2, 3) == 5
         """), SELF_TESTED, bug(SELF_TESTED, "return a + b", "return a - b"), "-1"),
+    Case("standard_modules_a_star_import_brings_are_the_tests_own", pytest_module("""
+        import inspect
+        import types
+
+        from solution import *
+
+
+        def test_squares_is_lazy():
+            g = squares(3)
+            assert isinstance(g, types.GeneratorType) and inspect.isgenerator(g)
+            assert list(g) == [0, 1, 4]
+
+
+        def test_the_modules_are_one():
+            import collections
+            assert types.SimpleNamespace is __import__("types").SimpleNamespace
+            assert isinstance(tally("abca"), collections.Counter)
+        """), LAZY, bug(LAZY, "i * i for", "i * 2 for"), "[0, 2, 4]"),
 ]
 CASES += STAR_IMPORT_CASES
 
