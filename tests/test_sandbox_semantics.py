@@ -4558,6 +4558,75 @@ LIBRARY_EXCEPTION_CASES = [
 ]
 CASES += LIBRARY_EXCEPTION_CASES
 
+LAZY_TOOLS = src("""
+    import collections
+    import functools
+    import itertools
+    import re
+
+
+    def power(e):
+        return functools.partial(pow, exp=e)
+
+
+    def layered(defaults, overrides):
+        return collections.ChainMap(overrides, defaults)
+
+
+    def first_word(text):
+        return re.match(r"\\w+", text)
+
+
+    def doubled(xs):
+        return map(lambda x: 2 * x, xs)
+
+
+    def pairs(xs):
+        return itertools.combinations(xs, 2)
+""")
+
+# Library objects that stay in the program (a partial of its function, a ChainMap, a match, a lazy map): tests check
+# their type with isinstance, then use them.
+LIBRARY_OBJECT_CASES = [
+    Case("library_objects_the_program_returns_are_their_class", pytest_module("""
+        import collections
+        import collections.abc
+        import functools
+        import itertools
+        import re
+
+        from solution import doubled, first_word, layered, pairs, power
+
+
+        def test_partial():
+            square = power(2)
+            assert isinstance(square, functools.partial) and square.keywords == {"exp": 2}
+            assert square(7) == 49
+
+
+        def test_chain_map():
+            settings = layered({"color": "red", "size": 1}, {"size": 3})
+            assert isinstance(settings, collections.ChainMap)
+            assert isinstance(settings, collections.abc.Mapping)
+            assert settings["size"] == 3 and settings["color"] == "red"
+
+
+        def test_match():
+            found = first_word("hello world")
+            assert isinstance(found, re.Match) and found.group(0) == "hello"
+
+
+        def test_lazy_iterators():
+            lazy = doubled([1, 2, 3])
+            assert isinstance(lazy, map)
+            assert list(lazy) == [2, 4, 6]
+            both = pairs("abc")
+            assert isinstance(both, itertools.combinations)
+            assert list(both) == [("a", "b"), ("a", "c"), ("b", "c")]
+        """), LAZY_TOOLS, bug(LAZY_TOOLS, "map(lambda x: 2 * x, xs)", "map(lambda x: 2 + x, xs)"), "[3, 4, 5]"),
+]
+CASES += LIBRARY_OBJECT_CASES
+
 PROCESSING = src("""
     import logging
 

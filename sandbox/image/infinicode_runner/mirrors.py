@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import builtins
 import collections
+import functools
 import inspect
+import itertools
 import linecache
+import re
 import types
 
 from . import codec as wire
@@ -34,7 +37,14 @@ from .proxies import (
 CONTAINER_BASES = {"list": list, "dict": dict, "set": set}
 CONTAINER_FILL = {list: list.extend, dict: dict.update, set: set.update}
 _NOTHING = (lambda: None).__code__  # what `code` copies: never run
-_PLAIN = wire.Codec()  # a library exception's own values cross without handles
+_PLAIN = wire.Codec()
+# library classes whose objects stay in the program (they hold its functions, or its iteration state)
+_LIBRARY_CLASSES = {(c.__module__, c.__qualname__): c for c in (
+    functools.partial, collections.ChainMap, re.Match, re.Pattern, map, filter, enumerate, zip, reversed,
+    itertools.chain, itertools.islice, itertools.count, itertools.cycle, itertools.repeat, itertools.product,
+    itertools.permutations, itertools.combinations, itertools.combinations_with_replacement, itertools.groupby,
+    itertools.accumulate, itertools.zip_longest, itertools.starmap, itertools.takewhile, itertools.dropwhile,
+    itertools.compress, itertools.filterfalse)}  # a library exception's own values cross without handles
 _KIND_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
@@ -88,6 +98,9 @@ class Mirrors:
             # a function to inspect.isfunction and to mock's autospec (which then copies its signature); the
             # judge itself tells proxies by their type (is_proxy), never by isinstance
             ns["__class__"] = property(lambda self: types.FunctionType)
+        library = _LIBRARY_CLASSES.get((module, ns["__qualname__"]))
+        if library is not None:  # the program's partial, match or map object is one to isinstance (never to type())
+            ns["__class__"] = property(lambda self, cls=library: cls)
         if desc.get("generic"):
             ns["__class_getitem__"] = classmethod(lambda cls, key: cls._ic_conn.callm(cls, "__getitem__", (key,)))
         if "nt" in desc:  # namedtuples cross by value: a genuine namedtuple class with the same fields
