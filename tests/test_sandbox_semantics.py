@@ -4585,6 +4585,17 @@ LAZY_TOOLS = src("""
         return itertools.combinations(xs, 2)
 """)
 
+REPLACERS = src("""
+    def censor(match):
+        return "*" * len(match[0])
+
+
+    def swap_date(match):
+        parts = match.groupdict()
+        assert match.span()[1] - match.start() == 10
+        return "{d}/{m}/{y}".format(**parts)
+""")
+
 # Library objects that stay in the program (a partial of its function, a ChainMap, a match, a lazy map): tests check
 # their type with isinstance, then use them.
 LIBRARY_OBJECT_CASES = [
@@ -4624,6 +4635,21 @@ LIBRARY_OBJECT_CASES = [
             assert isinstance(both, itertools.combinations)
             assert list(both) == [("a", "b"), ("a", "c"), ("b", "c")]
         """), LAZY_TOOLS, bug(LAZY_TOOLS, "map(lambda x: 2 * x, xs)", "map(lambda x: 2 + x, xs)"), "[3, 4, 5]"),
+    Case("re_sub_with_the_programs_replacement_functions", pytest_module("""
+        import re
+
+        from solution import censor, swap_date
+
+
+        def test_censor():
+            assert re.sub(r"bad\\w*", censor, "a badword, bad here") == "a *******, *** here"
+
+
+        def test_named_groups():
+            text = "due 2024-03-09, paid 2024-04-01"
+            assert re.sub(r"(?P<y>\\d{4})-(?P<m>\\d\\d)-(?P<d>\\d\\d)", swap_date, text) == \\
+                "due 09/03/2024, paid 01/04/2024"
+        """), REPLACERS, bug(REPLACERS, 'return "*" * len(match[0])', 'return "*" * (len(match[0]) - 1)'), "******"),
 ]
 CASES += LIBRARY_OBJECT_CASES
 

@@ -15,6 +15,7 @@ import importlib
 import io
 import itertools
 import os
+import re
 import sys
 import types
 import unittest
@@ -131,10 +132,17 @@ RANDOM_MEMBERS = {"random", "integers", "normal", "standard_normal", "uniform", 
                   "bytes", "rand", "randn", "randint", "random_sample", "random_integers", "lognormal", "laplace"}
 
 
+# a match the tests' re.sub hands to the program's replacement function (`re.sub(r"\w+", censor, text)`)
+MATCH_MEMBERS = {"group", "groups", "groupdict", "start", "end", "span", "expand", "string", "pos", "endpos",
+                 "lastindex", "lastgroup", "__getitem__"}
+
+
 def _file_like_members(obj):
-    """The names the program may use of a stream or numpy generator of the tests (None: not one of those)."""
+    """The names the program may use of a stream, numpy generator or match of the tests (None: not one of those)."""
     if type(obj) in STREAM_TYPES:
         return STREAM_MEMBERS
+    if type(obj) is re.Match:
+        return MATCH_MEMBERS
     numpy = sys.modules.get("numpy")
     if numpy is not None and type(obj) in (numpy.random.Generator, numpy.random.RandomState):
         return RANDOM_MEMBERS
