@@ -4653,6 +4653,73 @@ LIBRARY_OBJECT_CASES = [
 ]
 CASES += LIBRARY_OBJECT_CASES
 
+ABC_CLASSES = src("""
+    from collections.abc import Mapping, MutableSequence
+
+
+    class Env(Mapping):
+        def __init__(self, **values):
+            self._values = dict(values)
+
+        def __getitem__(self, key):
+            return self._values[key.upper()]
+
+        def __iter__(self):
+            return iter(self._values)
+
+        def __len__(self):
+            return len(self._values)
+
+
+    class Stack(MutableSequence):
+        def __init__(self):
+            self._items = []
+
+        def __getitem__(self, i):
+            return self._items[i]
+
+        def __setitem__(self, i, value):
+            self._items[i] = value
+
+        def __delitem__(self, i):
+            del self._items[i]
+
+        def __len__(self):
+            return len(self._items)
+
+        def insert(self, i, value):
+            self._items.insert(i, value)
+""")
+
+# Program classes built on collections.abc: instances of those ABCs, and a Mapping equal to a dict of its items.
+ABC_CASES = [
+    Case("program_classes_built_on_collections_abc", pytest_module("""
+        from collections.abc import Iterable, Mapping, MutableSequence, Sequence, Sized
+
+        from solution import Env, Stack
+
+
+        def test_mapping():
+            env = Env(A=1, B=2)
+            assert isinstance(env, Mapping) and isinstance(env, Sized)
+            assert env["a"] == 1
+            assert env == {"A": 1, "B": 2}
+            assert env != {"A": 1}
+            assert dict(env.items()) == {"A": 1, "B": 2}
+
+
+        def test_sequence():
+            stack = Stack()
+            stack.extend([1, 2, 3])
+            assert isinstance(stack, MutableSequence) and isinstance(stack, Sequence)
+            assert isinstance(stack, Iterable)
+            assert stack.pop() == 3
+            assert list(reversed(stack)) == [2, 1]
+        """), ABC_CLASSES, bug(ABC_CLASSES, "return self._values[key.upper()]", "return self._values[key.upper()] * 10"),
+        "10"),
+]
+CASES += ABC_CASES
+
 PROCESSING = src("""
     import logging
 

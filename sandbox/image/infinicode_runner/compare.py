@@ -7,6 +7,8 @@ it is consistent; `unsupported` where only the program could decide.
 
 from __future__ import annotations
 
+import collections.abc
+
 from .proxies import CandidateGone, Deadline, RemoteObject, Unsupported, is_proxy
 
 
@@ -34,6 +36,10 @@ class Comparisons:
                 return NotImplemented
             names = desc.get("fields", [])
             return self.fields(a, names) == self.fields(b, names)
+        if kind == "mapping":  # collections.abc.Mapping's __eq__, evaluated here on the items the program gives
+            if not isinstance(b, collections.abc.Mapping):
+                return NotImplemented
+            return {key: a[key] for key in a} == {key: b[key] for key in b}
         if kind == "value":
             other = self.value(b) if _is_object(b) and type(b)._ic_desc.get("eq") == "value" else b
             if is_proxy(other):

@@ -8,6 +8,7 @@ one can only make the candidate's own objects behave worse, since the judge deci
 from __future__ import annotations
 
 import collections
+import collections.abc
 import dataclasses
 import datetime
 import decimal
@@ -66,6 +67,8 @@ def describe(cls, key) -> dict:
         desc["fields"] = [f.name for f in dataclasses.fields(cls) if f.compare]
     elif value_base is not None and eq_owner is value_base:
         desc["eq"], desc["value"] = "value", value_base.__name__
+    elif eq_owner is collections.abc.Mapping:  # the library's __eq__: the same items (compare.py)
+        desc["eq"] = "mapping"
     else:
         desc["eq"] = "custom"
     desc["eq_owner"] = f"{eq_owner.__qualname__}" if eq_owner is not object else ""

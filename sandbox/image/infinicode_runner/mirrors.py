@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import abc
 import builtins
 import collections
+import collections.abc
 import functools
 import inspect
 import itertools
@@ -126,9 +128,15 @@ class Mirrors:
             if not any(issubclass(b, value_base) for b in bases):
                 bases.append(value_base)
         try:
-            return meta(name, tuple(bases), ns)
+            cls = meta(name, tuple(bases), ns)
         except TypeError:  # an MRO the judge cannot rebuild: keep the class, lose the bases
-            return meta(name, (RemoteObject, value_base) if "_ic_value_base" in ns else (RemoteObject,), ns)
+            cls = meta(name, (RemoteObject, value_base) if "_ic_value_base" in ns else (RemoteObject,), ns)
+        for base in bases:  # `class Env(Mapping)`: an instance of collections.abc.Mapping to the tests too
+            real = getattr(collections.abc, base.__qualname__, None) if isinstance(base, RemoteClass) \
+                and base.__module__ == "collections.abc" else None
+            if isinstance(real, abc.ABCMeta):
+                real.register(cls)
+        return cls
 
     def instance(self, hid, cls, data, refs, depth):
         if isinstance(cls, type) and issubclass(cls, BaseException):
