@@ -4715,8 +4715,8 @@ ABC_CASES = [
             assert isinstance(stack, Iterable)
             assert stack.pop() == 3
             assert list(reversed(stack)) == [2, 1]
-        """), ABC_CLASSES, bug(ABC_CLASSES, "return self._values[key.upper()]", "return self._values[key.upper()] * 10"),
-        "10"),
+        """), ABC_CLASSES,
+        bug(ABC_CLASSES, "return self._values[key.upper()]", "return self._values[key.upper()] * 10"), "10"),
 ]
 CASES += ABC_CASES
 
@@ -5015,6 +5015,8 @@ SELF_TESTED = src("""
 LAZY = src("""
     import collections
     import inspect
+    import operator
+    import queue
     import types
 
 
@@ -5024,6 +5026,17 @@ LAZY = src("""
 
     def tally(text):
         return collections.Counter(text)
+
+
+    def jobs(*items):
+        waiting = queue.Queue()
+        for item in items:
+            waiting.put(item)
+        return waiting
+
+
+    def op(symbol):
+        return {"+": operator.add, "*": operator.mul}[symbol]
 """)
 
 STAR_IMPORT_CASES = [
@@ -5051,6 +5064,14 @@ STAR_IMPORT_CASES = [
             import collections
             assert types.SimpleNamespace is __import__("types").SimpleNamespace
             assert isinstance(tally("abca"), collections.Counter)
+
+
+        def test_library_objects_and_functions():
+            import operator
+            import queue
+            waiting = jobs("a", "b")
+            assert isinstance(waiting, queue.Queue) and waiting.get() == "a"
+            assert op("+") is operator.add
         """), LAZY, bug(LAZY, "i * i for", "i * 2 for"), "[0, 2, 4]"),
 ]
 CASES += STAR_IMPORT_CASES

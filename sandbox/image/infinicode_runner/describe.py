@@ -149,6 +149,9 @@ def library_name(obj):
         qualname = getattr(obj, "__qualname__", None) or getattr(obj, "_name", None) or getattr(obj, "__name__", None)
     else:
         return None
+    if isinstance(module, str) and module.startswith("_") and module[1:] in PRELOADED and isinstance(qualname, str) \
+            and getattr(sys.modules[module[1:]], qualname, None) is obj:
+        module = module[1:]  # operator.add is _operator.add: named by the module the program imported it from
     if not isinstance(module, str) or not isinstance(qualname, str) or module not in PRELOADED \
             or not is_pure_library(module, qualname):
         return None

@@ -68,10 +68,6 @@ PURE_BUILTINS = {"abs", "all", "any", "ascii", "bin", "bool", "bytearray", "byte
 
 
 def is_pure_library(module, qualname):
-    if qualname == "" and module.split(".")[0] in sys.stdlib_module_names:
-        # a standard module itself (`import types` in the program, which `from solution import *` hands the tests):
-        # the judge's own, as one process would have one; what the tests then call on it is their own doing
-        return True
     if module == "builtins":
         return qualname in PURE_BUILTINS or (isinstance(getattr(builtins, qualname, None), type)
                                               and issubclass(getattr(builtins, qualname), Exception))

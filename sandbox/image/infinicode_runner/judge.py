@@ -235,6 +235,9 @@ class JobPlugin:
                 module.__file__ = JOB_FILE
                 module.__dict__["__ic_assert__"] = plugin.recorder
                 module.__dict__["eval"] = judge_eval  # a string the tests evaluate may be the program's text
+                solution = sys.modules.get("solution")
+                if solution is not None:  # the modules `from solution import *` would bring (modules.py)
+                    module.__dict__.update(solution.__dict__.get("_ic_star_modules", {}))
                 sys.modules[TEST_MODULE] = module  # monkeypatch.setattr(f"{__name__}.X", ...) finds it
                 try:
                     exec(plugin.code, module.__dict__)

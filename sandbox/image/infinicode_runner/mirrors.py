@@ -8,11 +8,9 @@ import abc
 import builtins
 import collections
 import collections.abc
-import functools
 import inspect
-import itertools
 import linecache
-import re
+import sys
 import types
 
 from . import codec as wire
@@ -40,13 +38,28 @@ CONTAINER_BASES = {"list": list, "dict": dict, "set": set}
 CONTAINER_FILL = {list: list.extend, dict: dict.update, set: set.update}
 _NOTHING = (lambda: None).__code__  # what `code` copies: never run
 _PLAIN = wire.Codec()
-# library classes whose objects stay in the program (they hold its functions, or its iteration state)
-_LIBRARY_CLASSES = {(c.__module__, c.__qualname__): c for c in (
-    functools.partial, collections.ChainMap, re.Match, re.Pattern, map, filter, enumerate, zip, reversed,
-    itertools.chain, itertools.islice, itertools.count, itertools.cycle, itertools.repeat, itertools.product,
-    itertools.permutations, itertools.combinations, itertools.combinations_with_replacement, itertools.groupby,
-    itertools.accumulate, itertools.zip_longest, itertools.starmap, itertools.takewhile, itertools.dropwhile,
-    itertools.compress, itertools.filterfalse)}  # a library exception's own values cross without handles
+# Objects of these libraries' classes stay in the program (they hold its functions, its iteration state, its
+# threads): to the tests' isinstance they are of the library's class (never to type(), nor to the judge itself).
+_LIBRARY_MODULES = {"functools", "collections", "re", "itertools", "queue", "threading", "io", "_io", "contextlib",
+                    "types", "weakref", "asyncio", "concurrent.futures", "array", "heapq", "operator", "string",
+                    "random"}
+_ITERATOR_CLASSES = (map, filter, enumerate, zip, reversed, types.MappingProxyType)
+_VALUE_CLASSES = (BaseException, bool, int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset)
+
+
+def _library_class(module, qualname):
+    """The judge's own class a program object's class is, for the classes above; None for any other."""
+    if module == "builtins":
+        return next((c for c in _ITERATOR_CLASSES if c.__qualname__ == qualname), None)
+    if module not in _LIBRARY_MODULES and module.split(".")[0] not in ("asyncio", "concurrent") \
+            or module not in sys.modules:
+        return None
+    found = sys.modules[module]
+    for part in qualname.split("."):
+        found = getattr(found, part, None) if not part.startswith("_") else None
+    if not isinstance(found, type) or found.__module__ != module or issubclass(found, _VALUE_CLASSES):
+        return None
+    return found  # a library exception's own values cross without handles
 _KIND_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
@@ -100,7 +113,7 @@ class Mirrors:
             # a function to inspect.isfunction and to mock's autospec (which then copies its signature); the
             # judge itself tells proxies by their type (is_proxy), never by isinstance
             ns["__class__"] = property(lambda self: types.FunctionType)
-        library = _LIBRARY_CLASSES.get((module, ns["__qualname__"]))
+        library = _library_class(module, ns["__qualname__"])
         if library is not None:  # the program's partial, match or map object is one to isinstance (never to type())
             ns["__class__"] = property(lambda self, cls=library: cls)
         if desc.get("generic"):

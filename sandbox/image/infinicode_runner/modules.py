@@ -9,6 +9,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import linecache
+import sys
 import types
 
 from .proxies import DATA_DUNDERS, RemoteClass, RemoteObject
@@ -65,9 +66,34 @@ def _take_names(solution, names):
     doc = names.get("__doc__")
     solution.__dict__["__doc__"] = doc if type(doc) is str else None  # the program's docstring, as `import` sets it
     public = names.pop("__all__", None)  # what `from solution import *` takes
+    modules = _standard_modules(solution, names)
+    solution.__dict__["_ic_star_modules"] = modules
     if type(public) not in (list, tuple):
-        public = [n for n in names if not n.startswith("_")]
+        # a module the program imported is the tests' own (one process has one `types`): not taken from the
+        # program, but put in the tests' namespace beforehand (judge.py), where their own import finds it again
+        public = [n for n in names if not n.startswith("_") and n not in modules]
     solution.__dict__["__all__"] = [str(n) for n in public]
+
+
+def _standard_modules(solution, names) -> dict:
+    """The program's names bound to a standard module (or numpy), as the judge's own modules."""
+    found = {}
+    for name, value in names.items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, types.ModuleType):  # a pure library module: already the judge's own
+            found[name] = value
+            continue
+        if not (isinstance(value, RemoteObject) and type(value)._ic_desc.get("name") == "module"):
+            continue
+        module_name = solution.__dict__["_ic_conn"].get(value, "__name__")
+        if type(module_name) is not str or module_name.split(".")[0] not in sys.stdlib_module_names:
+            continue
+        try:
+            found[name] = importlib.import_module(module_name)
+        except Exception:  # not importable here: the tests keep the program's
+            continue
+    return found
 
 
 def install():
