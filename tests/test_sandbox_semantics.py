@@ -4720,6 +4720,60 @@ ABC_CASES = [
 ]
 CASES += ABC_CASES
 
+PLUGINS = src("""
+    class Plugin:
+        registry = {}
+
+        def __init_subclass__(cls, name=None, **kwargs):
+            super().__init_subclass__(**kwargs)
+            Plugin.registry[name or cls.__name__.lower()] = cls
+
+        def run(self, text):
+            return self.transform(text)
+
+
+    class Upper(Plugin):
+        def transform(self, text):
+            return text.upper()
+
+
+    def run_plugin(name, text):
+        return Plugin.registry[name]().run(text)
+""")
+
+# A registry filled by __init_subclass__, which the tests' own subclasses (with class keywords) join when defined.
+REGISTRY_CASES = [
+    Case("init_subclass_registry_joined_by_the_tests_classes", pytest_module("""
+        from solution import Plugin, Upper, run_plugin
+
+
+        class Reverse(Plugin, name="rev"):
+            def transform(self, text):
+                return text[::-1]
+
+
+        def test_the_programs_plugin():
+            assert Plugin.registry["upper"] is Upper
+            assert run_plugin("upper", "ab") == "AB"
+
+
+        def test_a_plugin_of_the_tests():
+            assert sorted(Plugin.registry)[:2] == ["rev", "upper"]
+            assert Plugin.registry["rev"] is Reverse
+            assert run_plugin("rev", "abc") == "cba"
+
+
+        def test_one_defined_in_a_test():
+            class Shout(Plugin):
+                def transform(self, text):
+                    return text + "!"
+
+            assert run_plugin("shout", "hi") == "hi!"
+        """), PLUGINS, bug(PLUGINS, "Plugin.registry[name or cls.__name__.lower()] = cls",
+                           "Plugin.registry[cls.__name__.lower()] = cls"), "'reverse'"),
+]
+CASES += REGISTRY_CASES
+
 PROCESSING = src("""
     import logging
 

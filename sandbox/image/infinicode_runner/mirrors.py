@@ -38,6 +38,9 @@ CONTAINER_BASES = {"list": list, "dict": dict, "set": set}
 CONTAINER_FILL = {list: list.extend, dict: dict.update, set: set.update}
 _NOTHING = (lambda: None).__code__  # what `code` copies: never run
 _PLAIN = wire.Codec()
+_CLASS_DATA = ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__annotations__")
+_ADOPTABLE = (types.FunctionType, int, float, str, bool, tuple, type(None))  # what a test class may give the program
+
 # Objects of these libraries' classes stay in the program (they hold its functions, its iteration state, its
 # threads): to the tests' isinstance they are of the library's class (never to type(), nor to the judge itself).
 _LIBRARY_MODULES = {"functools", "collections", "re", "itertools", "queue", "threading", "io", "_io", "contextlib",
@@ -231,11 +234,14 @@ class Mirrors:
             except Exception:
                 continue
 
-    def adopt_subclass(self, cls):
+    def adopt_subclass(self, cls, eager=False):
         """A class of the tests deriving from the program's class (`class Square(Shape)` in a test module): it is
         made in the program's process too, with the tests' functions as its methods (each runs here, called back),
         so the program's methods and the tests' act on one object, which is an instance of the tests' class here."""
         bases = [b for b in cls.__bases__ if b is not object]
+        if eager and not (len(bases) == 1 and all(isinstance(v, _ADOPTABLE) for n, v in cls.__dict__.items()
+                                                   if n not in _CLASS_DATA and not n.startswith("_ic_"))):
+            return  # made when first called instead, where what cannot be given to the program is reported
         if len(bases) != 1 or not isinstance(bases[0], RemoteClass):
             raise self.unsupported_construct(
                 f"the test class {cls.__qualname__} derives from the program's class and from another class")
@@ -244,21 +250,23 @@ class Mirrors:
             self.adopt_subclass(base)
         members = {}
         for name, value in cls.__dict__.items():
-            if name in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__annotations__") \
-                    or name.startswith("_ic_"):
+            if name in _CLASS_DATA or name.startswith("_ic_"):
                 continue
-            if not isinstance(value, (types.FunctionType, int, float, str, bool, tuple, type(None))):
+            if not isinstance(value, _ADOPTABLE):
                 raise self.unsupported_construct(
                     f"a {type(value).__name__} ({name}) in the test class {cls.__qualname__}, which derives from the "
                     "program's class (its functions and plain values can be given to the program, not this)")
             members[name] = value
         made = self.request({"op": "subclass", "t": {"h": base._ic_hid}, "n": cls.__name__[:100],
-                             "a": [self.encode_handed(members)]})
+                             "a": [self.encode_handed(members), self.encode_handed(
+                                 cls.__dict__.get("_ic_class_kwargs", {}))]})
         if not isinstance(made, RemoteClass) or "_ic_desc" not in made.__dict__:
             raise CandidateGone("the candidate broke the protocol")
         type.__setattr__(cls, "_ic_desc", made._ic_desc)
         type.__setattr__(cls, "_ic_hid", made._ic_hid)
         self.classes[made._ic_hid] = cls  # the program's objects of that class are the tests' class here
+        for hid in [h for h, known in self.proxies.items() if known is made]:
+            self.proxies[hid] = cls  # and the class itself, handed back (a registry the program keeps)
 
     def code(self, target):
         """`__code__` of a program's function, for inspect: a code object made here that runs nothing, carrying the

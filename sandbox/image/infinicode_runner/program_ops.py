@@ -130,9 +130,10 @@ def perform(op, target, msg, args, kwargs, side):
     if op == "unbound":  # the class's own method on an object (super() in a test class deriving from it)
         return getattr(target, msg["m"])(*args, **kwargs)
     if op == "subclass":  # a test class deriving from this class: made here, its methods the tests' functions
-        if not isinstance(target, type) or type(args[0]) is not dict:
+        if not isinstance(target, type) or type(args[0]) is not dict or (len(args) > 1 and type(args[1]) is not dict):
             raise TypeError("malformed subclass request")
-        return type(target)(str(msg["n"]), (target,), {str(k): v for k, v in args[0].items()})
+        keywords = {str(k): v for k, v in args[1].items()} if len(args) > 1 else {}  # for __init_subclass__
+        return type(target)(str(msg["n"]), (target,), {str(k): v for k, v in args[0].items()}, **keywords)
     if op == "patch_class":  # monkeypatch.setattr(TheirClass, name, value) in the tests, and its undo
         name = str(msg["n"])
         key = (id(target), name)

@@ -97,6 +97,18 @@ _ABSENT = object()  # an attribute a mirror class did not have
 class RemoteClass(type):
     """Metaclass of mirror classes: calling one constructs in the candidate; class attributes are fetched there."""
 
+    def __new__(mcs, name, bases, ns, /, **kwargs):
+        cls = super().__new__(mcs, name, bases, ns)
+        if kwargs:  # `class Xml(Plugin, name="xml")` in the tests: for the program's __init_subclass__
+            type.__setattr__(cls, "_ic_class_kwargs", kwargs)
+        return cls
+
+    def __init__(cls, name, bases, ns, /, **kwargs):
+        super().__init__(name, bases, ns)
+        if "_ic_desc" not in ns and any(b.__dict__.get("_ic_desc", {}).get("init_subclass") for b in bases
+                                        if isinstance(b, RemoteClass)):
+            cls._ic_conn.adopt_subclass(cls, eager=True)  # the program's registry sees the tests' class now
+
     def __call__(cls, *args, **kwargs):
         if "_ic_desc" not in cls.__dict__:  # a class of the tests deriving from the program's class
             cls._ic_conn.adopt_subclass(cls)
