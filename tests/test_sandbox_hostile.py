@@ -7,6 +7,7 @@ the outside before any hostile program is handed over: if the sandbox were broke
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import textwrap
@@ -49,18 +50,25 @@ def hostile_sandbox():
         yield sb
 
 
-@pytest.fixture(scope="module")
-def proven_sandbox(hostile_sandbox):
-    """Proof, from outside, that programs land in an isolated container before any hostile one is sent."""
-    [probe] = hostile_sandbox.run([Job(PROBE, Tests("io", entry_point="where", inputs=[[]], expected=None))])
+@contextlib.contextmanager
+def proven(sandbox):
+    """Proof, from outside, that programs land in an isolated container before any hostile one is sent; and that a
+    file of the host's was left alone after them."""
+    [probe] = sandbox.run([Job(PROBE, Tests("io", entry_point="where", inputs=[[]], expected=None))])
     assert probe.ok, probe.message
     seen = probe.outputs[0]
     assert seen["uid"] == 65534 and seen["net"] == ["lo"] and seen["dockerenv"] and not seen["root_writable"]
     assert seen["hostname"] != socket.gethostname()
     SENTINEL.write_text("untouched")
-    yield hostile_sandbox
+    yield sandbox
     assert SENTINEL.read_text() == "untouched"
     SENTINEL.unlink()
+
+
+@pytest.fixture(scope="module")
+def proven_sandbox(hostile_sandbox):
+    with proven(hostile_sandbox) as sandbox:
+        yield sandbox
 
 
 def pytest_tests(body: str) -> Tests:

@@ -19,7 +19,16 @@ _IMMUTABLE = (int, float, bool, str, bytes, complex, tuple, frozenset, type(None
 
 
 class SolutionModule(types.ModuleType):
-    """Functions and classes are kept; other names are read when used."""
+    """Functions and classes are kept; other names are read when used. A plain value (`calls = 0`) is read from the
+    program each time, since the program may change it; its last value also stands in the module's __dict__, where
+    pytest 8's monkeypatch looks for the value to restore."""
+
+    def __getattribute__(self, name):
+        own = super().__getattribute__("__dict__")
+        if name in own.get("_ic_plain", ()):
+            value = own[name] = own["_ic_conn"].get(own["_ic_module"], name)
+            return value
+        return super().__getattribute__(name)
 
     def __getattr__(self, name):
         if name.startswith("__") and name not in DATA_DUNDERS:  # `solution.__version__` is the program's
@@ -35,13 +44,15 @@ class SolutionModule(types.ModuleType):
         if not name.startswith("_"):
             self.__dict__["_ic_conn"].set(self.__dict__["_ic_module"], name, value)
             if type(value) in _IMMUTABLE:  # `solution.calls = 0`: read from the program again, which counts on
-                self.__dict__.pop(name, None)
-                return
+                self.__dict__["_ic_plain"].add(name)
+            else:
+                self.__dict__["_ic_plain"].discard(name)
         super().__setattr__(name, value)
 
     def __delattr__(self, name):
         if not name.startswith("_"):
             self.__dict__["_ic_conn"].callm(self.__dict__["_ic_module"], "__delattr__", (name,))
+            self.__dict__["_ic_plain"].discard(name)
             self.__dict__.pop(name, None)
             return
         super().__delattr__(name)
@@ -50,7 +61,7 @@ class SolutionModule(types.ModuleType):
 def solution_module(conn, module_proxy, names) -> SolutionModule:
     """The module the tests import, from the names the program defined when it ran."""
     solution = SolutionModule("solution")
-    solution.__dict__.update(_ic_conn=conn, _ic_module=module_proxy, __file__="solution.py")
+    solution.__dict__.update(_ic_conn=conn, _ic_module=module_proxy, __file__="solution.py", _ic_plain=set())
     if type(conn.program_source) is str:  # inspect.getsource(solution) reads the program's text (never a file)
         lines = conn.program_source.splitlines(True)
         linecache.cache["solution.py"] = (len(conn.program_source), None, lines, "solution.py")
@@ -63,6 +74,8 @@ def _take_names(solution, names):
         del solution.__dict__[name]
     solution.__dict__.update({k: v for k, v in names.items() if isinstance(v, (RemoteObject, RemoteClass))
                               or isinstance(v, type)})
+    plain = {k: v for k, v in names.items() if type(v) in _IMMUTABLE and not k.startswith("_")}
+    solution.__dict__.update(plain, _ic_plain=set(plain))
     doc = names.get("__doc__")
     solution.__dict__["__doc__"] = doc if type(doc) is str else None  # the program's docstring, as `import` sets it
     public = names.pop("__all__", None)  # what `from solution import *` takes

@@ -143,7 +143,9 @@ def install() -> None:
 
     from _pytest import monkeypatch
 
-    _counting_patches(monkeypatch.MonkeyPatch, monkeypatch.notset)
+    # pytest 7 names its "no old value" marker monkeypatch.notset; pytest 8 and later, _pytest.compat.NOTSET
+    notset = getattr(monkeypatch, "notset", None) or getattr(monkeypatch, "NOTSET", None)
+    _counting_patches(monkeypatch.MonkeyPatch, notset)
     _counting_mock_patches(mock._patch)
 
 
