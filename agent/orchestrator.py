@@ -61,7 +61,20 @@ def derive_seed(seed: int, round_no: int, first_index: int) -> int:
 
 
 def task_fingerprint(task: Task) -> str:
-    return hashlib.sha256(json.dumps(task.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    data = task.to_dict()
+    try:
+        text = json.dumps(data, sort_keys=True, default=str)
+    except TypeError:  # a dict keyed by tuples among the inputs or expected outputs (MBPP+): keys by their repr
+        text = json.dumps(_string_keys(data), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _string_keys(value):
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else repr(k): _string_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_string_keys(v) for v in value]
+    return value
 
 
 def _model_info(generator) -> tuple[str, str | None]:

@@ -356,3 +356,22 @@ def test_run_folders_from_before_the_tests_module_field_resume(add_task):
     named = dataclasses.replace(add_task, tests=dataclasses.replace(add_task.tests, module="sol"))
     assert task_fingerprint(named) != task_fingerprint(add_task)
     assert named.tests.to_dict()["module"] == "sol"
+
+
+def test_a_task_with_tuple_keyed_outputs_has_a_fingerprint():
+    """MBPP+ tasks 88, 237, 740 and 758 expect dicts keyed by tuples: json could not encode them, and the run of a
+    whole suite stopped there (TypeError from task_fingerprint when writing run.json)."""
+    from agent.orchestrator import task_fingerprint
+    from sandbox import Tests
+
+    def task(expected):
+        return Task(task_id="Mbpp/237", name="check_occurences", description="Count the tuples.",
+                    entry_point="check_occurences", signature="def check_occurences(test_list)",
+                    tests=Tests(kind="io", entry_point="check_occurences", inputs=[[[(3, 1), (1, 3)]]],
+                                expected=expected))
+
+    first = task_fingerprint(task([{(1, 3): 2}]))
+    assert first == task_fingerprint(task([{(1, 3): 2}])) and len(first) == 16
+    assert first != task_fingerprint(task([{(1, 3): 1}]))
+    plain = task([{"a": 2}])
+    assert task_fingerprint(plain) == task_fingerprint(task([{"a": 2}]))
