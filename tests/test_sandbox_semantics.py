@@ -4774,6 +4774,65 @@ REGISTRY_CASES = [
 ]
 CASES += REGISTRY_CASES
 
+DECORATORS = src("""
+    import functools
+
+    import numpy as np
+
+
+    def logged(fn):
+        calls = []
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            calls.append(fn.__name__)
+            return fn(*args, **kwargs)
+
+        wrapper.calls = calls
+        return wrapper
+
+
+    def as_float32(values):
+        return np.asarray(values, dtype=np.float32)
+
+
+    def dtype_of(array):
+        return array.dtype
+""")
+
+# The program's decorator on a method of a test class (it binds to the instance, as a function does), and a numpy
+# dtype the program returns, compared with the tests' own.
+DECORATED_METHOD_CASES = [
+    Case("program_decorator_on_a_test_class_method_and_dtypes", pytest_module("""
+        import numpy as np
+
+        from solution import as_float32, dtype_of, logged
+
+
+        class Greeter:
+            def __init__(self, greeting):
+                self.greeting = greeting
+
+            @logged
+            def hello(self, name):
+                return f"{self.greeting} {name}"
+
+
+        def test_decorated_method():
+            greeter = Greeter("hello")
+            assert greeter.hello("bob") == "hello bob"
+            assert Greeter.hello.__name__ == "hello"
+            assert Greeter.hello.calls == ["hello"]
+
+
+        def test_dtypes():
+            assert dtype_of(as_float32([1, 2])) == np.float32
+            assert dtype_of(np.zeros(2, dtype=np.int16)) == "int16"
+            assert {"kind": dtype_of(as_float32([0]))} == {"kind": np.dtype("float32")}
+        """), DECORATORS, bug(DECORATORS, "dtype=np.float32", "dtype=np.float64"), "float64"),
+]
+CASES += DECORATED_METHOD_CASES
+
 PROCESSING = src("""
     import logging
 

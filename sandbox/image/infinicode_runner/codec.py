@@ -215,7 +215,7 @@ class Codec:
             data = typing_values.encode(obj, lambda x: self._enc(x, refs, d))
             if data is not None:
                 return {"T": ["hint", data]}
-        if t.__module__ == "numpy":
+        if t.__module__ in ("numpy", "numpy.dtypes"):
             data = self._enc_numpy(obj, t)
             if data is not None:
                 return data
@@ -243,6 +243,8 @@ class Codec:
                 return None  # object and structured arrays would carry arbitrary objects
             data = base64.b64encode(np.ascontiguousarray(obj).tobytes()).decode()
             return {"np": [obj.dtype.str, list(obj.shape), data]}
+        if isinstance(obj, np.dtype):  # `a.dtype == np.float32`: a dtype is a value (never an object or record one)
+            return {"T": ["dtype", obj.str]} if obj.kind not in "OV" and obj.names is None else None
         if self._np_scalars is None:
             self._np_scalars = _np_scalar_types()
         if t in self._np_scalars and obj.dtype.kind not in "OV":
@@ -392,6 +394,8 @@ class Codec:
             return Ellipsis
         if name == "NoneType":
             return type(None)
+        if name == "dtype":
+            return self._dtype(arg)
         if name == "nan":
             return math.nan if arg == "math" else _numpy().nan
         if name == "NotImplemented":

@@ -145,6 +145,8 @@ class Mirrors:
             # a function to inspect.isfunction and to mock's autospec (which then copies its signature); the
             # judge itself tells proxies by their type (is_proxy), never by isinstance
             ns["__class__"] = property(lambda self: types.FunctionType)
+            # and a method, in a class of the tests (`@logged def hello(self, name)`, the program's decorator)
+            ns["__get__"] = lambda self, obj, owner=None: self if obj is None else types.MethodType(self, obj)
         library = _library_class(module, ns["__qualname__"])
         if library is not None:  # the program's partial, match or map object is one to isinstance (never to type())
             ns["__class__"] = property(lambda self, cls=library: cls)
