@@ -4833,6 +4833,91 @@ DECORATED_METHOD_CASES = [
 ]
 CASES += DECORATED_METHOD_CASES
 
+RETRYING = src("""
+    import contextlib
+
+
+    def retry(op, on=(Exception,), attempts=3):
+        for attempt in range(1, attempts + 1):
+            try:
+                return op()
+            except on as err:
+                if attempt == attempts:
+                    raise
+                last = err
+        return last
+
+
+    def safe_call(fn, catch=(Exception,), default=None):
+        try:
+            return fn()
+        except catch as err:
+            return default if default is not None else type(err).__name__
+
+
+    @contextlib.contextmanager
+    def suppressed(log, *kinds):
+        try:
+            yield
+        except kinds as err:
+            log.append(str(err))
+""")
+
+# Exception classes of the tests handed to the program, which catches them (and their subclasses) by those classes.
+TESTS_EXCEPTION_CLASS_CASES = [
+    Case("the_tests_exception_classes_caught_by_the_program", pytest_module("""
+        import pytest
+
+        from solution import retry, safe_call, suppressed
+
+
+        class AppError(Exception):
+            pass
+
+
+        class Transient(AppError):
+            def __init__(self, message, code):
+                super().__init__(message)
+                self.code = code
+
+
+        def flaky(failures):
+            calls = []
+
+            def op():
+                calls.append(1)
+                if len(calls) <= failures:
+                    raise Transient("try again", 503)
+                return len(calls)
+            return op
+
+
+        def test_retry_on_a_base_class_of_the_tests():
+            assert retry(flaky(2), on=(AppError,)) == 3
+            with pytest.raises(Transient) as info:
+                retry(flaky(5), on=(AppError,))
+            assert info.value.code == 503
+
+
+        def test_other_errors_pass_through():
+            def broken():
+                raise KeyError("k")
+
+            with pytest.raises(KeyError):
+                retry(broken, on=(AppError,))
+            assert safe_call(flaky(1), catch=(AppError,)) == "Transient"
+
+
+        def test_a_context_manager_suppressing_their_class():
+            log = []
+            with suppressed(log, AppError):
+                raise Transient("boom", 500)
+            assert log == ["boom"]
+        """), RETRYING, bug(RETRYING, "for attempt in range(1, attempts + 1):", "for attempt in range(1, attempts):"),
+        "Transient('try again')"),
+]
+CASES += TESTS_EXCEPTION_CLASS_CASES
+
 PROCESSING = src("""
     import logging
 

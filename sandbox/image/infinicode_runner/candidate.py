@@ -26,7 +26,14 @@ from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
 from .program_ops import perform
 from .programs import flush, serve_programs, set_limits
-from .tests_objects import JUDGE_KINDS, TESTS_EXCEPTION_CLASSES, JudgeFunction, JudgeProxy, exception_from_judge
+from .tests_objects import (
+    JUDGE_KINDS,
+    TESTS_EXCEPTION_CLASSES,
+    JudgeFunction,
+    JudgeProxy,
+    exception_from_judge,
+    tests_exception_class,
+)
 
 
 class TestsStdin:
@@ -62,6 +69,8 @@ class CandidateHooks:
             return {"j": object.__getattribute__(obj, "_jid")}
         if t in TESTS_EXCEPTION_CLASSES.values() and type(obj.__dict__.get("_ic_jid")) is int:
             return {"j": obj.__dict__["_ic_jid"]}
+        if isinstance(obj, type) and obj in TESTS_EXCEPTION_CLASSES.values():  # a class the tests handed over
+            return {"j": obj.__dict__["_ic_class_jid"]}
         if t.__module__ != "numpy" and "numpy" in sys.modules and isinstance(obj, sys.modules["numpy"].ndarray):
             # Arrays are values: a subclass crosses as its data (np.asarray), its own methods stay behind.
             return side.codec._enc(obj.view(sys.modules["numpy"].ndarray), refs, depth)
@@ -115,6 +124,8 @@ class CandidateHooks:
         if "j" in data:
             jid = data["j"]
             proxy = side.judge_proxies.get(jid)
+            if proxy is None and "exc" in data:  # an exception class of the tests: a class here too
+                proxy = side.judge_proxies[jid] = tests_exception_class(side, data["exc"])
             if proxy is None:
                 fn = data.get("fn")
                 if type(fn) is list and len(fn) == 3 and all(type(x) is str for x in fn[:2]) \

@@ -213,6 +213,9 @@ class JudgeHooks:
         plain = subclass_values.plain_datetime(obj)  # a test's frozen FakeDate.today(): the date it stands for
         if plain is not None:
             return self.conn.codec._enc(plain, refs, depth)
+        chain = tests_exception_chain(obj, self.conn)
+        if chain is not None:  # an exception class of the tests: the program may catch it (`except AppError`)
+            return {"j": id(obj), "exc": chain}
         if _handable(obj):
             jid = id(obj)
             self.conn.judge_objects[jid] = obj
@@ -296,6 +299,18 @@ def judge_op(op, target, name, args, kwargs):
     raise AttributeError(f"operation {op!r} is not allowed on objects of the tests")
 
 
+def tests_exception_chain(cls, conn):
+    """[[id, name], ...] of an exception class of the tests and its bases of theirs, then its builtin base's name
+    (tests_objects.tests_exception_class); None for any other object."""
+    if not (isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == TEST_MODULE):
+        return None
+    own = [c for c in cls.__mro__ if c.__module__ == TEST_MODULE][:16]
+    base = next(c for c in cls.__mro__ if getattr(builtins, c.__name__, None) is c)
+    for c in own:
+        conn.judge_objects[id(c)] = c
+    return [[id(c), c.__name__[:100]] for c in own] + [base.__name__]
+
+
 def judge_exception(exc, conn=None):
     """An exception of a judge callback, for the program. One of the tests' own classes (`class RateLimited(
     Exception)` raised by a fake client) is also handed over: the program gets an exception of the same name and
@@ -321,5 +336,8 @@ def judge_exception(exc, conn=None):
         base = next(c for c in type(exc).__mro__ if getattr(builtins, c.__name__, None) is c)
         conn.judge_objects[id(exc)] = exc
         out.update(j=id(exc), n=name[:200], b=base.__name__, a=message)
+        chain = tests_exception_chain(type(exc), conn)
+        if chain is not None:
+            out["c"] = chain
     return out
 

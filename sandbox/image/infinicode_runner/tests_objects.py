@@ -125,7 +125,7 @@ def _tests_exception(side, desc):
     jid = desc["j"]
     if not (isinstance(base, type) and issubclass(base, Exception)) or type(jid) is not int:
         return Exception(str(desc.get("m", "")))
-    cls = TESTS_EXCEPTION_CLASSES.get((name, base))
+    cls = tests_exception_class(side, desc["c"]) if "c" in desc else TESTS_EXCEPTION_CLASSES.get((name, base))
     if cls is None:
         def __getattr__(self, attr):
             if attr.startswith("_"):
@@ -139,3 +139,28 @@ def _tests_exception(side, desc):
         return Exception(str(desc.get("m", "")))
     err._ic_jid = jid
     return err
+
+
+def tests_exception_class(side, chain):
+    """The class standing here for an exception class of the tests, handed over (`retry(f, on=(AppError,))`) or
+    raised: `chain` is [[id, name], ...] of the class and its bases of the tests, then its builtin base's name. Each
+    class of the tests has one stand-in, deriving from its base's, so `except AppError` in the program catches the
+    tests' SubError."""
+    if type(chain) is not list or not 1 <= len(chain) <= 17 or type(chain[-1]) is not str or not all(
+            type(link) is list and len(link) == 2 and type(link[0]) is int and type(link[1]) is str
+            for link in chain[:-1]):
+        raise ValueError("malformed exception class")
+    parent = getattr(builtins, chain[-1], None)
+    if not (isinstance(parent, type) and issubclass(parent, Exception)):
+        parent = Exception
+    for jid, name in reversed(chain[:-1]):  # the tests' outermost base first
+        cls = TESTS_EXCEPTION_CLASSES.get(("class", jid))
+        if cls is None:
+            def __getattr__(self, attr):
+                if attr.startswith("_") or type(self.__dict__.get("_ic_jid")) is not int:
+                    raise AttributeError(attr)
+                return side.request({"op": "get", "t": {"j": self._ic_jid}, "n": attr})
+            cls = TESTS_EXCEPTION_CLASSES[("class", jid)] = type(name[:100], (parent,), {
+                "__getattr__": __getattr__, "__module__": "tests", "_ic_class_jid": jid})
+        parent = cls
+    return parent
