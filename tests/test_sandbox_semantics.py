@@ -4918,6 +4918,54 @@ TESTS_EXCEPTION_CLASS_CASES = [
 ]
 CASES += TESTS_EXCEPTION_CLASS_CASES
 
+SNAPSHOTS = src("""
+    import copy
+
+
+    class History:
+        def __init__(self):
+            self.states = []
+
+        def save(self, state):
+            self.states.append(copy.deepcopy(state))
+
+        def last(self):
+            return self.states[-1]
+
+
+    def shallow(obj):
+        return copy.copy(obj)
+""")
+
+# The program copies objects of the tests (an undo history keeping deep copies); the copy is a new object of theirs.
+COPY_CASES = [
+    Case("the_program_copies_the_tests_objects", pytest_module("""
+        from solution import History, shallow
+
+
+        class Cell:
+            def __init__(self, value):
+                self.value = value
+
+
+        def test_deep_copies_are_snapshots():
+            cells = [Cell(1), Cell(2)]
+            history = History()
+            history.save(cells)
+            cells[0].value = 99
+            assert [c.value for c in history.last()] == [1, 2]
+
+
+        def test_shallow_copy_is_a_new_object():
+            cell = Cell(7)
+            other = shallow(cell)
+            assert other is not cell and isinstance(other, Cell)
+            assert other.value == 7
+        """), SNAPSHOTS, bug(SNAPSHOTS, "self.states.append(copy.deepcopy(state))", "self.states.append(state)"),
+        "[99, 2]"),
+]
+CASES += COPY_CASES
+
 PROCESSING = src("""
     import logging
 

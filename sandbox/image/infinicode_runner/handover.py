@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import collections
 import collections.abc
+import copy
 import importlib
 import io
 import itertools
@@ -265,7 +266,8 @@ _OPERATORS = {"__len__": len, "__iter__": iter, "__next__": next, "__bool__": bo
               "__eq__": lambda o, x: o == x, "__lt__": lambda o, x: o < x, "__le__": lambda o, x: o <= x,
               "__gt__": lambda o, x: o > x, "__ge__": lambda o, x: o >= x, "__reversed__": reversed}
 _TEST_OBJECT_OPS = {"__setitem__": lambda o, k, v: o.__setitem__(k, v), "__delitem__": lambda o, k: o.__delitem__(k),
-                    "__enter__": lambda o: o.__enter__(), "__exit__": lambda o, *exc: o.__exit__(*exc)}
+                    "__enter__": lambda o: o.__enter__(), "__exit__": lambda o, *exc: o.__exit__(*exc),
+                    "__copy__": copy.copy, "__deepcopy__": copy.deepcopy}
 
 
 def judge_op(op, target, name, args, kwargs):

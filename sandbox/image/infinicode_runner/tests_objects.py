@@ -34,6 +34,17 @@ class JudgeProxy:
     def __repr__(self):
         return self._side.request_args("callm", self, (), {}, m="__repr__")
 
+    # copy.copy and copy.deepcopy of the tests' object (a snapshot the program keeps): made by the tests' side, a new
+    # object of theirs. Pickling it any other way would make a proxy without its connection.
+    def __copy__(self):
+        return self._side.request_args("callm", self, (), {}, m="__copy__")
+
+    def __deepcopy__(self, memo):
+        return self._side.request_args("callm", self, (), {}, m="__deepcopy__")
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("an object of the tests cannot be pickled by the program")
+
 
 class JudgeFunction(JudgeProxy):
     # A function of the tests. Set on a class of the program (a method the tests patched), it binds to the
