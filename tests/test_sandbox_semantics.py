@@ -4966,6 +4966,53 @@ COPY_CASES = [
 ]
 CASES += COPY_CASES
 
+VALIDATORS = src("""
+    class Positive:
+        def __set_name__(self, owner, name):
+            self.name = "_" + name
+
+        def __get__(self, obj, owner=None):
+            return self if obj is None else getattr(obj, self.name)
+
+        def __set__(self, obj, value):
+            if value <= 0:
+                raise ValueError(f"{self.name[1:]} must be positive")
+            setattr(obj, self.name, value)
+""")
+
+# The program's descriptor in a class of the tests: __set_name__ when the class is made, __get__ and __set__ on
+# its objects (the value kept on the tests' object, under a private name).
+DESCRIPTOR_CASES = [
+    Case("the_programs_descriptor_in_a_test_class", pytest_module("""
+        import pytest
+
+        from solution import Positive
+
+
+        class Order:
+            qty = Positive()
+            price = Positive()
+
+            def __init__(self, qty, price):
+                self.qty, self.price = qty, price
+
+
+        def test_values():
+            order = Order(2, 3.5)
+            assert order.qty * order.price == 7.0
+            order.qty = 5
+            assert order.qty == 5
+
+
+        def test_validation():
+            with pytest.raises(ValueError, match="qty must be positive"):
+                Order(0, 1)
+            assert isinstance(Order.qty, Positive)
+        """), VALIDATORS, bug(VALIDATORS, "return self if obj is None else getattr(obj, self.name)",
+                              "return self if obj is None else getattr(obj, self.name) * 2"), "28.0"),
+]
+CASES += DESCRIPTOR_CASES
+
 PROCESSING = src("""
     import logging
 

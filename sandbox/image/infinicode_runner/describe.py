@@ -29,7 +29,7 @@ _FORWARDED = ("__len__", "__iter__", "__next__", "__reversed__", "__getitem__", 
               "__contains__", "__bool__", "__call__", "__enter__", "__exit__", "__int__", "__float__", "__complex__",
               "__index__", "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__bytes__", "__fspath__",
               "__length_hint__", "__neg__", "__pos__", "__abs__", "__invert__", "__aenter__", "__aexit__",
-              "__aiter__", "__anext__",
+              "__aiter__", "__anext__", "__get__", "__set__", "__delete__", "__set_name__",
               *(f"__{p}{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "divmod",
                                            "pow", "lshift", "rshift", "and", "or", "xor") for p in ("", "r", "i")))
 _ORDER = ("__lt__", "__le__", "__gt__", "__ge__")

@@ -290,6 +290,14 @@ def judge_op(op, target, name, args, kwargs):
     if op in ("callm", "get") and name in (_file_like_members(target) or ()):
         member = getattr(target, name)
         return member(*args, **kwargs) if op == "callm" else member
+    if op in ("get", "set") and _private_field(target, name):
+        # where a descriptor of the program keeps its value, on the tests' object (`setattr(obj, "_qty", v)`): an
+        # attribute of the object itself, never one of its class
+        if op == "set":
+            return setattr(target, name, args[0])
+        if name in vars(target):
+            return vars(target)[name]
+        raise AttributeError(name)
     if name.startswith("_") or not tests_own:
         raise AttributeError(f"the program may not use attribute {name!r} of a {type(target).__name__} from the tests")
     if op == "callm":
@@ -299,6 +307,11 @@ def judge_op(op, target, name, args, kwargs):
     if op == "set" and not isinstance(target, type):
         return setattr(target, name, args[0])
     raise AttributeError(f"operation {op!r} is not allowed on objects of the tests")
+
+
+def _private_field(target, name) -> bool:
+    return type(target).__module__ == TEST_MODULE and not isinstance(target, type) and name.startswith("_") \
+        and not name.startswith(("__", "_ic_")) and isinstance(getattr(target, "__dict__", None), dict)
 
 
 def tests_exception_chain(cls, conn):

@@ -41,6 +41,7 @@ DUNDER_OPS = {  # dunders a proxy forwards when the candidate's class has them (
     "__bool__", "__call__", "__enter__", "__exit__", "__int__", "__float__", "__complex__", "__index__",
     "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__bytes__", "__fspath__", "__length_hint__",
     "__neg__", "__pos__", "__abs__", "__invert__", "__aenter__", "__aexit__", "__aiter__", "__anext__",
+    "__get__", "__set__", "__delete__", "__set_name__",  # the program's descriptors, in a class of the tests
     *(f"__{p}{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "divmod", "pow",
                                  "lshift", "rshift", "and", "or", "xor") for p in ("", "r", "i")),
 }
