@@ -5013,6 +5013,114 @@ DESCRIPTOR_CASES = [
 ]
 CASES += DESCRIPTOR_CASES
 
+BY_TYPE = src("""
+    from collections import Counter
+    from collections.abc import Hashable, Iterable
+
+
+    def of_type(items, cls):
+        return [item for item in items if isinstance(item, cls)]
+
+
+    def count_by_type(items):
+        return Counter(type(item).__name__ for item in items)
+
+
+    def flatten(items):
+        out = []
+        for item in items:
+            if isinstance(item, Iterable) and not isinstance(item, str):
+                out.extend(flatten(item))
+            else:
+                out.append(item)
+        return out
+
+
+    def run_all(jobs):
+        return [job() if callable(job) else job.run() for job in jobs]
+
+
+    def keyable(items):
+        return [isinstance(item, Hashable) for item in items]
+
+
+    def same_kind(a, b):
+        return type(a) is type(b)
+
+
+    def first_or(items, default):
+        return items[0] if items else default
+""")
+
+# The tests' objects and classes in the program: of their class to isinstance, type() and __name__; callable,
+# iterable and hashable as their class makes them; a bare object() handed back as itself.
+TESTS_TYPES_CASES = [
+    Case("the_tests_objects_have_their_class_in_the_program", pytest_module("""
+        from solution import count_by_type, first_or, flatten, keyable, of_type, run_all, same_kind
+
+
+        class Animal:
+            pass
+
+
+        class Dog(Animal):
+            pass
+
+
+        class Cat(Animal):
+            pass
+
+
+        class Job:
+            def run(self):
+                return "ran"
+
+
+        class Task:
+            def __call__(self):
+                return "called"
+
+
+        class Leaf:
+            pass
+
+
+        class Box:
+            def __init__(self, *items):
+                self.items = list(items)
+
+            def __iter__(self):
+                return iter(self.items)
+
+
+        class Record:
+            def __eq__(self, other):
+                return isinstance(other, Record)
+
+
+        def test_isinstance_and_type_names():
+            rex, tom = Dog(), Cat()
+            assert of_type([rex, tom, 3], Dog) == [rex]
+            assert of_type([rex, tom], Animal) == [rex, tom]
+            assert count_by_type([rex, Dog(), tom, 1]) == {"Dog": 2, "Cat": 1, "int": 1}
+            assert same_kind(Dog(), Dog()) and not same_kind(Dog(), Cat())
+
+
+        def test_duck_typing():
+            assert run_all([Job(), Task()]) == ["ran", "called"]
+            leaf = Leaf()
+            assert flatten([1, Box(2, Box(3, leaf))]) == [1, 2, 3, leaf]
+            assert keyable([Leaf(), Record()]) == [True, False]
+
+
+        def test_a_sentinel_comes_back_as_itself():
+            missing = object()
+            assert first_or([], missing) is missing
+        """), BY_TYPE, bug(BY_TYPE, "return Counter(type(item).__name__ for item in items)",
+                           "return Counter(type(item).__name__.lower() for item in items)"), "'dog'"),
+]
+CASES += TESTS_TYPES_CASES
+
 PROCESSING = src("""
     import logging
 

@@ -28,10 +28,13 @@ from .program_ops import perform
 from .programs import flush, serve_programs, set_limits
 from .tests_objects import (
     JUDGE_KINDS,
+    TESTS_CLASSES,
     TESTS_EXCEPTION_CLASSES,
     JudgeFunction,
+    JudgeObject,
     JudgeProxy,
     exception_from_judge,
+    tests_class,
     tests_exception_class,
 )
 
@@ -65,12 +68,12 @@ class CandidateHooks:
     def out(self, obj, refs, depth):
         side = self.side
         t = type(obj)
-        if issubclass(t, JudgeProxy):  # (its real type: kinds of it too, JUDGE_KINDS)
+        if issubclass(t, JudgeObject):  # (its real type: kinds of it too, JUDGE_KINDS, and the tests' classes)
             return {"j": object.__getattribute__(obj, "_jid")}
         if t in TESTS_EXCEPTION_CLASSES.values() and type(obj.__dict__.get("_ic_jid")) is int:
             return {"j": obj.__dict__["_ic_jid"]}
-        if isinstance(obj, type) and obj in TESTS_EXCEPTION_CLASSES.values():  # a class the tests handed over
-            return {"j": obj.__dict__["_ic_class_jid"]}
+        if isinstance(obj, type) and (obj in TESTS_EXCEPTION_CLASSES.values() or obj in TESTS_CLASSES.values()):
+            return {"j": obj.__dict__["_ic_class_jid"]}  # a class the tests handed over
         if t.__module__ != "numpy" and "numpy" in sys.modules and isinstance(obj, sys.modules["numpy"].ndarray):
             # Arrays are values: a subclass crosses as its data (np.asarray), its own methods stay behind.
             return side.codec._enc(obj.view(sys.modules["numpy"].ndarray), refs, depth)
@@ -126,6 +129,12 @@ class CandidateHooks:
             proxy = side.judge_proxies.get(jid)
             if proxy is None and "exc" in data:  # an exception class of the tests: a class here too
                 proxy = side.judge_proxies[jid] = tests_exception_class(side, data["exc"])
+            if proxy is None and "tcls" in data:  # a class of the tests
+                proxy = side.judge_proxies[jid] = tests_class(side, data["tcls"])
+            if proxy is None and "tc" in data:  # an object of a class of the tests: of that class here
+                proxy = object.__new__(tests_class(side, data["tc"]))
+                JudgeObject.__init__(proxy, side, jid)
+                side.judge_proxies[jid] = proxy
             if proxy is None:
                 fn = data.get("fn")
                 if type(fn) is list and len(fn) == 3 and all(type(x) is str for x in fn[:2]) \

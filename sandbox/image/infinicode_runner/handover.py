@@ -29,6 +29,7 @@ from . import subclass_values
 from .generators import apull, awaited, pull
 from .loops import run_to_end
 from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteException, is_proxy
+from .tests_objects import FORWARDED
 
 
 def _by_name(obj):
@@ -160,8 +161,8 @@ def _handable(obj) -> bool:
         return not obj.cr_code.co_filename.startswith(_JUDGE_DIRS)
     if isinstance(obj, type):
         return obj.__module__ == TEST_MODULE
-    if type(obj).__module__ in (TEST_MODULE, "unittest.mock") or type(obj) in USER_CONTAINERS:
-        return True  # the tests' own objects, their mocks, and containers they made of collections' User* classes
+    if type(obj).__module__ in (TEST_MODULE, "unittest.mock") or type(obj) in USER_CONTAINERS or type(obj) is object:
+        return True  # the tests' own objects, their mocks, containers of collections' User* classes, sentinels
     if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function; a stream's write
         if isinstance(obj.__self__, types.GeneratorType):
             return obj.__name__ in _GENERATOR_METHODS and _handable(obj.__self__)
@@ -179,9 +180,11 @@ _CONTAINER_ABCS = [collections.abc.MutableMapping, collections.abc.Mapping, coll
 
 def _proxy_kind(obj):
     """What the program's proxy of a tests' object must be to isinstance: a container ABC (their Mapping class),
-    or an awaitable."""
+    an awaitable, or a bare object."""
     if isinstance(obj, types.CoroutineType):
         return "Awaitable"
+    if type(obj) is object:
+        return "object"
     if type(obj).__module__ != TEST_MODULE and type(obj) not in USER_CONTAINERS:
         return None
     return next((abc.__name__ for abc in _CONTAINER_ABCS if isinstance(obj, abc)), None)
@@ -217,6 +220,14 @@ class JudgeHooks:
         chain = tests_exception_chain(obj, self.conn)
         if chain is not None:  # an exception class of the tests: the program may catch it (`except AppError`)
             return {"j": id(obj), "exc": chain}
+        # (a class with a metaclass of its own, an Enum of the tests, stays a proxy forwarding everything)
+        if type(obj) is type and obj.__module__ == TEST_MODULE and not issubclass(obj, BaseException):
+            self.conn.judge_objects[id(obj)] = obj  # a class of the tests: a class in the program too
+            return {"j": id(obj), "tcls": tests_class_chain(obj, self.conn)}
+        if type(obj).__module__ == TEST_MODULE and type(type(obj)) is type and not isinstance(obj, BaseException) \
+                and _proxy_kind(obj) is None:  # an object of theirs: of that class in the program
+            self.conn.judge_objects[id(obj)] = obj
+            return {"j": id(obj), "tc": tests_class_chain(type(obj), self.conn)}
         if _handable(obj):
             jid = id(obj)
             self.conn.judge_objects[jid] = obj
@@ -312,6 +323,21 @@ def judge_op(op, target, name, args, kwargs):
 def _private_field(target, name) -> bool:
     return type(target).__module__ == TEST_MODULE and not isinstance(target, type) and name.startswith("_") \
         and not name.startswith(("__", "_ic_")) and isinstance(getattr(target, "__dict__", None), dict)
+
+
+def tests_class_chain(cls, conn):
+    """[[id, name, qualname, operators], ...] of a class of the tests and its bases of theirs
+    (tests_objects.tests_class): the operators are those of FORWARDED (and __call__) the class has."""
+    own = [c for c in cls.__mro__ if c.__module__ == TEST_MODULE][:16]
+    chain = []
+    for c in own:
+        conn.judge_objects[id(c)] = c
+        dunders = [d for d in (*FORWARDED, "__call__") if getattr(c, d, None) is not None
+                   and any(d in k.__dict__ for k in c.__mro__ if k is not object)]
+        if getattr(c, "__hash__", None) is None:
+            dunders.append("nohash")
+        chain.append([id(c), c.__name__[:100], c.__qualname__[:200], dunders])
+    return chain
 
 
 def tests_exception_chain(cls, conn):

@@ -11,8 +11,8 @@ import collections.abc
 import types
 
 
-class JudgeProxy:
-    """A judge object the tests handed over (a callback, the tests' own object, an iterator)."""
+class JudgeObject:
+    """A judge object the tests handed over: its attributes are read and set on their side."""
 
     __slots__ = ("_jid", "_side")
 
@@ -28,9 +28,6 @@ class JudgeProxy:
     def __setattr__(self, name, value):
         self._side.request_args("set", self, [value], {}, n=name)
 
-    def __call__(self, *args, **kwargs):
-        return self._side.request_args("call", self, args, kwargs)
-
     def __repr__(self):
         return self._side.request_args("callm", self, (), {}, m="__repr__")
 
@@ -44,6 +41,15 @@ class JudgeProxy:
 
     def __reduce_ex__(self, protocol):
         raise TypeError("an object of the tests cannot be pickled by the program")
+
+
+class JudgeProxy(JudgeObject):
+    """A callback, an iterator, or an object of the tests, with every operator forwarded (below)."""
+
+    __slots__ = ()
+
+    def __call__(self, *args, **kwargs):
+        return self._side.request_args("call", self, args, kwargs)
 
 
 class JudgeFunction(JudgeProxy):
@@ -71,10 +77,48 @@ def _proxy_dunder(name):
     return forward
 
 
-for _name in ("__len__", "__iter__", "__next__", "__getitem__", "__setitem__", "__delitem__", "__contains__",
-              "__bool__", "__str__", "__eq__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__reversed__",
-              "__enter__", "__exit__"):
+FORWARDED = ("__len__", "__iter__", "__next__", "__getitem__", "__setitem__", "__delitem__", "__contains__",
+             "__bool__", "__str__", "__eq__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__reversed__",
+             "__enter__", "__exit__")
+for _name in FORWARDED:
     setattr(JudgeProxy, _name, _proxy_dunder(_name))
+
+
+TESTS_CLASSES = {}  # id of a class of the tests (in the judge) -> the class standing for it here
+
+
+class _TestsClassMeta(type):
+    def __call__(cls, *args, **kwargs):  # `kind()` in the program: an object of the tests' class, made there
+        return cls._ic_side.request_args("call", cls._ic_proxy, args, kwargs)
+
+    def __getattr__(cls, name):  # class attributes and methods (`FrozenDate.today()`), read there
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(cls.__dict__["_ic_proxy"], name)
+
+
+def tests_class(side, chain):
+    """The class standing here for a class of the tests (`of_type(items, Dog)`, `type(x).__name__`): chain is
+    [[id, name, qualname, dunders], ...] of the class and its bases of theirs. Its objects are proxies with the
+    operators their class has, and no others (callable(), Iterable and Hashable say what they would say there)."""
+    if type(chain) is not list or not 1 <= len(chain) <= 16 or not all(
+            type(c) is list and len(c) == 4 and type(c[0]) is int and type(c[1]) is str and type(c[2]) is str
+            and type(c[3]) is list and all(d in FORWARDED + ("__call__", "nohash") for d in c[3]) for c in chain):
+        raise ValueError("malformed class of the tests")
+    parent = JudgeObject
+    for jid, name, qualname, dunders in reversed(chain):  # the tests' outermost base first
+        cls = TESTS_CLASSES.get(jid)
+        if cls is None:
+            members = {"__slots__": (), "__module__": "tests", "__qualname__": qualname[:200], "_ic_side": side,
+                       "_ic_proxy": JudgeProxy(side, jid), "_ic_class_jid": jid}
+            for dunder in dunders:
+                if dunder != "nohash":
+                    members[dunder] = JudgeProxy.__call__ if dunder == "__call__" else _proxy_dunder(dunder)
+            if "nohash" in dunders or ("__eq__" in dunders and "__hash__" not in dunders):
+                members["__hash__"] = None  # as Python makes it
+            cls = TESTS_CLASSES[jid] = _TestsClassMeta(name[:100], (parent,), members)
+        parent = cls
+    return parent
 
 
 def _container_proxy(abc, extra=()):
@@ -96,7 +140,16 @@ class JudgeAwaitable(JudgeProxy):
         yield  # a generator: the await completes without suspending the program's loop
 
 
+class JudgePlainObject(JudgeObject):
+    """A bare `object()` of the tests (a sentinel the program must hand back as it is)."""
+
+    __slots__ = ()
+
+
+JudgePlainObject.__name__ = JudgePlainObject.__qualname__ = "object"
+
 JUDGE_KINDS = {"Awaitable": JudgeAwaitable,
+               "object": JudgePlainObject,
                "Mapping": _container_proxy(collections.abc.Mapping),
                "MutableMapping": _container_proxy(collections.abc.MutableMapping),
                "Sequence": _container_proxy(collections.abc.Sequence),
