@@ -5121,6 +5121,90 @@ TESTS_TYPES_CASES = [
 ]
 CASES += TESTS_TYPES_CASES
 
+INJECTOR = src("""
+    import functools
+    import inspect
+
+
+    class Container:
+        def __init__(self):
+            self.factories = {}
+
+        def register(self, key, factory):
+            self.factories[key] = factory
+
+        def resolve(self, key):
+            factory = self.factories[key]
+            params = inspect.signature(factory).parameters.values()
+            return factory(**{p.name: self.resolve(p.annotation if p.annotation is not p.empty else p.name)
+                              for p in params})
+
+
+    def typed(fn):
+        hints = fn.__annotations__
+
+        @functools.wraps(fn)
+        def wrapper(*args):
+            for name, value in zip(inspect.signature(fn).parameters, args):
+                if name in hints and not isinstance(value, hints[name]):
+                    raise TypeError(f"{name} must be {hints[name].__name__}")
+            return fn(*args)
+        return wrapper
+
+
+    def to_dict(obj):
+        return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+""")
+
+# The program introspects the tests' classes and functions: inspect.signature of their constructors (an injector),
+# their annotations (a type-checking decorator), vars() of their objects.
+INTROSPECTION_CASES = [
+    Case("the_program_introspects_the_tests_classes_and_functions", pytest_module("""
+        import pytest
+
+        from solution import Container, to_dict, typed
+
+
+        class Config:
+            def __init__(self):
+                self.url = "sqlite://"
+
+
+        class Database:
+            def __init__(self, config: Config):
+                self.config = config
+
+
+        class Service:
+            def __init__(self, db: Database, name):
+                self.db, self.name, self._cache = db, name, {}
+
+
+        def test_injector_builds_the_graph():
+            box = Container()
+            for cls in (Config, Database, Service):
+                box.register(cls, cls)
+            box.register("name", lambda: "svc")
+            service = box.resolve(Service)
+            assert isinstance(service, Service) and service.name == "svc"
+            assert service.db.config.url == "sqlite://"
+            assert to_dict(service.db.config) == {"url": "sqlite://"}
+            assert sorted(to_dict(service)) == ["db", "name"]
+
+
+        def test_type_checking_decorator():
+            @typed
+            def area(width: int, height: int) -> int:
+                return width * height
+
+            assert area(3, 4) == 12
+            with pytest.raises(TypeError, match="height must be int"):
+                area(3, "4")
+        """), INJECTOR, bug(INJECTOR, "if name in hints and not isinstance(value, hints[name]):",
+                            "if name in hints and not isinstance(value, (hints[name], str)):"), "DID NOT RAISE"),
+]
+CASES += INTROSPECTION_CASES
+
 PROCESSING = src("""
     import logging
 

@@ -29,6 +29,7 @@ from . import subclass_values
 from .generators import apull, awaited, pull
 from .loops import run_to_end
 from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteException, is_proxy
+from .signatures import signature_data
 from .tests_objects import FORWARDED
 
 
@@ -290,6 +291,10 @@ def judge_op(op, target, name, args, kwargs):
         return target(*args, **kwargs)
     if op == "await" and isinstance(target, types.CoroutineType):
         return run_to_end(target)
+    if op == "signature" and (tests_own or isinstance(target, types.FunctionType)):  # (handed over: _handable)
+        return signature_data(target)
+    if op == "vars" and type(target).__module__ == TEST_MODULE and not isinstance(target, type):
+        return {k: v for k, v in vars(target).items() if type(k) is str and not k.startswith("_ic_")}
     if op in ("callm", "get") and name in _GENERATOR_METHODS and isinstance(target, types.GeneratorType):
         member = getattr(target, name)  # a generator of the tests driven as a coroutine (`target.send(x)`)
         return member(*args) if op == "callm" else member

@@ -31,6 +31,7 @@ from .proxies import (
     forwarder,
     mirrored_name,
 )
+from .signatures import signature_from_data
 
 # The program's subclasses of these carry their contents, kept in step (kept.py); filled by the type's own method.
 CONTAINER_BASES = {"list": list, "dict": dict, "set": set}
@@ -315,16 +316,5 @@ class Mirrors:
     def signature(self, target):
         """inspect.signature of a program's function or class, rebuilt here from its parameters."""
 
-        data = self.request({"op": "signature", "t": self._target(target)})
-        try:
-            params, returns = data
-            empty = inspect.Parameter.empty
-            return inspect.Signature(
-                [inspect.Parameter(name, inspect._ParameterKind(kind),
-                                   default=default if has_default else empty,
-                                   annotation=empty if annotation is None else annotation)
-                 for name, kind, has_default, default, annotation in params],
-                return_annotation=empty if returns is None else returns)
-        except (TypeError, ValueError):
-            raise AttributeError("__signature__") from None  # inspect falls back to the proxy's own
+        return signature_from_data(self.request({"op": "signature", "t": self._target(target)}))
 

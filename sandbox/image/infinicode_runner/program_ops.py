@@ -13,6 +13,7 @@ from . import codec as wire
 from . import subclass_values
 from .describe import VALUE_BASES
 from .loops import run_to_end
+from .signatures import signature_data
 
 
 def _value_of(obj, base_name):
@@ -148,9 +149,5 @@ def perform(op, target, msg, args, kwargs, side):
             setattr(target, name, args[0])
         return None
     if op == "signature":  # inspect.signature(f) in the tests: the parameters as data
-        import inspect
-        sig = inspect.signature(target)
-        return [[[p.name, int(p.kind), p.default is not p.empty, None if p.default is p.empty else p.default,
-                  None if p.annotation is p.empty else p.annotation] for p in sig.parameters.values()],
-                None if sig.return_annotation is sig.empty else sig.return_annotation]
+        return signature_data(target)
     raise ValueError(f"unknown request {op!r}")

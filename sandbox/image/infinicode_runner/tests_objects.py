@@ -10,6 +10,8 @@ import builtins
 import collections.abc
 import types
 
+from .signatures import signature_from_data
+
 
 class JudgeObject:
     """A judge object the tests handed over: its attributes are read and set on their side."""
@@ -67,6 +69,18 @@ class JudgeFunction(JudgeProxy):
     def __doc__(self):
         return self._doc
 
+    @property
+    def __signature__(self):  # inspect.signature(fn) in the program (a decorator, an injector)
+        return signature_from_data(self._side.request({"op": "signature", "t": {"j": self._jid}}))
+
+    @property
+    def __annotations__(self):  # a type-checking decorator of the program reads them
+        sig = self.__signature__
+        hints = {p.name: p.annotation for p in sig.parameters.values() if p.annotation is not p.empty}
+        if sig.return_annotation is not sig.empty:
+            hints["return"] = sig.return_annotation
+        return hints
+
     def __get__(self, instance, owner=None):
         return self if instance is None else types.MethodType(self, instance)
 
@@ -87,9 +101,18 @@ for _name in FORWARDED:
 TESTS_CLASSES = {}  # id of a class of the tests (in the judge) -> the class standing for it here
 
 
+def _attributes(self):
+    """vars(obj) of an object of the tests: a copy of its attributes (what the program writes into it is lost)."""
+    return self._side.request({"op": "vars", "t": {"j": self._jid}})
+
+
 class _TestsClassMeta(type):
     def __call__(cls, *args, **kwargs):  # `kind()` in the program: an object of the tests' class, made there
         return cls._ic_side.request_args("call", cls._ic_proxy, args, kwargs)
+
+    @property
+    def __signature__(cls):  # inspect.signature(TheirClass): its constructor's parameters
+        return signature_from_data(cls._ic_side.request({"op": "signature", "t": {"j": cls._ic_class_jid}}))
 
     def __getattr__(cls, name):  # class attributes and methods (`FrozenDate.today()`), read there
         if name.startswith("__"):
@@ -110,7 +133,7 @@ def tests_class(side, chain):
         cls = TESTS_CLASSES.get(jid)
         if cls is None:
             members = {"__slots__": (), "__module__": "tests", "__qualname__": qualname[:200], "_ic_side": side,
-                       "_ic_proxy": JudgeProxy(side, jid), "_ic_class_jid": jid}
+                       "_ic_proxy": JudgeProxy(side, jid), "_ic_class_jid": jid, "__dict__": property(_attributes)}
             for dunder in dunders:
                 if dunder != "nohash":
                     members[dunder] = JudgeProxy.__call__ if dunder == "__call__" else _proxy_dunder(dunder)

@@ -1,0 +1,28 @@
+"""inspect.signature across the boundary, both ways: the side that has the function or class sends its parameters
+as data (each default and annotation encoded like any value), the other side rebuilds an inspect.Signature. The
+program's dependency-injection container reads the tests' constructors; the tests read the program's functions."""
+
+from __future__ import annotations
+
+import inspect
+
+
+def signature_data(target) -> list:
+    sig = inspect.signature(target)
+    return [[[p.name, int(p.kind), p.default is not p.empty, None if p.default is p.empty else p.default,
+              None if p.annotation is p.empty else p.annotation] for p in sig.parameters.values()],
+            None if sig.return_annotation is sig.empty else sig.return_annotation]
+
+
+def signature_from_data(data) -> inspect.Signature:
+    """The signature `signature_data` described; AttributeError (inspect then looks further) when malformed."""
+    try:
+        params, returns = data
+        empty = inspect.Parameter.empty
+        return inspect.Signature(
+            [inspect.Parameter(name, inspect._ParameterKind(kind), default=default if has_default else empty,
+                               annotation=empty if annotation is None else annotation)
+             for name, kind, has_default, default, annotation in params],
+            return_annotation=empty if returns is None else returns)
+    except (TypeError, ValueError):
+        raise AttributeError("__signature__") from None
