@@ -4654,7 +4654,22 @@ LIBRARY_OBJECT_CASES = [
 CASES += LIBRARY_OBJECT_CASES
 
 ABC_CLASSES = src("""
+    import abc
     from collections.abc import Mapping, MutableSequence
+
+
+    class Shape(abc.ABC):
+        @abc.abstractmethod
+        def area(self):
+            ...
+
+
+    class Square(Shape):
+        def __init__(self, side):
+            self.side = side
+
+        def area(self):
+            return self.side ** 2
 
 
     class Env(Mapping):
@@ -4706,6 +4721,20 @@ ABC_CASES = [
             assert env == {"A": 1, "B": 2}
             assert env != {"A": 1}
             assert dict(env.items()) == {"A": 1, "B": 2}
+
+
+        def test_abstract_base_class():
+            import inspect
+
+            import pytest
+
+            from solution import Shape, Square
+
+            assert inspect.isabstract(Shape) and Shape.__abstractmethods__ == frozenset({"area"})
+            assert not inspect.isabstract(Square) and isinstance(Square(3), Shape)
+            assert Square(3).area() == 9
+            with pytest.raises(TypeError):
+                Shape()
 
 
         def test_sequence():

@@ -94,6 +94,9 @@ def describe(cls, key) -> dict:
         desc["order"] = "none"
     if _owner(cls, "__init_subclass__") is not object:  # a registry: a test's subclass must reach it when defined
         desc["init_subclass"] = True
+    abstract = cls.__dict__.get("__abstractmethods__")
+    if isinstance(abstract, frozenset) and abstract:  # inspect.isabstract(Shape), Shape.__abstractmethods__
+        desc["abstract"] = sorted(str(name) for name in abstract)[:256]
     if params is not None:  # made by @dataclass: the judge rebuilds its fields (dataclasses.fields, asdict...)
         desc["dataclass"] = {"fields": [[str(f.name), bool(f.init), bool(f.repr), bool(f.compare)]
                                         for f in dataclasses.fields(cls)], "frozen": bool(params.frozen)}

@@ -179,6 +179,9 @@ class Mirrors:
             cls = meta(name, tuple(bases), ns)
         except TypeError:  # an MRO the judge cannot rebuild: keep the class, lose the bases
             cls = meta(name, (RemoteObject, value_base) if "_ic_value_base" in ns else (RemoteObject,), ns)
+        abstract = desc.get("abstract")
+        if type(abstract) is list and all(type(name) is str for name in abstract):  # never instantiated here: the
+            type.__setattr__(cls, "__abstractmethods__", frozenset(abstract))  # program's constructor is called
         for base in bases:  # `class Env(Mapping)`: an instance of collections.abc.Mapping to the tests too
             real = getattr(collections.abc, base.__qualname__, None) if isinstance(base, RemoteClass) \
                 and base.__module__ == "collections.abc" else None
