@@ -5234,6 +5234,63 @@ INTROSPECTION_CASES = [
 ]
 CASES += INTROSPECTION_CASES
 
+TOTALS = src("""
+    def total(items):
+        return sum(items)
+
+
+    def row(cells, width):
+        return "|".join(f"{cell:>{width}}" for cell in cells)
+
+
+    def scaled(amount, factor):
+        return amount * factor
+""")
+
+# The tests' numeric-like objects in the program's arithmetic and formatting (their own operators, run there).
+TESTS_ARITHMETIC_CASES = [
+    Case("the_tests_objects_in_the_programs_arithmetic", pytest_module("""
+        from solution import row, scaled, total
+
+
+        class Money:
+            def __init__(self, cents):
+                self.cents = cents
+
+            def __add__(self, other):
+                return Money(self.cents + (other.cents if isinstance(other, Money) else other))
+
+            __radd__ = __add__
+
+            def __mul__(self, factor):
+                return Money(self.cents * factor)
+
+            def __eq__(self, other):
+                return isinstance(other, Money) and other.cents == self.cents
+
+            def __repr__(self):
+                return f"Money({self.cents})"
+
+
+        class Cell:
+            def __init__(self, text):
+                self.text = text
+
+            def __format__(self, spec):
+                return format(self.text, spec)
+
+
+        def test_sum_and_scale():
+            assert total([Money(5), Money(7)]) == Money(12)
+            assert scaled(Money(3), 4) == Money(12)
+
+
+        def test_format():
+            assert row([Cell("a"), Cell("bc")], 3) == "  a| bc"
+        """), TOTALS, bug(TOTALS, "return amount * factor", "return amount * (factor + 1)"), "Money(15)"),
+]
+CASES += TESTS_ARITHMETIC_CASES
+
 PROCESSING = src("""
     import logging
 

@@ -15,6 +15,7 @@ import copy
 import importlib
 import io
 import itertools
+import operator
 import os
 import re
 import sys
@@ -30,7 +31,7 @@ from .generators import apull, awaited, pull
 from .loops import run_to_end
 from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteException, is_proxy
 from .signatures import signature_data
-from .tests_objects import FORWARDED
+from .tests_objects import FORWARDED, NUMERIC
 
 
 def _by_name(obj):
@@ -279,7 +280,14 @@ _OPERATORS = {"__len__": len, "__iter__": iter, "__next__": next, "__bool__": bo
               "__gt__": lambda o, x: o > x, "__ge__": lambda o, x: o >= x, "__reversed__": reversed}
 _TEST_OBJECT_OPS = {"__setitem__": lambda o, k, v: o.__setitem__(k, v), "__delitem__": lambda o, k: o.__delitem__(k),
                     "__enter__": lambda o: o.__enter__(), "__exit__": lambda o, *exc: o.__exit__(*exc),
-                    "__copy__": copy.copy, "__deepcopy__": copy.deepcopy}
+                    "__copy__": copy.copy, "__deepcopy__": copy.deepcopy,
+                    # arithmetic and conversions of the tests' objects (tests_objects.NUMERIC), as Python does them
+                    **{f"__{op}__": getattr(operator, op)
+                       for op in ("add", "sub", "mul", "truediv", "floordiv", "mod")},
+                    **{f"__r{op}__": lambda o, x, op=op: getattr(operator, op)(x, o)
+                       for op in ("add", "sub", "mul", "truediv")},
+                    "__neg__": operator.neg, "__pos__": operator.pos, "__abs__": abs, "__int__": int,
+                    "__float__": float, "__index__": operator.index, "__format__": format}
 
 
 def judge_op(op, target, name, args, kwargs):
@@ -337,7 +345,7 @@ def tests_class_chain(cls, conn):
     chain = []
     for c in own:
         conn.judge_objects[id(c)] = c
-        dunders = [d for d in (*FORWARDED, "__call__") if getattr(c, d, None) is not None
+        dunders = [d for d in (*FORWARDED, *NUMERIC, "__call__") if getattr(c, d, None) is not None
                    and any(d in k.__dict__ for k in c.__mro__ if k is not object)]
         if getattr(c, "__hash__", None) is None:
             dunders.append("nohash")

@@ -96,6 +96,11 @@ FORWARDED = ("__len__", "__iter__", "__next__", "__getitem__", "__setitem__", "_
              "__enter__", "__exit__")
 for _name in FORWARDED:
     setattr(JudgeProxy, _name, _proxy_dunder(_name))
+# and, on the classes standing for the tests' own (below), where their class has them: arithmetic and conversions
+# (`sum(prices)` of their Money objects, `f"{cell:>5}"`)
+NUMERIC = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+           "__floordiv__", "__mod__", "__neg__", "__pos__", "__abs__", "__int__", "__float__", "__index__",
+           "__format__")
 
 
 TESTS_CLASSES = {}  # id of a class of the tests (in the judge) -> the class standing for it here
@@ -126,7 +131,8 @@ def tests_class(side, chain):
     operators their class has, and no others (callable(), Iterable and Hashable say what they would say there)."""
     if type(chain) is not list or not 1 <= len(chain) <= 16 or not all(
             type(c) is list and len(c) == 4 and type(c[0]) is int and type(c[1]) is str and type(c[2]) is str
-            and type(c[3]) is list and all(d in FORWARDED + ("__call__", "nohash") for d in c[3]) for c in chain):
+            and type(c[3]) is list and all(d in FORWARDED + NUMERIC + ("__call__", "nohash") for d in c[3])
+            for c in chain):
         raise ValueError("malformed class of the tests")
     parent = JudgeObject
     for jid, name, qualname, dunders in reversed(chain):  # the tests' outermost base first
