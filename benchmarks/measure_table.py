@@ -79,6 +79,10 @@ def run_ledgered(config, args, generator, sandbox, console) -> dict:
     todo = [task_id for task_id in ids if task_id not in done]
     console.print(f"{config.suite}: {len(ids) - len(todo)} of {len(ids)} tasks already in {args.ledger}")
     for start in range(0 if not args.print_only else len(todo), len(todo), max(1, args.chunk)):
+        if args.max_chunks is not None and args.chunks_run >= args.max_chunks:
+            console.print(f"{config.suite}: stopping after {args.chunks_run} chunks (--max-chunks)")
+            break
+        args.chunks_run += 1
         chunk = todo[start:start + args.chunk]
         results = run_bench(replace(config, tasks=chunk), generator=generator, sandbox=sandbox, console=console)
         written = table_ledger.append(args.ledger, config.suite, settings, results)
@@ -115,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
                                                        "and compute the table from it (benchmarks/table_ledger.py)")
     parser.add_argument("--chunk", type=int, default=32, help="with --ledger: tasks per chunk (both arms)")
     parser.add_argument("--print-only", action="store_true", help="with --ledger: print its table, run nothing")
+    parser.add_argument("--max-chunks", type=int, default=None,
+                        help="with --ledger: run at most N chunks, then print the table so far (a loop that starts "
+                             "one process per chunk keeps a long run's memory from growing)")
     args = parser.parse_args(argv)
+    args.chunks_run = 0
     if args.print_only and not args.ledger:
         parser.error("--print-only reads a --ledger FILE")
 

@@ -99,3 +99,21 @@ def test_print_only_prints_the_ledgers_table_without_docker_or_model(tmp_path, d
     out = capsys.readouterr().out
     assert "| HumanEval | 2 of 164 | 4 x 3 | 50.0% | 50.0% | 50.0% | 100.0% |" in out
     assert "HumanEval, resampling: 2 solved: HumanEval/0 (round 0), HumanEval/7 (round 1)" in out
+
+
+def test_max_chunks_stops_after_that_many_chunks(tmp_path, datasets, capsys, monkeypatch, embedded_model):
+    """One process per chunk (a shell loop) keeps a long run's memory from growing: --max-chunks 1 measures the
+    first chunk's tasks into the ledger, both arms, and leaves the rest for the next process. Real model, real
+    sandbox, one tiny MBPP task."""
+    monkeypatch.setenv("INFINICODE_DATA", str(datasets))
+    ledger = tmp_path / "ledger.jsonl"
+    argv = ["--suites", "mbpp", "--limit", "2", "--chunk", "1", "--samples", "1", "--rounds", "1",
+            "--max-new-tokens", "16", "--parallel", "1", "--ledger", str(ledger), "--out", str(tmp_path / "runs"),
+            "--max-chunks", "1"]
+    assert measure_table.main(argv) == 0
+    lines = [json.loads(line) for line in ledger.read_text(encoding="utf-8").splitlines()]
+    assert [line["task_id"] for line in lines] == ["Mbpp/11"]
+    assert lines[0]["refine"]["candidates_run"] >= 1 and lines[0]["resample"]["task_id"] == "Mbpp/11"
+    out = capsys.readouterr()
+    assert "| MBPP (sanitized, test split) | 1 of 2 |" in out.out
+    assert "stopping after 1 chunks (--max-chunks)" in out.err
