@@ -5291,6 +5291,45 @@ TESTS_ARITHMETIC_CASES = [
 ]
 CASES += TESTS_ARITHMETIC_CASES
 
+SERIALIZER = src("""
+    import dataclasses
+    import json
+
+
+    def to_json(obj):
+        return json.dumps(dataclasses.asdict(obj), sort_keys=True)
+
+
+    def bumped(obj):
+        return dataclasses.replace(obj, version=obj.version + 1)
+""")
+
+# A dataclass of the tests is a dataclass in the program: asdict, replace (made on the tests' side), fields.
+TESTS_DATACLASS_CASES = [
+    Case("the_tests_dataclasses_in_the_program", pytest_module("""
+        from dataclasses import dataclass, field
+
+        from solution import bumped, to_json
+
+
+        @dataclass
+        class Doc:
+            title: str
+            version: int = 1
+            tags: list = field(default_factory=list)
+
+
+        def test_serialized():
+            assert to_json(Doc("a", 2, ["x"])) == '{"tags": ["x"], "title": "a", "version": 2}'
+
+
+        def test_replaced():
+            doc = bumped(Doc("a"))
+            assert isinstance(doc, Doc) and (doc.title, doc.version) == ("a", 2)
+        """), SERIALIZER, bug(SERIALIZER, "sort_keys=True", "sort_keys=False"), '{"title": "a"'),
+]
+CASES += TESTS_DATACLASS_CASES
+
 PROCESSING = src("""
     import logging
 

@@ -19,6 +19,7 @@ import types
 import typing
 
 from .codec import container_base
+from .dataclass_shape import describe_dataclass
 from .handover import is_pure_library
 from .subclass_values import immutable_base
 
@@ -98,8 +99,9 @@ def describe(cls, key) -> dict:
     if isinstance(abstract, frozenset) and abstract:  # inspect.isabstract(Shape), Shape.__abstractmethods__
         desc["abstract"] = sorted(str(name) for name in abstract)[:256]
     if params is not None:  # made by @dataclass: the judge rebuilds its fields (dataclasses.fields, asdict...)
-        desc["dataclass"] = {"fields": [[str(f.name), bool(f.init), bool(f.repr), bool(f.compare)]
-                                        for f in dataclasses.fields(cls)], "frozen": bool(params.frozen)}
+        shape = describe_dataclass(cls)
+        if shape is not None:
+            desc["dataclass"] = shape
     match_args = getattr(cls, "__match_args__", None)
     if type(match_args) is tuple and all(type(a) is str for a in match_args):
         desc["match_args"] = list(match_args)

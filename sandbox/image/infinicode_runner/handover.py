@@ -27,6 +27,7 @@ import _pytest
 import pluggy
 
 from . import subclass_values
+from .dataclass_shape import describe_dataclass
 from .generators import apull, awaited, pull
 from .loops import run_to_end
 from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteException, is_proxy
@@ -350,6 +351,9 @@ def tests_class_chain(cls, conn):
         if getattr(c, "__hash__", None) is None:
             dunders.append("nohash")
         chain.append([id(c), c.__name__[:100], c.__qualname__[:200], dunders])
+        shape = describe_dataclass(c)
+        if shape is not None:  # dataclasses.asdict(their_point) in the program
+            chain[-1].append({"dataclass": shape, "match_args": list(getattr(c, "__match_args__", ()))})
     return chain
 
 

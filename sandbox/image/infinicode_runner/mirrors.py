@@ -15,6 +15,7 @@ import types
 
 from . import codec as wire
 from . import in_place, subclass_values
+from .dataclass_shape import dataclass_members
 from .handover import library_exception
 from .kept import MAX_KEPT
 from .proxies import (
@@ -64,36 +65,6 @@ def _library_class(module, qualname):
         return None
     return found  # a library exception's own values cross without handles
 _KIND_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
-
-
-def dataclass_members(desc: dict) -> dict:
-    """`__dataclass_fields__`, `__dataclass_params__` and `__match_args__` for the mirror of a candidate dataclass,
-    rebuilt here from the names and flags it described: dataclasses.fields, asdict, astuple, replace and
-    is_dataclass, and `case Point(x, y)`, then work on its objects. Every value is still read from the candidate,
-    by name. A malformed description gives none of them."""
-    import dataclasses
-    import keyword
-
-    def names_ok(names):
-        return type(names) is list and len(names) <= 256 and all(
-            type(n) is str and n.isidentifier() and not keyword.iskeyword(n) for n in names)
-
-    members = {}
-    spec = desc.get("dataclass")
-    fields = spec.get("fields") if type(spec) is dict else None
-    if type(fields) is list and all(type(f) is list and len(f) == 4 for f in fields) \
-            and names_ok([f[0] for f in fields]) and all(type(x) is bool for f in fields for x in f[1:]):
-        try:
-            made = dataclasses.make_dataclass(
-                "mirror", [(f[0], object, dataclasses.field(init=f[1], repr=f[2], compare=f[3])) for f in fields],
-                eq=False, frozen=spec.get("frozen") is True)
-            members.update(__dataclass_fields__=made.__dataclass_fields__,
-                           __dataclass_params__=made.__dataclass_params__)
-        except (TypeError, ValueError):  # repeated names and the like: not a dataclass here
-            pass
-    if names_ok(desc.get("match_args")):
-        members["__match_args__"] = tuple(desc["match_args"])
-    return members
 
 
 class Mirrors:

@@ -10,6 +10,7 @@ import builtins
 import collections.abc
 import types
 
+from .dataclass_shape import dataclass_members
 from .signatures import signature_from_data
 
 
@@ -130,12 +131,12 @@ def tests_class(side, chain):
     [[id, name, qualname, dunders], ...] of the class and its bases of theirs. Its objects are proxies with the
     operators their class has, and no others (callable(), Iterable and Hashable say what they would say there)."""
     if type(chain) is not list or not 1 <= len(chain) <= 16 or not all(
-            type(c) is list and len(c) == 4 and type(c[0]) is int and type(c[1]) is str and type(c[2]) is str
+            type(c) is list and len(c) in (4, 5) and type(c[0]) is int and type(c[1]) is str and type(c[2]) is str
             and type(c[3]) is list and all(d in FORWARDED + NUMERIC + ("__call__", "nohash") for d in c[3])
             for c in chain):
         raise ValueError("malformed class of the tests")
     parent = JudgeObject
-    for jid, name, qualname, dunders in reversed(chain):  # the tests' outermost base first
+    for jid, name, qualname, dunders, *shape in reversed(chain):  # the tests' outermost base first
         cls = TESTS_CLASSES.get(jid)
         if cls is None:
             members = {"__slots__": (), "__module__": "tests", "__qualname__": qualname[:200], "_ic_side": side,
@@ -145,6 +146,8 @@ def tests_class(side, chain):
                     members[dunder] = JudgeProxy.__call__ if dunder == "__call__" else _proxy_dunder(dunder)
             if "nohash" in dunders or ("__eq__" in dunders and "__hash__" not in dunders):
                 members["__hash__"] = None  # as Python makes it
+            if shape and type(shape[0]) is dict:  # a dataclass of theirs: fields, asdict, replace work here
+                members.update(dataclass_members(shape[0]))
             cls = TESTS_CLASSES[jid] = _TestsClassMeta(name[:100], (parent,), members)
         parent = cls
     return parent
