@@ -18,7 +18,7 @@ import pytest
 from sandbox import Job, Sandbox, Tests
 from sandbox.build import add_runner, base_tag, image_exists
 from tests.test_sandbox_hostile import HOSTILE_CHANNELS, proven
-from tests.test_sandbox_semantics import CASES, describe
+from tests.test_sandbox_semantics import CASES, check_case, describe
 
 PACKAGES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "pygments", "py.py")
 SITE = "usr/local/lib/python3.11/dist-packages"  # before Debian's own dist-packages on sys.path
@@ -62,11 +62,7 @@ def current_pytest_sandbox():
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_semantics_under_the_current_pytest(case, current_pytest_sandbox):
-    tests = Tests(**case.tests)
-    correct, buggy = current_pytest_sandbox.run([Job(case.correct, tests, memory_mb=256),
-                                                 Job(case.buggy, tests, memory_mb=256)])
-    assert correct.status == "passed", "correct program:\n" + describe(correct)
-    assert buggy.status == "failed", "buggy program:\n" + describe(buggy)
+    check_case(case, current_pytest_sandbox)
 
 
 def test_hostile_channels_under_the_current_pytest(current_pytest_sandbox):

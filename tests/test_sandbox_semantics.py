@@ -5724,16 +5724,20 @@ def test_every_case_name_is_unique():
     assert len(names) == len(set(names)) and len(CASES) >= 45
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_correct_passes_and_buggy_fails_showing_the_difference(case, semantics_sandbox):
+def check_case(case, sandbox):
+    """The correct program passes; the buggy one fails, showing what differed."""
     tests = Tests(**case.tests)
-    correct, buggy = semantics_sandbox.run([Job(case.correct, tests, memory_mb=256),
-                                            Job(case.buggy, tests, memory_mb=256)])
+    correct, buggy = sandbox.run([Job(case.correct, tests, memory_mb=256), Job(case.buggy, tests, memory_mb=256)])
     assert correct.status == "passed", "correct program:\n" + describe(correct)
     assert buggy.status == "failed", "buggy program:\n" + describe(buggy)
     shown = [" | ".join(str(part) for part in (t.message, t.actual) if part)
              for t in buggy.tests if t.outcome == "failed"]
     assert any(case.differs in text for text in shown), f"{case.differs!r} not shown:\n" + describe(buggy)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_correct_passes_and_buggy_fails_showing_the_difference(case, semantics_sandbox):
+    check_case(case, semantics_sandbox)
 
 
 @pytest.mark.parametrize("name, tests, program, class_name", UNSUPPORTED, ids=[u[0] for u in UNSUPPORTED])
