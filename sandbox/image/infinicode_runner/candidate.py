@@ -16,12 +16,11 @@ import math
 import os
 import sys
 import threading
-import traceback
 import types
 import warnings
 
 from . import codec as wire
-from . import framing, in_place, pickling, state, subclass_values
+from . import framing, in_place, pickling, program_exceptions, state, subclass_values
 from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
 from .program_ops import perform
@@ -101,23 +100,7 @@ class CandidateHooks:
             if first is not None and first[0] is not None:  # each place it has in the message it first crosses
                 data["kv"], data["v"] = first  # in: the judge may decode any of them first
         if isinstance(obj, BaseException):
-            args = obj.args if type(obj.args) is tuple else ()
-            data["a"] = [side.encode_any(a, refs, depth + 1) for a in args]
-            data["m"] = _safe_str(obj)
-            if depth < 8:  # the chain the tests may look at (`raise ... from err`), not a cycle without end
-                if isinstance(obj.__cause__, BaseException):
-                    data["cause"] = side.encode_any(obj.__cause__, refs, depth + 1)
-                if isinstance(obj.__context__, BaseException) and not obj.__suppress_context__:
-                    data["context"] = side.encode_any(obj.__context__, refs, depth + 1)
-            if obj.__suppress_context__:
-                data["quiet"] = True  # `raise ... from None`
-            notes = getattr(obj, "__notes__", None)
-            if type(notes) is list:
-                data["notes"] = [_safe_str(note)[:1000] for note in notes[:20]]
-            if t.__module__ not in ("solution", "__main__"):  # a library's exception, rebuilt in the judge
-                fields = _exception_fields(obj)
-                if fields:
-                    data["x"] = fields
+            program_exceptions.describe(side, obj, data, refs, depth)
         return data
 
     def back(self, data, refs, depth):
@@ -158,31 +141,6 @@ class CandidateHooks:
         raise ValueError("unknown value tag")
 
 
-_PLAIN = wire.Codec()
-
-
-def _exception_fields(exc):
-    """The plain values a library exception holds besides its arguments (OSError.filename, JSONDecodeError.pos,
-    CalledProcessError.stderr), which rebuilding it from its arguments would lose."""
-    names = [n for n in list(getattr(exc, "__dict__", {}))[:20] if type(n) is str and not n.startswith("_")]
-    if isinstance(exc, OSError):
-        names += ["filename", "filename2"]
-    fields = {}
-    for name in names:
-        try:
-            fields[name] = _PLAIN.encode(getattr(exc, name))  # values only: no handles
-        except Exception:
-            continue
-    return fields
-
-
-def _safe_str(obj):
-    try:
-        return str(obj)[:2000]
-    except BaseException:
-        return f"<{type(obj).__name__}>"
-
-
 class CandidateSide(KeptInStep):
     """This process's end of the pipes: it serves the judge and calls back into the judge for handed objects."""
 
@@ -208,7 +166,7 @@ class CandidateSide(KeptInStep):
         sys.stdin = TestsStdin(self)
 
     def _keep_warning(self, message, category, *_args, **_kwargs):
-        kept = [getattr(category, "__name__", "UserWarning"), _safe_str(message)]
+        kept = [getattr(category, "__name__", "UserWarning"), program_exceptions.safe_str(message)]
         if isinstance(message, Warning) and getattr(builtins, kept[0], None) is not category:
             try:  # a category of the program's own: the warning itself, so pytest.warns(TheirWarning) matches
                 kept.append(self.encode_any(message, {}, 0))
@@ -229,7 +187,7 @@ class CandidateSide(KeptInStep):
                 defaults = cls._field_defaults
                 desc["nt_defaults"] = [self.encode_any(defaults[f], {}, 0) for f in desc.pop("nt_defaults_for")]
         except BaseException:  # a class this side cannot make sense of: its objects compare by identity
-            desc = {"name": _safe_str(getattr(cls, "__name__", "object")), "module": "", "bases": [],
+            desc = {"name": program_exceptions.safe_str(getattr(cls, "__name__", "object")), "module": "", "bases": [],
                     "eq": "identity", "hash": "identity", "order": "none", "dunders": [], "methods": []}
         desc["id"] = cid
         return desc
@@ -345,7 +303,7 @@ class CandidateSide(KeptInStep):
         return reply
 
     def exception(self, exc):
-        return {"e": self.encode_any(exc, {}, 0), "tb": _trimmed_traceback(exc)}
+        return {"e": self.encode_any(exc, {}, 0), "tb": program_exceptions.trimmed_traceback(exc)}
 
     # -- calls into the judge (handed objects) ----------------------------------------------------------------
     def request_args(self, op, proxy, args, kwargs, **extra):
@@ -377,16 +335,6 @@ class CandidateSide(KeptInStep):
         return exception_from_judge(self, desc)
 
 
-def _trimmed_traceback(exc):
-    """Only the program's own frames (solution.py), so feedback shows what the model wrote."""
-    try:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "solution.py"]
-        lines = traceback.format_list(frames[-8:]) + traceback.format_exception_only(type(exc), exc)
-        return "".join(lines)[-4000:]
-    except BaseException:
-        return ""
-
-
 def main(from_judge, to_judge):
     sys.setrecursionlimit = state.REAL_SET_RECURSION  # the judge's wrapper (state.py) is for the tests, not here
     try:
@@ -413,7 +361,8 @@ def main(from_judge, to_judge):
     try:
         exec(code, module.__dict__)
     except BaseException as exc:  # SystemExit included: exiting at import is an error, not a pass
-        side.send({"load_error": {"type": type(exc).__name__, "msg": _safe_str(exc), "tb": _trimmed_traceback(exc)}})
+        side.send({"load_error": {"type": type(exc).__name__, "msg": program_exceptions.safe_str(exc),
+                                  "tb": program_exceptions.trimmed_traceback(exc)}})
         return
     names = {}
     for name, value in list(module.__dict__.items()):

@@ -1,10 +1,10 @@
 """Values crossing between the judge, the candidate and the host, as tagged JSON.
 
-This module is shared by all three and imports nothing else of the runner but typing_values.py (annotations).
-Decoding never runs code of the sender: it builds fresh objects of exact, well-known types (builtins, datetime,
-zoneinfo, decimal, fractions, pathlib, uuid, ipaddress, numpy, typing's annotation forms), so a value that
-arrives in the judge is genuine, whatever the candidate did on its side. What cannot cross by value crosses as a
-handle, which the receiving side turns into a proxy (see `Codec.hooks`).
+This module is shared by all three and imports nothing else of the runner but typing_values.py (annotations)
+and numpy_values.py. Decoding never runs code of the sender: it builds fresh objects of exact, well-known types
+(builtins, datetime, zoneinfo, decimal, fractions, pathlib, uuid, ipaddress, numpy, typing's annotation forms),
+so a value that arrives in the judge is genuine, whatever the candidate did on its side. What cannot cross by
+value crosses as a handle, which the receiving side turns into a proxy (see `Codec.hooks`).
 
 Mutable containers handed over as call arguments carry a reference number (`"ref"`), so that after the call the
 other side can send back their new contents and the caller updates its own objects in place (`sync`).
@@ -27,7 +27,7 @@ import types
 import uuid
 from zoneinfo import ZoneInfo
 
-from . import typing_values
+from . import numpy_values, typing_values
 
 # The datetime types this codec builds and recognises, bound once: tests patch datetime.date or datetime.datetime
 # to freeze time, in their process and (state.py carries the patch) in the program's, and the codec on either
@@ -45,7 +45,6 @@ _MUTABLE = (list, dict, set, bytearray, collections.deque, collections.Counter, 
 _IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipaddress.IPv6Network,
              ipaddress.IPv4Interface, ipaddress.IPv6Interface)
 _ZONE_RE = re.compile(r"^[A-Za-z0-9_+-]{1,32}(/[A-Za-z0-9_+-]{1,32}){0,3}$")  # an IANA key: Europe/Paris, UTC
-_DTYPE_RE = re.compile(r"^[<>|=]?[?bBhHiIlLqQpPefdgFDGSUmM]\d*(\[[a-zA-Z0-9]+\])?$")
 _PATHS = {pathlib.PurePosixPath: "PurePosixPath", pathlib.PosixPath: "PosixPath", pathlib.PurePath: "PurePath",
           pathlib.Path: "Path"}
 _PATHS_BACK = {"PurePosixPath": pathlib.PurePosixPath, "PurePath": pathlib.PurePosixPath,
@@ -97,16 +96,6 @@ def is_mutable(obj):
     return type(obj) in _MUTABLE or is_ndarray(type(obj))
 
 
-def _numpy():
-    import numpy
-    return numpy
-
-
-def _np_scalar_types():
-    np = _numpy()
-    return {t for t in np.sctypeDict.values() if issubclass(t, np.generic) and t is not np.object_}
-
-
 class Codec:
     """Encoder and decoder for one side. `hooks` turns what is not a value into a handle and back:
 
@@ -116,7 +105,6 @@ class Codec:
 
     def __init__(self, hooks=None):
         self.hooks = hooks
-        self._np_scalars = None
 
     # -- encoding ---------------------------------------------------------------------------------------------
     def encode(self, obj, refs=None):
@@ -216,7 +204,7 @@ class Codec:
             if data is not None:
                 return {"T": ["hint", data]}
         if t.__module__ in ("numpy", "numpy.dtypes"):
-            data = self._enc_numpy(obj, t)
+            data = numpy_values.encode(obj, t)
             if data is not None:
                 return data
         if self.hooks is not None:
@@ -235,21 +223,6 @@ class Codec:
         off = tz.utcoffset(None)
         name = tz.tzname(None)
         return [off.days, off.seconds, off.microseconds, name if tz != datetime.timezone(off) else None]
-
-    def _enc_numpy(self, obj, t):
-        np = _numpy()
-        if t is np.ndarray:
-            if obj.dtype.kind in "OV" or obj.dtype.names is not None:
-                return None  # object and structured arrays would carry arbitrary objects
-            data = base64.b64encode(np.ascontiguousarray(obj).tobytes()).decode()
-            return {"np": [obj.dtype.str, list(obj.shape), data]}
-        if isinstance(obj, np.dtype):  # `a.dtype == np.float32`: a dtype is a value (never an object or record one)
-            return {"T": ["dtype", obj.str]} if obj.kind not in "OV" and obj.names is None else None
-        if self._np_scalars is None:
-            self._np_scalars = _np_scalar_types()
-        if t in self._np_scalars and obj.dtype.kind not in "OV":
-            return {"ns": [obj.dtype.str, base64.b64encode(obj.tobytes()).decode()]}
-        return None
 
     # -- decoding ---------------------------------------------------------------------------------------------
     def decode(self, data, refs=None):
@@ -307,17 +280,12 @@ class Codec:
                 self._remember(refs, ref, out)
             return out
         if tag == "np":
-            out = self._dec_array(val)
+            out = numpy_values.decode_array(val)
             if ref is not None:
                 self._remember(refs, ref, out)
             return out
         if tag == "ns":
-            np = _numpy()
-            dtype = self._dtype(val[0])
-            raw = base64.b64decode(val[1])
-            if len(raw) != dtype.itemsize:
-                raise ValueError("malformed numpy scalar")
-            return np.frombuffer(raw, dtype=dtype)[0]
+            return numpy_values.decode_scalar(val)
         if self.hooks is not None:
             return self.hooks.back(data, refs, d)
         raise ValueError(f"unknown value tag {tag!r}")
@@ -395,9 +363,9 @@ class Codec:
         if name == "NoneType":
             return type(None)
         if name == "dtype":
-            return self._dtype(arg)
+            return numpy_values.dtype(arg)
         if name == "nan":
-            return math.nan if arg == "math" else _numpy().nan
+            return math.nan if arg == "math" else numpy_values.numpy().nan
         if name == "NotImplemented":
             return NotImplemented
         if name == "keys":
@@ -420,28 +388,6 @@ class Codec:
         days, seconds, micros, name = tz
         off = datetime.timedelta(days=int(days), seconds=int(seconds), microseconds=int(micros))
         return datetime.timezone(off, str(name)) if name is not None else datetime.timezone(off)
-
-    def _dtype(self, text):
-        if type(text) is not str or not _DTYPE_RE.match(text):
-            raise ValueError("malformed numpy dtype")
-        dtype = _numpy().dtype(text)
-        if dtype.kind in "OV":
-            raise ValueError("object arrays cannot cross the sandbox boundary")
-        return dtype
-
-    def _dec_array(self, val):
-        np = _numpy()
-        dtype_text, shape, payload = val
-        dtype = self._dtype(dtype_text)
-        if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 32:
-            raise ValueError("malformed numpy shape")
-        raw = base64.b64decode(payload)
-        count = 1
-        for n in shape:
-            count *= n
-        if count * dtype.itemsize != len(raw):
-            raise ValueError("numpy data does not match its shape")
-        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
 def encode_contents(codec, obj, refs):
