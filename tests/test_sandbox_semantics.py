@@ -5686,6 +5686,257 @@ STAR_IMPORT_CASES = [
 ]
 CASES += STAR_IMPORT_CASES
 
+SERVICES = src("""
+    import time
+
+
+    class Listener:
+        def __init__(self):
+            self.seen = []
+
+        def on_event(self, event):
+            self.seen.append(event)
+
+
+    class Bus:
+        def __init__(self):
+            self.subscribers = []
+
+        def subscribe(self, fn):
+            self.subscribers.append(fn)
+
+        def publish(self, event):
+            for fn in self.subscribers:
+                fn(event)
+
+
+    class Scaler:
+        def __init__(self, k):
+            self.k = k
+
+        def scale(self, x):
+            \"\"\"Multiply x by the factor.\"\"\"
+            return self.k * x
+
+
+    def apply_all(fn, xs):
+        return [fn(x) for x in xs]
+
+
+    class Client:
+        def fetch(self):
+            raise ConnectionError("no network")
+
+        def status(self):
+            return self.fetch()["status"]
+
+
+    def wait(attempts):
+        raise TimeoutError(f"not ready after {attempts} attempts")
+
+
+    def connect(host):
+        raise ConnectionRefusedError(f"{host} refused the connection")
+
+
+    def open_config(name):
+        raise FileNotFoundError(f"no config named {name}")
+
+
+    class Repo:
+        def __init__(self, url):
+            self.url = url
+
+        def get(self, key):
+            raise NotImplementedError
+
+        @classmethod
+        def connect(cls, url):
+            return cls(url)
+
+        @staticmethod
+        def version():
+            return 1
+
+
+    def lookup(repo, key):
+        return repo.get(key) or "missing"
+""")
+
+SPAN = src("""
+    import collections
+    from typing import NamedTuple
+
+
+    class Span(NamedTuple):
+        start: int
+        end: int
+
+        @property
+        def length(self):
+            return self.end - self.start
+
+        def shifted(self, by):
+            return Span(self.start + by, self.end + by)
+
+
+    class Point(collections.namedtuple("Point", "x y")):
+        @property
+        def norm1(self):
+            return abs(self.x) + abs(self.y)
+
+
+    class Shape:
+        registry = []
+
+        def __init__(self, size=1):
+            self.size = size
+
+        @classmethod
+        def create(cls, size):
+            return cls(size)
+
+        def area(self):
+            return self.size * self.size
+
+
+    def build(kind, size):
+        return kind.create(size)
+""")
+
+BOUND_METHOD_CASES = [
+    Case("library_os_errors_keep_their_message", pytest_module("""
+        import pytest
+
+        from solution import connect, open_config, wait
+
+
+        def test_timeout_message():
+            with pytest.raises(TimeoutError, match="after 2 attempts"):
+                wait(2)
+
+
+        def test_refused_and_missing():
+            with pytest.raises(ConnectionError) as info:
+                connect("db")
+            assert str(info.value) == "db refused the connection" and info.value.errno is None
+            with pytest.raises(OSError, match="no config named app"):
+                open_config("app")
+        """), SERVICES, bug(SERVICES, 'not ready after {attempts}', 'not ready after {attempts + 1}'),
+         "after 3 attempts"),
+    Case("the_programs_bound_methods_handed_back_to_it", pytest_module("""
+        import inspect
+
+        from solution import Bus, Listener, Scaler, apply_all
+
+
+        def test_a_method_as_a_subscriber():
+            bus, listener = Bus(), Listener()
+            bus.subscribe(listener.on_event)
+            bus.publish("start")
+            assert listener.seen == ["start"]
+
+
+        def test_a_method_as_a_function_argument():
+            scaler = Scaler(3)
+            assert apply_all(scaler.scale, [1, 2]) == [3, 6]
+            assert apply_all(Scaler.scale.__get__(Scaler(2)), [5]) == [10]
+
+
+        def test_methods_as_inspect_sees_them():
+            scaler = Scaler(3)
+            assert inspect.ismethod(scaler.scale) and scaler.scale.__self__ is scaler
+            assert inspect.isfunction(Scaler.scale)
+            assert Scaler.scale.__doc__ == "Multiply x by the factor."
+            assert inspect.getdoc(scaler.scale) == "Multiply x by the factor."
+        """), SERVICES, bug(SERVICES, "return self.k * x", "return self.k + x"), "[4, 5]"),
+    Case("monkeypatch_of_a_program_objects_method_and_its_undo", pytest_module("""
+        import pytest
+
+        from solution import Client
+
+
+        def test_patched_then_restored(monkeypatch):
+            client = Client()
+            with monkeypatch.context() as patch:
+                patch.setattr(client, "fetch", lambda: {"status": "ok"})
+                assert client.status() == "ok"
+            with pytest.raises(ConnectionError):
+                client.status()
+        """), SERVICES, bug(SERVICES, 'return self.fetch()["status"]', 'return self.fetch().get("state")'),
+         "None"),
+    Case("mocks_specced_by_the_programs_classes", pytest_module("""
+        from unittest import mock
+
+        import pytest
+
+        from solution import Repo, lookup
+
+
+        def test_mock_with_spec():
+            repo = mock.Mock(spec=Repo)
+            repo.get.return_value = "x"
+            assert lookup(repo, 1) == "x"
+            repo.get.assert_called_once_with(1)
+
+
+        def test_autospec_instance_and_spec_set():
+            repo = mock.create_autospec(Repo, instance=True)
+            repo.get.return_value = None
+            assert lookup(repo, 2) == "missing"
+            strict = mock.MagicMock(spec_set=Repo)
+            with pytest.raises(AttributeError):
+                strict.nope = 1
+
+
+        def test_autospec_of_the_class_checks_the_constructor():
+            fake = mock.create_autospec(Repo)
+            with pytest.raises(TypeError):
+                fake()
+            fake("url")
+            fake.assert_called_once_with("url")
+        """), SERVICES, bug(SERVICES, 'return repo.get(key) or "missing"', 'return repo.get(key + 1) or "missing"'),
+         "get(2)"),
+    Case("properties_of_the_programs_namedtuples", pytest_module("""
+        from solution import Point, Span
+
+
+        def test_property_and_method():
+            span = Span(2, 5)
+            assert span.length == 3
+            assert span.shifted(1) == (3, 6) and span.shifted(1).length == 3
+
+
+        def test_namedtuple_subclass_property():
+            assert Point(3, -4).norm1 == 7
+        """), SPAN, bug(SPAN, "return self.end - self.start", "return self.end - self.start + 1"), "4"),
+    Case("classmethods_called_on_a_test_subclass", pytest_module("""
+        from solution import Shape, build
+
+
+        class Square(Shape):
+            pass
+
+
+        class Big(Shape):
+            def area(self):
+                return 100 * super().area()
+
+
+        def test_the_subclass_is_cls():
+            made = Square.create(2)
+            assert type(made) is Square
+            assert made.area() == 4
+
+
+        def test_the_program_builds_the_tests_class():
+            made = build(Big, 3)
+            assert made.area() == 900
+            assert isinstance(made, Big)
+        """), SPAN, bug(SPAN, "return cls(size)", "return Shape(size)"), "Shape"),
+]
+CASES += BOUND_METHOD_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

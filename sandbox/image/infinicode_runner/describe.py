@@ -110,6 +110,8 @@ def describe(cls, key) -> dict:
         defaults = getattr(cls, "_field_defaults", {}) or {}
         tail = [f for f in cls._fields if f in defaults]
         desc["nt_defaults_for"] = tail
+        desc["nt_properties"] = [name for name, raw in _class_members(cls) if isinstance(raw, property)
+                                 and name not in cls._fields and not name.startswith("__")][:100]
     desc["dunders"] = [name for name in _FORWARDED if _owner(cls, name) is not object and hasattr(cls, name)]
     meta = type(cls)
     desc["meta"] = [d for d in ("__iter__", "__len__", "__contains__", "__getitem__")
@@ -129,19 +131,32 @@ def describe(cls, key) -> dict:
     if container is not None:  # its objects carry their contents, kept in step (kept.py)
         desc["container"] = container.__name__
     desc["generic"] = hasattr(cls, "__class_getitem__")  # Stack[int]: a Generic's (or a list subclass's) alias
-    methods = []
+    methods, functions = [], []
     for name in dir(cls):
-        if name.startswith("__"):
+        if name.startswith("__") and name != "__init__":
             continue
         for klass in cls.__mro__:
             if name in klass.__dict__:
                 raw = klass.__dict__[name]
-                if isinstance(raw, (types.FunctionType, staticmethod, classmethod, types.BuiltinFunctionType,
-                                    types.MethodDescriptorType, types.WrapperDescriptorType)):
+                if isinstance(raw, (types.FunctionType, staticmethod)):  # read on the class: a function
+                    functions.append(name)
+                if name != "__init__" and isinstance(raw, (types.FunctionType, staticmethod, classmethod,
+                                                           types.BuiltinFunctionType, types.MethodDescriptorType,
+                                                           types.WrapperDescriptorType)):
                     methods.append(name)
                 break
-    desc["methods"] = methods
+    desc["methods"], desc["functions"] = methods, functions
     return desc
+
+
+def _class_members(cls):
+    """(name, raw class-dict entry) of each attribute, from the class that defines it."""
+    seen = set()
+    for klass in cls.__mro__:
+        for name, raw in list(klass.__dict__.items()):
+            if name not in seen:
+                seen.add(name)
+                yield name, raw
 
 
 PRELOADED = set(sys.modules)  # what the judge has loaded too (the candidate is forked from it)

@@ -30,7 +30,7 @@ from . import subclass_values
 from .dataclass_shape import describe_dataclass
 from .generators import apull, awaited, pull
 from .loops import run_to_end
-from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, RemoteException, is_proxy
+from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, BoundRemote, RemoteException, is_proxy
 from .signatures import signature_data
 from .tests_objects import FORWARDED, NUMERIC
 
@@ -203,6 +203,8 @@ class JudgeHooks:
 
     def out(self, obj, refs, depth):
         if is_proxy(obj):
+            if isinstance(obj, type) and "_ic_desc" not in obj.__dict__:  # a test class deriving from the program's
+                self.conn.adopt_subclass(obj)  # class (`Child.create()`): made there first, so that cls is Child
             return {"h": obj._ic_hid}
         live = getattr(obj, "__dict__", {}).get("_ic_live") if type(obj) in LIVE_TYPES else None
         if live is not None and live[0] is self.conn:
@@ -214,6 +216,8 @@ class JudgeHooks:
             return {"nt": [type(obj)._ic_hid, [self.conn.codec._enc(x, refs, depth + 1) for x in tuple.__iter__(obj)]]}
         if isinstance(obj, types.ModuleType):
             return {"mod": obj.__name__}
+        if type(obj) is BoundRemote and is_proxy(obj.target) and obj.target._ic_conn is self.conn:
+            return {"bm": [obj.target._ic_hid, str(obj.name)]}  # `bus.subscribe(listener.on_event)`: its method there
         name = _by_name(obj)
         if name is not None:
             return {"n": name}

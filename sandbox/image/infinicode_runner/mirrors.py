@@ -129,6 +129,9 @@ class Mirrors:
             defaults = [self.codec.decode(d) for d in desc.get("nt_defaults", [])]
             base = collections.namedtuple(name, fields, defaults=defaults or None)
             ns = {k: v for k, v in ns.items() if k not in ("__doc__",) and k not in fields}
+            for prop in desc.get("nt_properties", ()):  # `span.length`: computed there, on the same fields
+                if type(prop) is str and mirrored_name(prop) and prop not in fields:
+                    ns[prop] = property(lambda obj, name=prop: self.get(obj, name))
             ns["__slots__"] = ()
             cls = type(name, (base,), ns)
             cls._ic_nt = cls
@@ -236,7 +239,10 @@ class Mirrors:
             if type(name) is not str or name.startswith("_") or callable(getattr(type(exc), name, None)):
                 continue
             try:
-                setattr(exc, name, _PLAIN.decode(encoded))  # values only: a handle is refused
+                value = _PLAIN.decode(encoded)  # values only: a handle is refused
+                if value is None and getattr(exc, name, None) is None:
+                    continue  # setting OSError.filename, even to None, makes str() "[Errno None] None: None"
+                setattr(exc, name, value)
             except Exception:
                 continue
 

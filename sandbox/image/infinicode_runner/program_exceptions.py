@@ -42,7 +42,9 @@ def library_fields(exc):
     fields = {}
     for name in names:
         try:
-            fields[name] = _PLAIN.encode(getattr(exc, name))  # values only: no handles
+            value = getattr(exc, name)
+            if value is not None or name not in ("filename", "filename2"):  # unset: str() stays the message
+                fields[name] = _PLAIN.encode(value)  # values only: no handles
         except Exception:
             continue
     return fields

@@ -62,6 +62,13 @@ _class_originals = {}  # (id of a program class, attribute) -> its own value bef
 _LOOP = []  # the event loop async generators of the program run on, made at the first one
 
 
+def name_in_dict(obj, name):
+    try:
+        return name in object.__getattribute__(obj, "__dict__")
+    except (AttributeError, TypeError):
+        return False
+
+
 def perform(op, target, msg, args, kwargs, side):
     """Carry out one request of the judge on `target`, an object of the program (or the program's module)."""
     if op == "call":
@@ -76,6 +83,10 @@ def perform(op, target, msg, args, kwargs, side):
     if op == "get":
         return getattr(target, msg["n"])
     if op == "set":
+        if msg.get("own"):  # the object's own method again: what set over it goes
+            if name_in_dict(target, msg["n"]):
+                delattr(target, msg["n"])
+            return None
         return setattr(target, msg["n"], args[0])
     if op == "fields":
         return tuple(getattr(target, n) for n in msg["n"])

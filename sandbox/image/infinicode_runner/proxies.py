@@ -173,6 +173,9 @@ class RemoteObject:
     def __setattr__(self, name, value):
         if name.startswith("_ic_") or name.startswith("__"):
             object.__setattr__(self, name, value)
+        elif type(value) is BoundRemote and value.target is self and value.name == name:
+            # monkeypatch's undo of setattr(obj, "fetch", fake) sets back the method it read: the class's again
+            self._ic_conn.request({"op": "set", "t": self._ic_conn._target(self), "n": name, "own": True, "a": []})
         else:
             self._ic_conn.set(self, name, value)
 
@@ -339,14 +342,26 @@ class BoundRemote:
     # Read on the class (`Service.fetch`), a method is a plain function, as in Python: mock.patch.object(Service,
     # "fetch", autospec=True) copies its signature, self included.
     @property
-    def __class__(self):
-        return types.FunctionType if isinstance(self.target, RemoteClass) else BoundRemote
+    def __class__(self):  # (a classmethod or a builtin's slot is not a function: inspect would read its __code__)
+        on_class = isinstance(self.target, RemoteClass)
+        if self.name in getattr(self.target if on_class else type(self.target), "_ic_desc", {}).get("functions", ()):
+            return types.FunctionType if on_class else types.MethodType
+        return BoundRemote
 
     @property
     def __signature__(self):
         if not isinstance(self.target, RemoteClass):
             raise AttributeError("__signature__")
         return _conn_of(self.target).signature(_conn_of(self.target).get(self.target, self.name))
+
+    @property
+    def __doc__(self):  # `Stack.push.__doc__`, inspect.getdoc: the program's method's own
+        return getattr(_conn_of(self.target).get(self.target, self.name), "__doc__", None)
+
+    def __get__(self, obj, cls=None):  # read on the class, it is a function: binding it gives the method
+        if obj is None or not isinstance(self.target, RemoteClass):
+            return self
+        return BoundRemote(obj, self.name)
 
     def __getattr__(self, name):  # __name__ and __qualname__, as a function has them (a class body cannot say so)
         if name == "__name__":
@@ -356,6 +371,8 @@ class BoundRemote:
             return f"{owner.__name__}.{self.name}"
         if name in _FUNCTION_DATA and isinstance(self.target, RemoteClass):  # the program's function's own
             return getattr(_conn_of(self.target).get(self.target, self.name), name)
+        if self.__class__ is types.MethodType and name in ("__self__", "__func__"):  # a bound method's
+            return self.target if name == "__self__" else BoundRemote(type(self.target), self.name)
         raise AttributeError(name)
 
     def __repr__(self):
