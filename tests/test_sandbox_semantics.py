@@ -5937,6 +5937,77 @@ BOUND_METHOD_CASES = [
 ]
 CASES += BOUND_METHOD_CASES
 
+LOGGING_PROGRAM = src("""
+    import json
+    import logging
+
+
+    class ListHandler(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(f"{record.levelname}:{self.format(record)}")
+
+
+    class SetEncoder(json.JSONEncoder):
+        def default(self, o):
+            if isinstance(o, set):
+                return sorted(o)
+            return super().default(o)
+
+
+    log = logging.getLogger("app")
+
+
+    def divide(a, b):
+        try:
+            return a / b
+        except ZeroDivisionError:
+            log.exception("division failed for %s/%s", a, b)
+            return None
+""")
+
+LOGGING_CASES = [
+    Case("the_programs_log_handler_on_a_logger_of_the_tests", pytest_module("""
+        import json
+        import logging
+
+        from solution import ListHandler, SetEncoder
+
+
+        def test_handler_collects_formatted_records():
+            handler = ListHandler()
+            logger = logging.getLogger("tests.collect")
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.info("hello %s", "world")
+            logger.debug("not shown")
+            assert handler.messages == ["INFO:hello world"]
+
+
+        def test_encoder_class_given_to_json():
+            assert json.dumps({"a": {3, 1}}, cls=SetEncoder) == '{"a": [1, 3]}'
+        """), LOGGING_PROGRAM, bug(LOGGING_PROGRAM, "self.format(record)", "record.msg"), "INFO:hello %s"),
+    Case("exceptions_the_program_logs_reach_caplog_with_their_traceback", pytest_module("""
+        import logging
+
+        from solution import divide
+
+
+        def test_exception_logged(caplog):
+            assert divide(1, 0) is None
+            [record] = caplog.records
+            assert record.levelno == logging.ERROR and record.funcName == "divide"
+            assert record.msg == "division failed for %s/%s" and record.args == (1, 0)
+            assert record.exc_info is not None and record.exc_info[0] is ZeroDivisionError
+            assert "ZeroDivisionError: division by zero" in caplog.text
+        """), LOGGING_PROGRAM, bug(LOGGING_PROGRAM, 'log.exception("division failed', 'log.error("division failed'),
+         "None"),
+]
+CASES += LOGGING_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -12,6 +12,7 @@ import builtins
 import dataclasses
 import importlib
 import json
+import logging
 import math
 import os
 import sys
@@ -135,6 +136,9 @@ class CandidateHooks:
             return found
         if "mod" in data:
             return importlib.import_module(data["mod"])
+        if "rec" in data:  # a log record of the tests, for the program's handler
+            values = side.codec._dec(data["rec"], refs, depth + 1)
+            return logging.makeLogRecord(values if type(values) is dict else {})
         if "bm" in data:  # a method of the program's object (or class), read there as the tests read it here
             hid, name = data["bm"]
             return getattr(side.handles[hid], str(name))

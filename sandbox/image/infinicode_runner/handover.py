@@ -15,6 +15,7 @@ import copy
 import importlib
 import io
 import itertools
+import logging
 import operator
 import os
 import re
@@ -150,6 +151,20 @@ def _file_like_members(obj):
     return None
 
 
+def _record_values(record) -> dict:
+    """A log record as plain values (its exception as the text logging writes for it), for logging.makeLogRecord."""
+    plain = (str, int, float, bool, type(None))
+    values = {k: v for k, v in list(vars(record).items())[:100] if type(k) is str and type(v) in plain}
+    args = record.args if type(record.args) is tuple else ()
+    if type(record.msg) is str and all(type(a) in plain for a in args):
+        values["args"] = args
+    else:
+        values["msg"], values["args"] = record.getMessage(), ()
+    if record.exc_info and not record.exc_text:
+        values["exc_text"] = logging.Formatter().formatException(record.exc_info)
+    return values
+
+
 def _handable(obj) -> bool:
     """Objects the candidate may hold a handle to: the tests' own code and objects, and iterators."""
     if isinstance(obj, types.FunctionType):  # the tests' own, or one mock's autospec made (it checks the call's
@@ -216,6 +231,8 @@ class JudgeHooks:
             return {"nt": [type(obj)._ic_hid, [self.conn.codec._enc(x, refs, depth + 1) for x in tuple.__iter__(obj)]]}
         if isinstance(obj, types.ModuleType):
             return {"mod": obj.__name__}
+        if type(obj) is logging.LogRecord:  # to the program's logging.Handler on a logger of the tests: its values
+            return {"rec": self.conn.codec._enc(_record_values(obj), None, depth + 1)}
         if type(obj) is BoundRemote and is_proxy(obj.target) and obj.target._ic_conn is self.conn:
             return {"bm": [obj.target._ic_hid, str(obj.name)]}  # `bus.subscribe(listener.on_event)`: its method there
         name = _by_name(obj)
