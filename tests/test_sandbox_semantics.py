@@ -6008,6 +6008,125 @@ LOGGING_CASES = [
 ]
 CASES += LOGGING_CASES
 
+TESTS_CONTAINERS_PROGRAM = src("""
+    def connect(a, b):
+        a.neighbors.append(b)
+        b.neighbors.append(a)
+        return a.neighbors
+
+
+    def tally(account, amount):
+        account.history.append(amount)
+        account.totals["all"] = account.totals.get("all", 0) + amount
+        account.tags.add("used")
+
+
+    def prune(tree):
+        tree.children.sort(key=lambda c: c.value)
+        while tree.children and tree.children[-1].value > 10:
+            tree.children.pop()
+        for child in tree.children:
+            prune(child)
+
+
+    def register(cls, name):
+        cls.registry.append(name)
+""")
+
+NUMPY_KINDS = src("""
+    import numpy as np
+
+
+    def to_uint8(img):
+        return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+    def spectrum(x):
+        return np.fft.fft(x)
+
+
+    def brightness(img):
+        return int(img.sum())
+""")
+
+LIVE_CONTAINER_CASES = [
+    Case("the_program_changes_containers_of_the_tests_objects", pytest_module("""
+        from solution import connect, tally, prune, register
+
+
+        class Node:
+            def __init__(self, value):
+                self.value = value
+                self.neighbors = []
+                self.children = []
+
+
+        class Account:
+            def __init__(self):
+                self.history = []
+                self.totals = {}
+                self.tags = set()
+
+
+        class Plugins:
+            registry = []
+
+
+        def test_graph_edges_and_identity():
+            a, b = Node(1), Node(2)
+            got = connect(a, b)
+            assert got is a.neighbors
+            assert [n.value for n in a.neighbors] == [2] and b.neighbors[0] is a
+
+
+        def test_containers_of_an_account():
+            acc = Account()
+            tally(acc, 5)
+            tally(acc, 7)
+            assert acc.history == [5, 7]
+            assert acc.totals == {"all": 12}
+            assert acc.tags == {"used"}
+
+
+        def test_tree_pruned_in_place():
+            root = Node(0)
+            root.children = [Node(12), Node(3), Node(1)]
+            root.children[1].children = [Node(50), Node(4)]
+            prune(root)
+            assert [c.value for c in root.children] == [1, 3]
+            assert [c.value for c in root.children[1].children] == [4]
+
+
+        def test_class_level_registry():
+            register(Plugins, "csv")
+            assert Plugins.registry == ["csv"]
+        """), TESTS_CONTAINERS_PROGRAM,
+         bug(TESTS_CONTAINERS_PROGRAM, "tree.children[-1].value > 10", "tree.children[-1].value > 20"), "[1, 3, 12]"),
+    Case("numpy_unsigned_and_complex_arrays", pytest_module("""
+        import numpy as np
+
+        from solution import brightness, spectrum, to_uint8
+
+
+        def test_uint8_image():
+            out = to_uint8(np.array([0.0, 0.5, 1.0]))
+            assert out.dtype == np.uint8
+            assert out.tolist() == [0, 127, 255]
+
+
+        def test_fft_is_complex():
+            out = spectrum([1.0, 0.0, 0.0, 0.0])
+            assert out.dtype == np.complex128
+            np.testing.assert_allclose(out, [1, 1, 1, 1])
+
+
+        def test_uint8_argument():
+            img = np.array([[10, 20], [30, 40]], dtype=np.uint8)
+            assert brightness(img) == 100
+        """), NUMPY_KINDS, bug(NUMPY_KINDS, "* 255)", "* 254)"), "[0, 127, 254]"),
+]
+CASES += LIVE_CONTAINER_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -24,6 +24,7 @@ from . import codec as wire
 from . import framing, in_place, pickling, program_exceptions, state, subclass_values
 from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
+from .live import live_classes
 from .program_ops import perform
 from .programs import flush, serve_programs, set_limits
 from .tests_objects import (
@@ -61,6 +62,15 @@ class TestsStdin:
         return 0
 
 
+def _send_to_tests(obj, name, args, kwargs):
+    side, jid = obj.__dict__["_ic_tests"]
+    side.request_on(jid, "callm", args, kwargs, m=name)
+
+
+TESTS_LIVE = live_classes(_send_to_tests, "Tests")
+TESTS_LIVE_TYPES = tuple(TESTS_LIVE.values())
+
+
 class CandidateHooks:
     def __init__(self, side):
         self.side = side
@@ -68,6 +78,8 @@ class CandidateHooks:
     def out(self, obj, refs, depth):
         side = self.side
         t = type(obj)
+        if t in TESTS_LIVE_TYPES and type(obj.__dict__.get("_ic_tests")) is tuple:  # their own container again
+            return {"j": obj.__dict__["_ic_tests"][1]}
         if issubclass(t, JudgeObject):  # (its real type: kinds of it too, JUDGE_KINDS, and the tests' classes)
             return {"j": object.__getattribute__(obj, "_jid")}
         if t in TESTS_EXCEPTION_CLASSES.values() and type(obj.__dict__.get("_ic_jid")) is int:
@@ -136,6 +148,14 @@ class CandidateHooks:
             return found
         if "mod" in data:
             return importlib.import_module(data["mod"])
+        if "lv" in data:  # a list, dict or set of the tests' object (`node.neighbors`): changes reach theirs
+            jid, contents = data["lv"]
+            value = side.codec._dec(contents, refs, depth + 1)
+            if type(jid) is not int or type(value) not in TESTS_LIVE:
+                raise ValueError("malformed container of the tests")
+            live = TESTS_LIVE[type(value)](value)
+            live.__dict__["_ic_tests"] = (side, jid)
+            return live
         if "rec" in data:  # a log record of the tests, for the program's handler
             values = side.codec._dec(data["rec"], refs, depth + 1)
             return logging.makeLogRecord(values if type(values) is dict else {})
@@ -314,10 +334,12 @@ class CandidateSide(KeptInStep):
 
     # -- calls into the judge (handed objects) ----------------------------------------------------------------
     def request_args(self, op, proxy, args, kwargs, **extra):
+        return self.request_on(object.__getattribute__(proxy, "_jid"), op, args, kwargs, **extra)
+
+    def request_on(self, jid, op, args, kwargs, **extra):
         with self.lock:
             refs = {}
-            msg = {"op": op, "t": {"j": object.__getattribute__(proxy, "_jid")},
-                   "a": [self.encode_any(a, refs, 0) for a in args],
+            msg = {"op": op, "t": {"j": jid}, "a": [self.encode_any(a, refs, 0) for a in args],
                    "k": {k: self.encode_any(v, refs, 0) for k, v in kwargs.items()}, **extra}
             return self.request(msg, refs)
 

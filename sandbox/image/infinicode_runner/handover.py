@@ -312,16 +312,21 @@ _TEST_OBJECT_OPS = {"__setitem__": lambda o, k, v: o.__setitem__(k, v), "__delit
                     "__float__": float, "__index__": operator.index, "__format__": format}
 
 
-def judge_op(op, target, name, args, kwargs):
-    tests_own = type(target).__module__ in (TEST_MODULE, "unittest.mock") or type(target) in USER_CONTAINERS or (
+def tests_own(target) -> bool:
+    """An object or class of the tests (or one of their mocks): the program may use its public attributes."""
+    return type(target).__module__ in (TEST_MODULE, "unittest.mock") or type(target) in USER_CONTAINERS or (
         isinstance(target, type) and getattr(target, "__module__", None) == TEST_MODULE)
+
+
+def judge_op(op, target, name, args, kwargs):
+    own = tests_own(target)
     if op == "call":
         if not callable(target):
             raise TypeError(f"'{type(target).__name__}' object is not callable")
         return target(*args, **kwargs)
     if op == "await" and isinstance(target, types.CoroutineType):
         return run_to_end(target)
-    if op == "signature" and (tests_own or isinstance(target, types.FunctionType)):  # (handed over: _handable)
+    if op == "signature" and (own or isinstance(target, types.FunctionType)):  # (handed over: _handable)
         return signature_data(target)
     if op == "vars" and type(target).__module__ == TEST_MODULE and not isinstance(target, type):
         return {k: v for k, v in vars(target).items() if type(k) is str and not k.startswith("_ic_")}
@@ -330,7 +335,7 @@ def judge_op(op, target, name, args, kwargs):
         return member(*args) if op == "callm" else member
     if op == "callm" and name in _OPERATORS:
         return _OPERATORS[name](target, *args)
-    if op == "callm" and name in _TEST_OBJECT_OPS and (tests_own or (
+    if op == "callm" and name in _TEST_OBJECT_OPS and (own or (
             type(target) in STREAM_TYPES and name in ("__enter__", "__exit__"))):
         return _TEST_OBJECT_OPS[name](target, *args)
     if op in ("callm", "get") and name in (_file_like_members(target) or ()):
@@ -344,7 +349,7 @@ def judge_op(op, target, name, args, kwargs):
         if name in vars(target):
             return vars(target)[name]
         raise AttributeError(name)
-    if name.startswith("_") or not tests_own:
+    if name.startswith("_") or not own:
         raise AttributeError(f"the program may not use attribute {name!r} of a {type(target).__name__} from the tests")
     if op == "callm":
         return getattr(target, name)(*args, **kwargs)

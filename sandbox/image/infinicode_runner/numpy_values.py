@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import re
 
-_DTYPE_RE = re.compile(r"^[<>|=]?[?bBhHiIlLqQpPefdgFDGSUmM]\d*(\[[a-zA-Z0-9]+\])?$")
+_DTYPE_RE = re.compile(r"^[<>|=]?[?bBhHiIlLqQpPefdgFDGSUmMuc]\d*(\[[a-zA-Z0-9]+\])?$")  # dtype.str
 _scalar_types = None
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import types
 
+from .live import live_classes
+
 TEST_MODULE = "__tests__"  # __name__ of the tests' namespace: classes the tests define carry it
 TEST_FILE = "<tests>"
 MAX_NESTING = 100  # calls between judge and candidate nested inside each other
@@ -416,38 +418,12 @@ def forwarder(name):
 # does in one process.
 
 
-def _live(base, name, remote=None, result_arg=False):
-    local = getattr(base, name)
-
-    def method(self, *args, **kwargs):
-        result = local(self, *args, **kwargs)
-        conn, hid = self.__dict__["_ic_live"]
-        if result_arg:  # set.pop / dict.popitem: remove exactly what was removed here
-            args = (result if base is set else result[0],)
-        conn.callm({"h": hid}, remote or name, args, kwargs)
-        return self if name.startswith("__i") else result
-
-    method.__name__ = name
-    return method
+def _send_to_program(obj, name, args, kwargs):
+    conn, hid = obj.__dict__["_ic_live"]
+    conn.callm({"h": hid}, name, args, kwargs)
 
 
-def _live_class(base, names, special):
-    ns = {name: _live(base, name) for name in names}
-    ns.update({name: _live(base, name, remote, result_arg=True) for name, remote in special.items()})
-    # pickled and copied as the plain container it holds (the link to the program's stays with this one)
-    ns["__reduce_ex__"] = lambda self, protocol: (base, (base(self),))
-    return type(f"Live{base.__name__.capitalize()}", (base,), ns)
-
-
-LIVE = {
-    list: _live_class(list, ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "__setitem__",
-                             "__delitem__", "__iadd__", "__imul__"), {}),
-    dict: _live_class(dict, ("__setitem__", "__delitem__", "pop", "clear", "update", "setdefault", "__ior__"),
-                      {"popitem": "pop"}),
-    set: _live_class(set, ("add", "discard", "remove", "clear", "update", "difference_update", "intersection_update",
-                           "symmetric_difference_update", "__ior__", "__iand__", "__isub__", "__ixor__"),
-                     {"pop": "discard"}),
-}
+LIVE = live_classes(_send_to_program, "Live")
 
 
 LIVE_TYPES = tuple(LIVE.values())

@@ -19,9 +19,9 @@ import time
 import warnings
 
 from . import codec as wire
-from . import framing, in_place
+from . import framing, in_place, live
 from .compare import Comparisons
-from .handover import JudgeHooks, judge_exception, judge_op
+from .handover import JudgeHooks, judge_exception, judge_op, tests_own
 from .kept_here import KeptHere
 from .mirrors import Mirrors
 from .proxies import (
@@ -58,6 +58,7 @@ class Connection(Mirrors, Comparisons, KeptHere):
         self.classes = {}  # candidate class id -> mirror class
         self.valueless = {}  # mirror class -> the same without its value type (mirrors.py: _valueless)
         self.judge_objects = {}  # handle -> judge object the candidate may use
+        self.live_containers = set()  # ids of the tests' containers the candidate holds live copies of
         self.named_in_tests = set()  # the names the tests' code uses (server.py)
         self.program_source = None  # the program's text, for inspect.getsource of its functions (server.py)
         # key -> a container here kept in step with one of the program's: a test's container the program keeps a
@@ -352,8 +353,17 @@ class Connection(Mirrors, Comparisons, KeptHere):
             raise CandidateGone("the candidate sent a malformed request") from None
         snapshots = [(n, in_place.Snapshot(o)) for n, o in back.items() if wire.is_mutable(o)]
         try:
-            result = judge_op(msg.get("op"), target, str(msg.get("m") or msg.get("n") or ""), args, kwargs)
+            op, name = msg.get("op"), str(msg.get("m") or msg.get("n") or "")
+            if op == "callm" and id(target) in self.live_containers and live.allowed(target, name):
+                result = getattr(target, name)(*args, **kwargs)  # a change the program made to its live copy
+            else:
+                result = judge_op(op, target, name, args, kwargs)
             enc_refs = {id(o): [n, o] for n, o in back.items()}
+            if op == "get" and type(result) in (list, dict, set) and tests_own(target):
+                # an attribute of the tests' object (`node.neighbors`): a live copy there, changed as theirs is
+                self.judge_objects[id(result)] = result
+                self.live_containers.add(id(result))
+                return {"ok": {"lv": [id(result), self.codec.encode(result, enc_refs)]}}
             reply = {"ok": self.codec.encode(result, enc_refs)}
             sync = [[n, wire.encode_contents(self.codec, s.obj, enc_refs)] for n, s in snapshots if s.changed()]
             if sync:
