@@ -6127,6 +6127,102 @@ LIVE_CONTAINER_CASES = [
 ]
 CASES += LIVE_CONTAINER_CASES
 
+TESTS_OBJECTS_BUILT = src("""
+    import sys
+
+    sys.setrecursionlimit(1_000_000)
+
+
+    def depth(n):
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+
+    def from_dict(cls, data):
+        obj = cls.__new__(cls)
+        for key, value in data.items():
+            setattr(obj, key, value)
+        return obj
+
+
+    def commands(shell):
+        return sorted(name[3:] for name in dir(shell) if name.startswith("do_"))
+
+
+    def place(board, r, c, mark):
+        if board.grid[r][c] != " ":
+            raise ValueError("taken")
+        board.grid[r][c] = mark
+
+
+    def add_score(game, player, points):
+        game.scores[player].append(points)
+""")
+
+MORE_TESTS_OBJECT_CASES = [
+    Case("deep_recursion_under_the_programs_own_limit", pytest_module("""
+        from solution import depth
+
+
+        def test_deep():
+            assert depth(50_000) == 50_000
+        """), TESTS_OBJECTS_BUILT, bug(TESTS_OBJECTS_BUILT, "else 1 + depth(n - 1)", "else 2 + depth(n - 1)"),
+         "100000"),
+    Case("the_program_builds_and_reads_the_tests_objects", pytest_module("""
+        import pytest
+
+        from solution import add_score, commands, from_dict, place
+
+
+        class User:
+            def __init__(self, name):
+                raise AssertionError("from_dict must not call __init__")
+
+
+        class Shell:
+            def do_ls(self):
+                pass
+
+            def do_cd(self):
+                pass
+
+
+        class Board:
+            def __init__(self):
+                self.grid = [[" "] * 3 for _ in range(3)]
+
+
+        class Game:
+            def __init__(self):
+                self.scores = {"a": [], "b": []}
+
+
+        def test_blank_object_filled_in():
+            user = from_dict(User, {"name": "ada", "age": 36})
+            assert type(user) is User and (user.name, user.age) == ("ada", 36)
+
+
+        def test_commands_found_by_dir():
+            assert commands(Shell()) == ["cd", "ls"]
+
+
+        def test_rows_of_a_grid_changed_in_place():
+            board = Board()
+            place(board, 0, 1, "X")
+            assert board.grid[0] == [" ", "X", " "]
+            with pytest.raises(ValueError):
+                place(board, 0, 1, "O")
+
+
+        def test_lists_inside_a_dict_attribute():
+            game = Game()
+            add_score(game, "a", 3)
+            add_score(game, "a", 4)
+            assert game.scores == {"a": [3, 4], "b": []}
+        """), TESTS_OBJECTS_BUILT, bug(TESTS_OBJECTS_BUILT, "board.grid[r][c] = mark", "board.grid[c][r] = mark"),
+         "[' ', ' ', ' ']"),
+]
+CASES += MORE_TESTS_OBJECT_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -274,7 +274,7 @@ class CandidateSide(KeptInStep):
             if "ctx" in msg:  # what the tests changed in their process since the last request (state.py)
                 state.apply(msg["ctx"], lambda value: self.codec.decode(value, {}))
             limit = sys.getrecursionlimit()
-            sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))  # deep values; the program keeps its own
+            state.REAL_SET_RECURSION(max(limit, 4 * wire.MAX_DEPTH + 1000))  # deep values; the program keeps its own
             try:
                 for key, contents in msg.get("kx", ()):  # the tests changed a container the program keeps
                     in_place.update_in_place(self.kept[key].obj, self.codec.decode(contents, back))
@@ -283,7 +283,7 @@ class CandidateSide(KeptInStep):
                 args = [self.codec.decode(a, back) for a in msg.get("a", [])]
                 kwargs = {k: self.codec.decode(v, back) for k, v in (msg.get("k") or {}).items()}
             finally:
-                sys.setrecursionlimit(limit)
+                state.REAL_SET_RECURSION(limit)
             snapshots = [(n, self.kept[-n] if n < 0 else in_place.Snapshot(o)) for n, o in back.items()
                          if n < 0 or wire.is_mutable(o)]
             fresh = [(n, o) for n, o in back.items() if n >= 0 and wire.is_mutable(o)]
@@ -295,11 +295,11 @@ class CandidateSide(KeptInStep):
             refs = {id(o): [n, o] for n, o in back.items()}
             first_new = len(refs)  # numbers the result's own containers get as they are encoded
             limit = sys.getrecursionlimit()
-            sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))
+            state.REAL_SET_RECURSION(max(limit, 4 * wire.MAX_DEPTH + 1000))
             try:
                 reply = {"ok": self.encode_any(result, refs, 0)}
             finally:
-                sys.setrecursionlimit(limit)
+                state.REAL_SET_RECURSION(limit)
             if op == "get":  # `grid.cells[0][1] = "X"`: the containers inside an attribute stay in step with ours
                 top = id(result) if type(result) in (list, dict, set) else None  # that one goes live (below)
                 self._keep(reply, [(n, o) for n, o in refs.values()

@@ -299,10 +299,12 @@ class JudgeHooks:
 _OPERATORS = {"__len__": len, "__iter__": iter, "__next__": next, "__bool__": bool, "__str__": str, "__repr__": repr,
               "__hash__": hash, "__getitem__": lambda o, k: o[k], "__contains__": lambda o, x: x in o,
               "__eq__": lambda o, x: o == x, "__lt__": lambda o, x: o < x, "__le__": lambda o, x: o <= x,
-              "__gt__": lambda o, x: o > x, "__ge__": lambda o, x: o >= x, "__reversed__": reversed}
+              "__gt__": lambda o, x: o > x, "__ge__": lambda o, x: o >= x, "__reversed__": reversed,
+              "__dir__": lambda o: [str(n) for n in dir(o)][:10_000]}
 _TEST_OBJECT_OPS = {"__setitem__": lambda o, k, v: o.__setitem__(k, v), "__delitem__": lambda o, k: o.__delitem__(k),
                     "__enter__": lambda o: o.__enter__(), "__exit__": lambda o, *exc: o.__exit__(*exc),
                     "__copy__": copy.copy, "__deepcopy__": copy.deepcopy,
+                    "__new__": lambda cls: cls.__new__(cls) if isinstance(cls, type) else None,
                     # arithmetic and conversions of the tests' objects (tests_objects.NUMERIC), as Python does them
                     **{f"__{op}__": getattr(operator, op)
                        for op in ("add", "sub", "mul", "truediv", "floordiv", "mod")},

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from . import codec as wire
-from . import in_place
+from . import in_place, state
 
 # Containers kept in step (the tests' that the program keeps, and those inside the program's attributes the tests
 # read): each costs every later call a look at each item, so at most 32, of at most 1,000 items when kept (a list
@@ -40,13 +40,13 @@ class KeptInStep:
     def _sync(self, reply, snapshots, refs):
         """The call's containers (and those the program keeps) that changed travel back in the reply."""
         limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 4 * wire.MAX_DEPTH + 1000))
+        state.REAL_SET_RECURSION(max(limit, 4 * wire.MAX_DEPTH + 1000))
         try:
             sync = [[n, wire.encode_contents(self.codec, s.obj, refs)] for n, s in snapshots if s.changed()]
         except BaseException:
             sync = []
         finally:
-            sys.setrecursionlimit(limit)
+            state.REAL_SET_RECURSION(limit)
         for n, _ in sync:
             if n < 0:
                 self.kept[-n] = in_place.Snapshot(self.kept[-n].obj)

@@ -332,6 +332,25 @@ class Connection(Mirrors, Comparisons, KeptHere):
         return Unsupported(text)
 
     # -- the candidate's requests on judge objects ----------------------------------------------------------
+    def _encode_live(self, container, refs, budget):
+        """A container of the tests' as the candidate's live copy of it ({"lv": [id, contents]})."""
+        self.judge_objects[id(container)] = container
+        self.live_containers.add(id(container))
+        if type(container) is list:
+            contents = {"l": [self._encode_inside(x, refs, budget) for x in container]}
+        elif type(container) is dict:
+            contents = {"d": [[self.codec.encode(k, refs), self._encode_inside(v, refs, budget)]
+                              for k, v in container.items()]}
+        else:
+            contents = self.codec.encode(container, refs)
+        return {"lv": [id(container), contents]}
+
+    def _encode_inside(self, item, refs, budget):
+        if type(item) in (list, dict, set) and budget[0] > 0:
+            budget[0] -= 1
+            return self._encode_live(item, refs, budget)
+        return self.codec.encode(item, refs)
+
     def serve(self, msg):
         """Carry out one request of the candidate on a judge object (the tests' callbacks and objects)."""
         if self.nesting >= MAX_NESTING:
@@ -360,10 +379,9 @@ class Connection(Mirrors, Comparisons, KeptHere):
                 result = judge_op(op, target, name, args, kwargs)
             enc_refs = {id(o): [n, o] for n, o in back.items()}
             if op == "get" and type(result) in (list, dict, set) and tests_own(target):
-                # an attribute of the tests' object (`node.neighbors`): a live copy there, changed as theirs is
-                self.judge_objects[id(result)] = result
-                self.live_containers.add(id(result))
-                return {"ok": {"lv": [id(result), self.codec.encode(result, enc_refs)]}}
+                # an attribute of the tests' object (`node.neighbors`, `board.grid[r][c] = "X"`): a live copy there,
+                # the lists and dicts inside it too, changed as theirs are
+                return {"ok": self._encode_live(result, enc_refs, [MAX_LIVE_INSIDE])}
             reply = {"ok": self.codec.encode(result, enc_refs)}
             sync = [[n, wire.encode_contents(self.codec, s.obj, enc_refs)] for n, s in snapshots if s.changed()]
             if sync:
@@ -379,6 +397,9 @@ class Connection(Mirrors, Comparisons, KeptHere):
             return {"exc": self.judge_exception(exc)}
         finally:
             self.nesting -= 1
+
+
+MAX_LIVE_INSIDE = 1000  # containers inside one attribute's that go live with it (a grid's rows)
 
 
 def _read_stdin(kind, prompt):

@@ -24,7 +24,7 @@ class JudgeObject:
         object.__setattr__(self, "_side", side)
 
     def __getattr__(self, name):
-        if name.startswith("__"):
+        if name.startswith("__") or name in ("_jid", "_side"):  # (unset: made by object.__new__, not by the tests)
             raise AttributeError(name)
         return self._side.request({"op": "get", "t": {"j": self._jid}, "n": name})
 
@@ -33,6 +33,10 @@ class JudgeObject:
 
     def __repr__(self):
         return self._side.request_args("callm", self, (), {}, m="__repr__")
+
+    def __dir__(self):  # their names (`do_*` commands found by dir)
+        names = self._side.request_args("callm", self, (), {}, m="__dir__")
+        return [n for n in names if type(n) is str] if type(names) is list else []
 
     # copy.copy and copy.deepcopy of the tests' object (a snapshot the program keeps): made by the tests' side, a new
     # object of theirs. Pickling it any other way would make a proxy without its connection.
@@ -112,6 +116,11 @@ def _attributes(self):
     return self._side.request({"op": "vars", "t": {"j": self._jid}})
 
 
+def _new(cls, *args, **kwargs):
+    """`cls.__new__(cls)` of a class of the tests (a `from_dict` that fills a blank object): made there, no __init__."""
+    return cls._ic_side.request_args("callm", cls._ic_proxy, (), {}, m="__new__")
+
+
 class _TestsClassMeta(type):
     def __call__(cls, *args, **kwargs):  # `kind()` in the program: an object of the tests' class, made there
         return cls._ic_side.request_args("call", cls._ic_proxy, args, kwargs)
@@ -140,7 +149,8 @@ def tests_class(side, chain):
         cls = TESTS_CLASSES.get(jid)
         if cls is None:
             members = {"__slots__": (), "__module__": "tests", "__qualname__": qualname[:200], "_ic_side": side,
-                       "_ic_proxy": JudgeProxy(side, jid), "_ic_class_jid": jid, "__dict__": property(_attributes)}
+                       "_ic_proxy": JudgeProxy(side, jid), "_ic_class_jid": jid, "__dict__": property(_attributes),
+                       "__new__": _new}
             for dunder in dunders:
                 if dunder != "nohash":
                     members[dunder] = JudgeProxy.__call__ if dunder == "__call__" else _proxy_dunder(dunder)
