@@ -6223,6 +6223,55 @@ MORE_TESTS_OBJECT_CASES = [
 ]
 CASES += MORE_TESTS_OBJECT_CASES
 
+USER_DATA = src("""
+    from collections import UserDict, UserList, UserString
+
+
+    class Stack(UserList):
+        def push(self, x):
+            self.append(x)
+
+
+    class LowerDict(UserDict):
+        def __setitem__(self, key, value):
+            super().__setitem__(key.lower(), value)
+
+
+    class Shout(UserString):
+        def loud(self):
+            return Shout(self.data.upper() + "!")
+
+
+    def stack_of(*xs):
+        s = Stack()
+        for x in xs:
+            s.push(x)
+        return s
+""")
+
+USER_DATA_CASES = [
+    Case("program_classes_built_on_userlist_userdict_userstring_compare_by_their_data", pytest_module("""
+        from solution import LowerDict, Shout, Stack, stack_of
+
+
+        def test_stack():
+            assert stack_of(1, 2) == [1, 2]
+            assert stack_of(1, 2) == Stack([1, 2])
+            assert stack_of(1) != [2]
+
+
+        def test_lower_dict():
+            d = LowerDict()
+            d["A"] = 1
+            assert d == {"a": 1}
+
+
+        def test_shout():
+            assert Shout("hi").loud() == "HI!"
+        """), USER_DATA, bug(USER_DATA, "key.lower()", "key"), "{'A': 1}"),
+]
+CASES += USER_DATA_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

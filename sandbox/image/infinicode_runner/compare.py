@@ -40,6 +40,12 @@ class Comparisons:
             if not isinstance(b, collections.abc.Mapping):
                 return NotImplemented
             return {key: a[key] for key in a} == {key: b[key] for key in b}
+        if kind == "userdata":  # UserList/UserDict/UserString's __eq__, on the data the program holds
+            other = self.get(b, "data") if _is_object(b) and type(b)._ic_desc.get("eq") == "userdata" else b
+            mine = self.get(a, "data")
+            if is_proxy(other) or is_proxy(mine):
+                return NotImplemented
+            return mine == other
         if kind == "value":
             other = self.value(b) if _is_object(b) and type(b)._ic_desc.get("eq") == "value" else b
             if is_proxy(other):

@@ -70,6 +70,8 @@ def describe(cls, key) -> dict:
         desc["eq"], desc["value"] = "value", value_base.__name__
     elif eq_owner is collections.abc.Mapping:  # the library's __eq__: the same items (compare.py)
         desc["eq"] = "mapping"
+    elif eq_owner in (collections.UserList, collections.UserDict, collections.UserString):
+        desc["eq"] = "userdata"  # the library's __eq__: its `data` against the other's (or the other itself)
     else:
         desc["eq"] = "custom"
     desc["eq_owner"] = f"{eq_owner.__qualname__}" if eq_owner is not object else ""
