@@ -6272,6 +6272,47 @@ USER_DATA_CASES = [
 ]
 CASES += USER_DATA_CASES
 
+THROUGH = src("""
+    def lookup(grid, key):
+        return grid[key]
+
+
+    def run(callback, *args):
+        return callback(*args)
+""")
+
+THROUGH_CASES = [
+    Case("the_tests_builtin_exceptions_pass_through_the_program_as_themselves", pytest_module("""
+        import pytest
+
+        from solution import lookup, run
+
+
+        class Grid:
+            def __getitem__(self, key):
+                raise KeyError(key)
+
+
+        def test_keyerror_keeps_its_tuple():
+            with pytest.raises(KeyError) as info:
+                lookup(Grid(), (1, 1))
+            assert info.value.args[0] == (1, 1)
+
+
+        def test_the_same_exception_object():
+            err = ValueError("boom", 3.5)
+
+            def callback():
+                raise err
+
+            with pytest.raises(ValueError) as info:
+                run(callback)
+            assert info.value is err
+            assert info.value.args == ("boom", 3.5)
+        """), THROUGH, bug(THROUGH, "return grid[key]", "return grid[key[0]]"), "left 1 =="),
+]
+CASES += THROUGH_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

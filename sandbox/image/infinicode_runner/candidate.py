@@ -82,7 +82,7 @@ class CandidateHooks:
             return {"j": obj.__dict__["_ic_tests"][1]}
         if issubclass(t, JudgeObject):  # (its real type: kinds of it too, JUDGE_KINDS, and the tests' classes)
             return {"j": object.__getattribute__(obj, "_jid")}
-        if t in TESTS_EXCEPTION_CLASSES.values() and type(obj.__dict__.get("_ic_jid")) is int:
+        if isinstance(obj, BaseException) and type(getattr(obj, "__dict__", {}).get("_ic_jid")) is int:
             return {"j": obj.__dict__["_ic_jid"]}
         if isinstance(obj, type) and (obj in TESTS_EXCEPTION_CLASSES.values() or obj in TESTS_CLASSES.values()):
             return {"j": obj.__dict__["_ic_class_jid"]}  # a class the tests handed over

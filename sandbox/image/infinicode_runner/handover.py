@@ -15,6 +15,7 @@ import copy
 import importlib
 import io
 import itertools
+import json
 import logging
 import operator
 import os
@@ -27,6 +28,7 @@ import unittest.mock
 import _pytest
 import pluggy
 
+from . import codec as wire
 from . import subclass_values
 from .dataclass_shape import describe_dataclass
 from .generators import apull, awaited, pull
@@ -415,9 +417,16 @@ def judge_exception(exc, conn=None):
         message = ""
     out = {"t": kind, "m": message if kind == name else f"{name}: {message}"}
     args = exc.args if type(exc.args) is tuple else ()
-    if kind == name and len(args) <= 8 and all(type(a) in (str, int, bool, type(None)) for a in args) \
-            and sum(len(a) for a in args if type(a) is str) <= 2000:
-        out["args"] = list(args)  # KeyError("k") stays KeyError("k"), not KeyError("'k'")
+    if kind == name and len(args) <= 8:
+        try:  # KeyError("k") stays KeyError("k"), not KeyError("'k'"); KeyError((1, 1)) keeps its tuple
+            values = [wire.encode_value(a) for a in args]
+            if len(json.dumps(values)) <= 4000:
+                out["va"] = values
+        except (TypeError, ValueError, RecursionError):
+            pass
+        if conn is not None and isinstance(exc, Exception):  # raised on out of the program: this very one again
+            conn.judge_objects[id(exc)] = exc
+            out["bj"] = id(exc)
     if conn is not None and kind != name and isinstance(exc, Exception) and not isinstance(exc, AssertionError):
         base = next(c for c in type(exc).__mro__ if getattr(builtins, c.__name__, None) is c)
         conn.judge_objects[id(exc)] = exc

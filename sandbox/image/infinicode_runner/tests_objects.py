@@ -10,6 +10,7 @@ import builtins
 import collections.abc
 import types
 
+from .codec import decode_value
 from .dataclass_shape import dataclass_members
 from .signatures import signature_from_data
 
@@ -214,13 +215,17 @@ def exception_from_judge(side, desc):
     cls = getattr(builtins, str(desc.get("t")), None)
     if not (isinstance(cls, type) and issubclass(cls, Exception)):
         cls = Exception
-    args = desc.get("args")
-    if type(args) is list and cls is not Exception:
+    err = None
+    if type(desc.get("va")) is list and cls is not Exception:
         try:
-            return cls(*args)
+            err = cls(*[decode_value(a) for a in desc["va"]])
         except Exception:
             pass
-    return cls(str(desc.get("m", "")))
+    if err is None:
+        err = cls(str(desc.get("m", "")))
+    if type(desc.get("bj")) is int:
+        err._ic_jid = desc["bj"]  # raised on out of the program, it is the tests' own again
+    return err
 
 
 def _tests_exception(side, desc):
