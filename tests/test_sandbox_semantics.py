@@ -6313,6 +6313,58 @@ THROUGH_CASES = [
 ]
 CASES += THROUGH_CASES
 
+RETURNED_CONTAINERS = src("""
+    import contextlib
+    import time
+
+
+    @contextlib.contextmanager
+    def timer():
+        info = {"done": False}
+        start = time.perf_counter()
+        yield info
+        info["elapsed"] = time.perf_counter() - start
+        info["done"] = True
+
+
+    class Bag:
+        def __init__(self):
+            self._items = []
+
+        def items(self):
+            return self._items
+
+        def add(self, item):
+            self._items.append(item)
+
+        def count(self):
+            return len(self._items)
+""")
+
+RETURNED_CONTAINER_CASES = [
+    Case("containers_the_program_returns_and_changes_later", pytest_module("""
+        from solution import Bag, timer
+
+
+        def test_filled_when_the_block_ends():
+            with timer() as info:
+                assert info["done"] is False
+            assert info["done"] is True
+            assert info["elapsed"] >= 0
+
+
+        def test_a_returned_list_both_ways():
+            bag = Bag()
+            items = bag.items()
+            items.append("tests")
+            assert bag.count() == 1
+            bag.add("program")
+            assert items == ["tests", "program"]
+        """), RETURNED_CONTAINERS, bug(RETURNED_CONTAINERS, '    info["done"] = True\n', '    info["done"] = None\n'),
+         "None"),
+]
+CASES += RETURNED_CONTAINER_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -304,6 +304,10 @@ class CandidateSide(KeptInStep):
                 top = id(result) if type(result) in (list, dict, set) else None  # that one goes live (below)
                 self._keep(reply, [(n, o) for n, o in refs.values()
                                    if n >= first_new and id(o) != top and wire.is_mutable(o)])
+            elif type(result) in (list, dict, set) and refs.get(id(result), (-1,))[0] >= first_new:
+                # a container the program made and may change after returning it (`with timer() as t` fills t
+                # on exit; `log.items()` grows): kept in step while the program holds it (let go below if not)
+                self._keep(reply, [tuple(refs[id(result)])])
             self._sync(reply, snapshots, refs)
             if warned:  # raised again in the judge, where pytest.warns can see them
                 reply["w"] = warned[:20]
