@@ -21,7 +21,7 @@ import types
 import warnings
 
 from . import codec as wire
-from . import framing, in_place, pickling, program_exceptions, state, subclass_values
+from . import framing, in_place, log_records, pickling, program_exceptions, state, subclass_values
 from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
 from .live import live_classes
@@ -289,7 +289,7 @@ class CandidateSide(KeptInStep):
             fresh = [(n, o) for n, o in back.items() if n >= 0 and wire.is_mutable(o)]
             counts = [sys.getrefcount(o) for _, o in fresh]
             warned = self.warned = []
-            state.LOGGED.clear()
+            log_records.LOGGED.clear()
             rng = state.rng_before_call()
             result = perform(op, target, msg, args, kwargs, self)
             refs = {id(o): [n, o] for n, o in back.items()}
@@ -311,8 +311,8 @@ class CandidateSide(KeptInStep):
             self._sync(reply, snapshots, refs)
             if warned:  # raised again in the judge, where pytest.warns can see them
                 reply["w"] = warned[:20]
-            if state.LOGGED:  # logged again in the judge, where caplog can see them
-                reply["l"] = list(state.LOGGED)
+            if log_records.LOGGED:  # logged again in the judge, where caplog can see them
+                reply["l"] = list(log_records.LOGGED)
             if (rng := state.rng_after_call(rng)) is not None:  # the program drew from the seeded generators
                 reply["rng"] = rng
             if op == "get" and type(result) in (list, dict, set):  # the judge may change it in place later
@@ -327,8 +327,8 @@ class CandidateSide(KeptInStep):
             self._sync(reply, snapshots, {id(o): [n, o] for n, o in back.items()})
             if self.warned:  # what the program warned and logged before it raised counts too
                 reply["w"] = self.warned[:20]
-            if state.LOGGED:
-                reply["l"] = list(state.LOGGED)
+            if log_records.LOGGED:
+                reply["l"] = list(log_records.LOGGED)
         back.clear()
         self._drop_unused(reply)
         return reply

@@ -23,6 +23,7 @@ from . import framing, in_place, live
 from .compare import Comparisons
 from .handover import JudgeHooks, judge_exception, judge_op, tests_own
 from .kept_here import KeptHere
+from .log_records import MAX_RECORDS, log_again
 from .mirrors import Mirrors
 from .proxies import (
     LIVE,
@@ -33,7 +34,7 @@ from .proxies import (
     RemoteObject,
     Unsupported,
 )
-from .state import MAX_RECORDS, TestsState, log_again
+from .state import TestsState
 
 # ---------------------------------------------------------------------------------------------------------------
 # The connection.

@@ -1,5 +1,4 @@
-"""Process state the tests set and the program reads, carried from the judge to the candidate, and the program's
-log records, carried back.
+"""Process state the tests set and the program reads, carried from the judge to the candidate.
 
 In one process, a test that calls `monkeypatch.setenv`, `monkeypatch.chdir`, sets `sys.argv`, seeds `random`, sets a
 logger's level, the decimal precision or the recursion limit, or patches a module, changes what the code under test
@@ -8,13 +7,11 @@ changed since the candidate was forked (`TestsState.changes`) and the candidate 
 numpy's global generator are carried once the tests seed them (random.seed / setstate, numpy.random.seed /
 set_state): from then on they are one sequence, as in one process, so what the program draws moves the tests'
 generator on too (`rng_after_call`, `take_rng`). Of what else the program does to its process, only its log
-records come back, for pytest's caplog (`log_again`): each is a name, a level and a message, which the program
-could as well have logged in one process.
+records come back, for pytest's caplog (log_records.py).
 """
 
 from __future__ import annotations
 
-import builtins
 import decimal
 import importlib
 import logging
@@ -22,6 +19,8 @@ import os
 import random
 import sys
 import types
+
+from .log_records import MAX_JOB_RECORDS, Forward
 
 _REAL_SETSTATE = random.setstate
 REAL_SET_RECURSION = sys.setrecursionlimit
@@ -32,9 +31,6 @@ _seedings = [0]  # seedings of random or numpy's global generator in this proces
 _REAL_NP_SET_STATE = [None]  # numpy.random.set_state before install() counts it
 _rng_synced = [False]  # in the candidate: the tests seeded the generators, whose states now travel both ways
 _level_settings = [0]  # Logger.setLevel calls in this process
-MAX_RECORDS = 200  # log records one reply carries
-MAX_JOB_RECORDS = 10_000  # ... and one job
-LOGGED: list = []  # in the candidate: the records of the request being served
 MISSING = object()  # an attribute a module did not have
 _patched: dict = {}  # in the judge: (module, attribute) the tests patched -> the value before the first patch
 _patchings = [0]  # monkeypatch and mock.patch calls in this process
@@ -284,8 +280,8 @@ def apply(state: dict, decode) -> None:
         for name, level in levels.items():
             if type(level) is int:
                 _REAL_SET_LEVEL(logging.getLogger(str(name) or None), level)
-    if state.get("logs") is True and not any(isinstance(h, _Forward) for h in logging.getLogger().handlers):
-        logging.getLogger().addHandler(_Forward())
+    if state.get("logs") is True and not any(isinstance(h, Forward) for h in logging.getLogger().handlers):
+        logging.getLogger().addHandler(Forward())
     if "random" in state:
         set_rng(state)
         _rng_synced[0] = True
@@ -353,89 +349,3 @@ def _apply_patch(patch: dict, decode) -> None:
         module.__dict__.pop(name, None)
     elif "v" in patch:
         setattr(module, name, decode(patch["v"]))
-
-
-class _Forward(logging.Handler):
-    """In the candidate: keeps each record that reaches the root logger for the reply."""
-
-    def emit(self, record):
-        if len(LOGGED) < MAX_RECORDS:
-            # and the fields `extra=` gave it, where they are plain values (`logger.info("done", extra={"n": 2})`)
-            extras = {k: v for k, v in list(vars(record).items())[:100]
-                      if k not in _RECORD_FIELDS and type(k) is str and not k.startswith("_")
-                      and type(v) in (str, int, float, bool, type(None)) and (type(v) is not str or len(v) <= 2000)}
-            LOGGED.append([str(record.name)[:200], int(record.levelno), str(record.getMessage())[:2000],
-                           dict(list(extras.items())[:20]), _record_details(record)])
-
-
-_RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
-_PLAIN_TYPES = (str, int, float, bool, type(None))
-
-
-def _record_details(record) -> dict:
-    """Where it was logged, its format and plain arguments, and the exception `log.exception` attached (as text)."""
-    details = {"line": [int(record.lineno), str(record.funcName)[:200]]}
-    args = record.args if type(record.args) is tuple else ()
-    if type(record.msg) is str and len(args) <= 20 and all(type(a) in _PLAIN_TYPES for a in args):
-        details["fmt"] = [record.msg[:2000], [a[:2000] if type(a) is str else a for a in args]]
-    exc = record.exc_info[1] if type(record.exc_info) is tuple and len(record.exc_info) == 3 else None
-    if isinstance(exc, BaseException):
-        text = logging.Formatter().formatException(record.exc_info)
-        details["exc"] = [type(exc).__name__[:100], str(exc)[:2000], text[-4000:]]
-    return details
-
-
-def _exception_for_record(name, message):
-    """An exception object standing for the program's in a record's exc_info: the builtin class of that name when
-    there is one (ZeroDivisionError), else Exception."""
-    cls = getattr(builtins, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Exception)):
-        cls = Exception
-    try:
-        return cls(message)
-    except Exception:
-        return Exception(message)
-
-
-def log_again(record) -> None:
-    """In the judge: a record the program logged, handled as the tests' logging would have (caplog sees it). The
-    logger that decides is the nearest one the tests' process has: no logger is made for a name the program sent."""
-    if type(record) is not list or len(record) not in (3, 4, 5) or type(record[0]) is not str \
-            or type(record[1]) is not int or type(record[2]) is not str:
-        return
-    name, level, message = record[0][:200], record[1], record[2][:2000]
-    extras = record[3] if len(record) >= 4 and type(record[3]) is dict else {}
-    details = record[4] if len(record) == 5 and type(record[4]) is dict else {}
-    logger, parts = logging.getLogger(), name.split(".")
-    for end in range(len(parts), 0, -1):
-        found = logging.Logger.manager.loggerDict.get(".".join(parts[:end]))
-        if isinstance(found, logging.Logger):
-            logger = found
-            break
-    if logger.isEnabledFor(level):
-        again = logging.LogRecord(name, level, "solution.py", 0, message, None, None)
-        for key, value in list(extras.items())[:20]:
-            if type(key) is str and key not in _RECORD_FIELDS and not key.startswith("_") \
-                    and type(value) in (str, int, float, bool, type(None)):
-                setattr(again, key[:100], value)
-        _add_details(again, message, details)
-        logger.handle(again)
-
-
-def _add_details(record, message, details) -> None:
-    line = details.get("line")
-    if type(line) is list and len(line) == 2 and type(line[0]) is int and type(line[1]) is str:
-        record.lineno, record.funcName = line[0], line[1][:200]
-    fmt = details.get("fmt")
-    if type(fmt) is list and len(fmt) == 2 and type(fmt[0]) is str and type(fmt[1]) is list \
-            and all(type(a) in _PLAIN_TYPES for a in fmt[1]):
-        try:
-            if fmt[0] % tuple(fmt[1]) == message:  # caplog.records[0].msg and .args, as the program gave them
-                record.msg, record.args = fmt[0], tuple(fmt[1])
-        except Exception:
-            pass
-    exc = details.get("exc")
-    if type(exc) is list and len(exc) == 3 and all(type(part) is str for part in exc):
-        error = _exception_for_record(exc[0][:100], exc[1][:2000])
-        record.exc_info = (type(error), error, None)
-        record.exc_text = exc[2][-4000:]  # the program's traceback, as logging formats it (caplog.text shows it)
