@@ -6320,11 +6320,12 @@ RETURNED_CONTAINERS = src("""
 
     @contextlib.contextmanager
     def timer():
-        info = {"done": False}
+        info = {"done": False, "laps": []}
         start = time.perf_counter()
         yield info
         info["elapsed"] = time.perf_counter() - start
         info["done"] = True
+        info["laps"].append("end")
 
 
     class Bag:
@@ -6351,6 +6352,13 @@ RETURNED_CONTAINER_CASES = [
                 assert info["done"] is False
             assert info["done"] is True
             assert info["elapsed"] >= 0
+
+
+        def test_changed_by_both_sides():
+            with timer() as info:
+                info["user"] = "ann"
+                info["laps"].append("start")
+            assert info["laps"] == ["start", "end"] and info["user"] == "ann"
 
 
         def test_a_returned_list_both_ways():

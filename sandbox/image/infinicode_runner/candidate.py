@@ -62,6 +62,9 @@ class TestsStdin:
         return 0
 
 
+MAX_KEPT_RETURNED = 8  # containers of one returned value kept in step (more: only the outermost)
+
+
 def _send_to_tests(obj, name, args, kwargs):
     side, jid = obj.__dict__["_ic_tests"]
     side.request_on(jid, "callm", args, kwargs, m=name)
@@ -276,8 +279,9 @@ class CandidateSide(KeptInStep):
             limit = sys.getrecursionlimit()
             state.REAL_SET_RECURSION(max(limit, 4 * wire.MAX_DEPTH + 1000))  # deep values; the program keeps its own
             try:
+                kx_refs = {-key: snap.obj for key, snap in self.kept.items()}  # (numbered apart from the request's)
                 for key, contents in msg.get("kx", ()):  # the tests changed a container the program keeps
-                    in_place.update_in_place(self.kept[key].obj, self.codec.decode(contents, back))
+                    in_place.update_in_place(self.kept[key].obj, self.codec.decode(contents, kx_refs))
                     self.kept[key] = in_place.Snapshot(self.kept[key].obj)
                 target = self.codec.decode(msg["t"], back)
                 args = [self.codec.decode(a, back) for a in msg.get("a", [])]
@@ -306,8 +310,10 @@ class CandidateSide(KeptInStep):
                                    if n >= first_new and id(o) != top and wire.is_mutable(o)])
             elif type(result) in (list, dict, set) and refs.get(id(result), (-1,))[0] >= first_new:
                 # a container the program made and may change after returning it (`with timer() as t` fills t
-                # on exit; `log.items()` grows): kept in step while the program holds it (let go below if not)
-                self._keep(reply, [tuple(refs[id(result)])])
+                # on exit; `log.items()` grows): kept in step while the program holds it (let go below if not),
+                # with the few containers inside it (`{"open": True, "log": []}`)
+                inside = [(n, o) for n, o in refs.values() if n >= first_new and wire.is_mutable(o)]
+                self._keep(reply, inside if len(inside) <= MAX_KEPT_RETURNED else [tuple(refs[id(result)])])
             self._sync(reply, snapshots, refs)
             if warned:  # raised again in the judge, where pytest.warns can see them
                 reply["w"] = warned[:20]
