@@ -6373,6 +6373,76 @@ RETURNED_CONTAINER_CASES = [
 ]
 CASES += RETURNED_CONTAINER_CASES
 
+LIBRARY_USERS = src("""
+    import random
+
+
+    def roll(n, rng=None):
+        rng = rng or random.Random()
+        return [rng.randint(1, 6) for _ in range(n)]
+
+
+    def shuffled(items, rng):
+        items = list(items)
+        rng.shuffle(items)
+        return items
+
+
+    def grep(pattern, lines):
+        return [line for line in lines if pattern.search(line)]
+
+
+    def run(items, log):
+        for item in items:
+            log.info("item %s", item)
+        return len(items)
+
+
+    def drain(q):
+        out = []
+        while not q.empty():
+            out.append(q.get())
+        return out
+""")
+
+TESTS_LIBRARY_OBJECT_CASES = [
+    Case("library_objects_of_the_tests_handed_to_the_program", pytest_module("""
+        import logging
+        import queue
+        import random
+        import re
+
+        from solution import drain, grep, roll, run, shuffled
+
+
+        def test_a_seeded_random_instance():
+            ref = random.Random(7)
+            assert roll(3, random.Random(7)) == [ref.randint(1, 6) for _ in range(3)]
+            items = list(range(10))
+            expected = list(items)
+            random.Random(3).shuffle(expected)
+            assert shuffled(items, random.Random(3)) == expected
+
+
+        def test_a_compiled_pattern():
+            assert grep(re.compile(r"\\d+"), ["a1", "bb", "22"]) == ["a1", "22"]
+
+
+        def test_a_logger(caplog):
+            caplog.set_level(logging.INFO)
+            assert run(["a", "b"], logging.getLogger("tests.run")) == 2
+            assert caplog.messages == ["item a", "item b"]
+
+
+        def test_a_queue():
+            q = queue.Queue()
+            for i in (1, 2, 3):
+                q.put(i)
+            assert drain(q) == [1, 2, 3]
+        """), LIBRARY_USERS, bug(LIBRARY_USERS, "rng.shuffle(items)", "rng.shuffle(items[:])"), "left [0, 1, 2"),
+]
+CASES += TESTS_LIBRARY_OBJECT_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -19,6 +19,8 @@ import json
 import logging
 import operator
 import os
+import queue
+import random
 import re
 import sys
 import types
@@ -141,12 +143,33 @@ MATCH_MEMBERS = {"group", "groups", "groupdict", "start", "end", "span", "expand
                  "lastindex", "lastgroup", "__getitem__"}
 
 
+# the tests' `random.Random(7)`, compiled pattern and logger, handed to the program: used through these names only
+PY_RANDOM_MEMBERS = {"random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform", "gauss",
+                     "normalvariate", "lognormvariate", "expovariate", "triangular", "betavariate", "gammavariate",
+                     "vonmisesvariate", "paretovariate", "weibullvariate", "getrandbits", "randbytes", "seed",
+                     "getstate", "setstate"}
+PATTERN_MEMBERS = {"match", "search", "fullmatch", "findall", "finditer", "sub", "subn", "split", "pattern", "flags",
+                   "groups", "groupindex"}
+LOGGER_MEMBERS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log",
+                  "isEnabledFor", "getEffectiveLevel", "name", "level"}
+QUEUE_MEMBERS = {"put", "put_nowait", "get", "get_nowait", "empty", "full", "qsize", "task_done", "maxsize"}
+
+
 def _file_like_members(obj):
-    """The names the program may use of a stream, numpy generator or match of the tests (None: not one of those)."""
+    """The names the program may use of a stream, generator of random numbers, pattern, match or logger of the
+    tests (None: not one of those)."""
     if type(obj) in STREAM_TYPES:
         return STREAM_MEMBERS
     if type(obj) is re.Match:
         return MATCH_MEMBERS
+    if type(obj) is random.Random:
+        return PY_RANDOM_MEMBERS
+    if type(obj) is re.Pattern:
+        return PATTERN_MEMBERS
+    if type(obj) is logging.Logger:
+        return LOGGER_MEMBERS
+    if type(obj) in (queue.Queue, queue.LifoQueue, queue.PriorityQueue, queue.SimpleQueue):
+        return QUEUE_MEMBERS
     numpy = sys.modules.get("numpy")
     if numpy is not None and type(obj) in (numpy.random.Generator, numpy.random.RandomState):
         return RANDOM_MEMBERS
@@ -174,6 +197,8 @@ def _handable(obj) -> bool:
             obj.__code__.co_filename == "<string>" and "_checksig_" in obj.__globals__
             and isinstance(obj.__dict__.get("mock"), unittest.mock.NonCallableMock))
     if isinstance(obj, types.MethodType):
+        if obj.__name__ in (_file_like_members(obj.__self__) or ()):  # `rng.randint` of the tests' random.Random
+            return True
         return _handable(obj.__func__) and (isinstance(obj.__self__, type) or _handable(obj.__self__))
     if isinstance(obj, types.GeneratorType):  # the program may only iterate it (below): any but the judge's own
         return not obj.gi_code.co_filename.startswith(_JUDGE_DIRS)
