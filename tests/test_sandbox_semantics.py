@@ -5785,6 +5785,9 @@ SPAN = src("""
         def norm1(self):
             return abs(self.x) + abs(self.y)
 
+        def __str__(self):
+            return f"({self.x}, {self.y})"
+
 
     class Shape:
         registry = []
@@ -5909,6 +5912,11 @@ BOUND_METHOD_CASES = [
 
         def test_namedtuple_subclass_property():
             assert Point(3, -4).norm1 == 7
+
+
+        def test_own_str_and_the_namedtuples_repr():
+            assert str(Point(3, 4)) == "(3, 4)" and f"at {Point(1, 2)}" == "at (1, 2)"
+            assert repr(Point(3, 4)) == "Point(x=3, y=4)" and repr(Span(1, 2)) == "Span(start=1, end=2)"
         """), SPAN, bug(SPAN, "return self.end - self.start", "return self.end - self.start + 1"), "4"),
     Case("classmethods_called_on_a_test_subclass", pytest_module("""
         from solution import Shape, build

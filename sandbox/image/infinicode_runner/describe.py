@@ -114,6 +114,9 @@ def describe(cls, key) -> dict:
         desc["nt_defaults_for"] = tail
         desc["nt_properties"] = [name for name, raw in _class_members(cls) if isinstance(raw, property)
                                  and name not in cls._fields and not name.startswith("__")][:100]
+        desc["nt_text"] = [name for name in ("__str__", "__repr__")  # the program's own, not the namedtuple's
+                           if getattr(getattr(getattr(cls, name), "__code__", None), "co_filename", "")
+                           == "solution.py"]
     desc["dunders"] = [name for name in _FORWARDED if _owner(cls, name) is not object and hasattr(cls, name)]
     meta = type(cls)
     desc["meta"] = [d for d in ("__iter__", "__len__", "__contains__", "__getitem__")

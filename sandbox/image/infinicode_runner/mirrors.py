@@ -129,6 +129,9 @@ class Mirrors:
             defaults = [self.codec.decode(d) for d in desc.get("nt_defaults", [])]
             base = collections.namedtuple(name, fields, defaults=defaults or None)
             ns = {k: v for k, v in ns.items() if k not in ("__doc__",) and k not in fields}
+            for dunder in desc.get("nt_text", ()):  # its own __str__ / __repr__, run there
+                if dunder in ("__str__", "__repr__"):
+                    ns[dunder] = lambda obj, name=dunder: self.text(obj, name)
             for prop in desc.get("nt_properties", ()):  # `span.length`: computed there, on the same fields
                 if type(prop) is str and mirrored_name(prop) and prop not in fields:
                     ns[prop] = property(lambda obj, name=prop: self.get(obj, name))
