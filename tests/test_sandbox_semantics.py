@@ -6451,6 +6451,84 @@ TESTS_LIBRARY_OBJECT_CASES = [
 ]
 CASES += TESTS_LIBRARY_OBJECT_CASES
 
+PROCESS_HELPERS = src("""
+    import contextlib
+    import os
+
+
+    def averager():
+        total = count = 0
+        average = None
+        while True:
+            x = yield average
+            total += x
+            count += 1
+            average = total / count
+
+
+    def make_averager():
+        g = averager()
+        next(g)  # primed, as a coroutine decorator does
+        return g
+
+
+    @contextlib.contextmanager
+    def cd(path):
+        before = os.getcwd()
+        os.chdir(path)
+        try:
+            yield
+        finally:
+            os.chdir(before)
+
+
+    @contextlib.contextmanager
+    def env(**values):
+        saved = {k: os.environ.get(k) for k in values}
+        os.environ.update({k: str(v) for k, v in values.items()})
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+""")
+
+PROCESS_HELPER_CASES = [
+    Case("primed_generators_and_the_programs_directory_and_environment", pytest_module("""
+        import os
+
+        from solution import cd, env, make_averager
+
+
+        def test_send_to_a_primed_generator():
+            average = make_averager()
+            assert average.send(10) == 10
+            assert average.send(5) == 7.5
+
+
+        def test_working_directory(tmp_path):
+            before = os.getcwd()
+            with cd(tmp_path):
+                assert os.getcwd() == str(tmp_path)
+                open("f.txt", "w").close()
+            assert os.getcwd() == before
+            assert (tmp_path / "f.txt").exists()
+
+
+        def test_environment(monkeypatch):
+            monkeypatch.delenv("APP_MODE", raising=False)
+            with env(APP_MODE="test", N=3):
+                assert os.environ.get("APP_MODE") == "test"
+                assert os.getenv("N") == "3"
+            assert "APP_MODE" not in os.environ
+        """), PROCESS_HELPERS,
+         bug(PROCESS_HELPERS, "os.environ.update({k: str(v)", "os.environ.update({k.lower(): str(v)"), "None"),
+]
+CASES += PROCESS_HELPER_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius
@@ -6587,3 +6665,38 @@ def test_a_value_that_cannot_cross_is_unsupported_not_a_hang(semantics_sandbox):
     [result] = semantics_sandbox.run([Job(program, tests, timeout_s=10, memory_mb=256)])
     assert result.status == "unsupported", describe(result)
     assert "cannot cross" in result.message, describe(result)
+
+
+def test_what_a_program_sets_in_the_tests_process_ends_with_its_job():
+    # the program's directory and environment reach the tests' process (above); the next job in the same warm
+    # container must not see them
+    leaky = src("""
+        import os
+
+
+        def leak(path):
+            os.environ["LEAKED"] = "yes"
+            os.chdir(path)
+        """)
+    leaks = Tests(**pytest_module("""
+        import os
+
+        from solution import leak
+
+
+        def test_leak(tmp_path):
+            leak(str(tmp_path))
+            assert os.environ["LEAKED"] == "yes" and os.getcwd() == str(tmp_path)
+        """))
+    clean = Tests(**pytest_module("""
+        import os
+
+
+        def test_clean():
+            assert "LEAKED" not in os.environ
+            assert os.path.isdir(os.getcwd())
+        """))
+    with Sandbox(workers=1, memory_mb=256) as sb:
+        first, second = sb.run([Job(leaky, leaks, memory_mb=256), Job("x = 1\n", clean, memory_mb=256)])
+    assert first.status == "passed", describe(first)
+    assert second.status == "passed", describe(second)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import importlib
+import inspect
 import json
 import logging
 import math
@@ -102,6 +103,8 @@ class CandidateHooks:
         if isinstance(obj, type):
             return {"h": hid, "C": side.class_key(obj)}
         data = {"h": hid, "c": side.class_key(t)}
+        if t is types.GeneratorType and inspect.getgeneratorstate(obj) == inspect.GEN_SUSPENDED:
+            data["started"] = True  # primed by the program (`next(g)`): the tests may send to it at once
         base = subclass_values.immutable_base(t)
         if base is not None and not isinstance(obj, BaseException):  # the value it holds, for the judge's mirror
             data["v"] = side.codec._enc(subclass_values.value_inside(obj, base), None, depth + 1)
@@ -269,7 +272,7 @@ class CandidateSide(KeptInStep):
 
     def handle(self, msg):
         self._release(msg.get("kr"))
-        rng = None
+        rng = process = None
         back = {-key: snap.obj for key, snap in self.kept.items()}  # the tests' containers the program keeps
         snapshots = []
         try:
@@ -295,6 +298,7 @@ class CandidateSide(KeptInStep):
             warned = self.warned = []
             log_records.LOGGED.clear()
             rng = state.rng_before_call()
+            process = state.process_view()
             result = perform(op, target, msg, args, kwargs, self)
             refs = {id(o): [n, o] for n, o in back.items()}
             first_new = len(refs)  # numbers the result's own containers get as they are encoded
@@ -321,6 +325,8 @@ class CandidateSide(KeptInStep):
                 reply["l"] = list(log_records.LOGGED)
             if (rng := state.rng_after_call(rng)) is not None:  # the program drew from the seeded generators
                 reply["rng"] = rng
+            if (changed := state.process_changes(process)) is not None:  # its directory, its environment
+                reply["ps"] = changed
             if op == "get" and type(result) in (list, dict, set):  # the judge may change it in place later
                 self.handles[id(result)] = result
                 reply["live"] = id(result)
@@ -330,6 +336,8 @@ class CandidateSide(KeptInStep):
             reply = {"exc": self.exception(exc)}
             if (rng := state.rng_after_call(rng)) is not None:
                 reply["rng"] = rng
+            if process is not None and (changed := state.process_changes(process)) is not None:
+                reply["ps"] = changed
             self._sync(reply, snapshots, {id(o): [n, o] for n, o in back.items()})
             if self.warned:  # what the program warned and logged before it raised counts too
                 reply["w"] = self.warned[:20]

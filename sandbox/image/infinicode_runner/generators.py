@@ -12,21 +12,25 @@ async def awaited(proxy):
     return proxy._ic_conn.request({"op": "await", "t": proxy._ic_conn.codec.encode(proxy)})
 
 
-def pull(proxy):
+def pull(proxy, started=False):
     """A judge generator over a candidate generator: isinstance(g, GeneratorType) holds, items come one by one;
-    send, throw and close reach the candidate's."""
+    send, throw and close reach the candidate's. One the program already started (a coroutine it primed with
+    `next`) is started here too, by the caller's `next`, which asks nothing of the candidate: `g.send(10)` then
+    works as it does on the program's."""
     conn = proxy._ic_conn
-    sent = thrown = None
+    sent = thrown = item = None
     while True:
-        try:
-            if thrown is not None:
-                item = conn.request({"op": "throw", "t": conn.codec.encode(proxy), "n": thrown})
-            elif sent is None:
-                item = next(proxy)
-            else:
-                item = conn.callm(proxy, "send", (sent,))
-        except StopIteration as stop:
-            return stop.value
+        if not started:
+            try:
+                if thrown is not None:
+                    item = conn.request({"op": "throw", "t": conn.codec.encode(proxy), "n": thrown})
+                elif sent is None:
+                    item = next(proxy)
+                else:
+                    item = conn.callm(proxy, "send", (sent,))
+            except StopIteration as stop:
+                return stop.value
+        started = False
         sent = thrown = None
         try:
             sent = yield item

@@ -305,7 +305,11 @@ class JudgeHooks:
                 if kind.get("module") == "builtins" and kind.get("name") in ("generator", "coroutine",
                                                                             "async_generator"):
                     # a genuine generator (coroutine) here, reading the candidate's lazily (running it there)
-                    obj = {"generator": pull, "coroutine": awaited, "async_generator": apull}[kind["name"]](obj)
+                    if kind["name"] == "generator" and data.get("started") is True:
+                        obj = pull(obj, started=True)
+                        next(obj)  # (asks nothing of the candidate)
+                    else:
+                        obj = {"generator": pull, "coroutine": awaited, "async_generator": apull}[kind["name"]](obj)
                     conn.wrapped[id(obj)] = hid
             conn.proxies[hid] = obj
             return obj

@@ -34,7 +34,7 @@ from .proxies import (
     RemoteObject,
     Unsupported,
 )
-from .state import TestsState
+from .state import TestsState, take_process_changes
 
 # ---------------------------------------------------------------------------------------------------------------
 # The connection.
@@ -214,6 +214,8 @@ class Connection(Mirrors, Comparisons, KeptHere):
             for number, contents in reply.get("s", ()):
                 in_place.update_in_place(back[number], self.codec.decode(contents, back))
             self.state.take_rng(reply.get("rng"))
+            if "ps" in reply:
+                take_process_changes(reply["ps"], self.state)
             for category, message, *own in reply.get("w", ()):
                 raised = warn_again(str(category), str(message), self.codec.decode(own[0], {}) if own else None) \
                     or raised

@@ -25,6 +25,7 @@ from .log_records import MAX_JOB_RECORDS, Forward
 _REAL_SETSTATE = random.setstate
 REAL_SET_RECURSION = sys.setrecursionlimit
 JUDGE_RECURSION = 10_000  # the judge's own limit (frames of nested callbacks); tests may raise it, never lower it
+_start = [None]  # the judge's working directory and environment before any job
 _recursion = [None]  # the limit the tests of the job under way set, for the program (None: they set none)
 _REAL_SET_LEVEL = logging.Logger.setLevel
 _seedings = [0]  # seedings of random or numpy's global generator in this process
@@ -55,9 +56,19 @@ def _set_recursion(limit):
 
 
 def job_done() -> None:
-    """In the judge, after each job: what its tests set does not carry over to the next one."""
+    """In the judge, after each job: what its tests (or its program) set does not carry over to the next one."""
     _recursion[0] = None
     REAL_SET_RECURSION(JUDGE_RECURSION)
+    if _start[0] is not None:
+        cwd, env = _start[0]
+        if _environ() != env:
+            os.environ.clear()
+            os.environ.update(env)
+        try:
+            if _cwd() != cwd:
+                os.chdir(cwd)
+        except OSError:
+            pass
 
 
 def _counting(fn):
@@ -132,6 +143,7 @@ def install() -> None:
     logging.Logger.setLevel = _set_level
     sys.setrecursionlimit = _set_recursion
     REAL_SET_RECURSION(JUDGE_RECURSION)
+    _start[0] = (_cwd(), _environ())  # what job_done puts back
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         _REAL_NP_SET_STATE[0] = numpy.random.set_state
@@ -244,6 +256,44 @@ def _cwd() -> str | None:
         return os.getcwd()
     except OSError:  # the directory was removed
         return None
+
+
+def process_view() -> tuple:
+    """In the candidate, around a call: its working directory and environment, to see what the call changed."""
+    return _cwd(), _environ()
+
+
+def process_changes(before: tuple) -> dict | None:
+    """What the program's call changed of its working directory and environment (`with cd(path):`, a `setenv`
+    helper): it reaches the tests' process too, as in one process (None: nothing)."""
+    cwd, env = process_view()
+    out = {}
+    if cwd != before[0] and cwd is not None:
+        out["cwd"] = cwd
+    if env != before[1]:
+        out["env"] = dict(os.environ)
+    return out or None
+
+
+def take_process_changes(changes, tests_state) -> None:
+    """In the judge: the program's changes to its directory and environment, made here too (and not sent back).
+    The job's end puts the judge's own back (job_done)."""
+    if type(changes) is not dict:
+        return
+    env = changes.get("env")
+    if type(env) is dict and len(env) <= 4096 and all(
+            type(k) is str and type(v) is str and len(k) + len(v) <= 65536 and k and "=" not in k and "\0" not in k + v
+            for k, v in env.items()):
+        os.environ.clear()
+        os.environ.update(env)
+        tests_state.env = _environ()
+    cwd = changes.get("cwd")
+    if type(cwd) is str and 0 < len(cwd) <= 4096 and "\0" not in cwd:
+        try:
+            os.chdir(cwd)
+        except OSError:
+            pass
+        tests_state.cwd = _cwd()
 
 
 def apply(state: dict, decode) -> None:
