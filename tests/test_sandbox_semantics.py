@@ -6529,6 +6529,68 @@ PROCESS_HELPER_CASES = [
 ]
 CASES += PROCESS_HELPER_CASES
 
+LIBRARY_RESULTS = src("""
+    import ast
+    import configparser
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+
+    def load(text):
+        parser = configparser.ConfigParser()
+        parser.read_string(text)
+        return parser
+
+
+    def parse(text):
+        return ET.fromstring(text)
+
+
+    def first_statement(source):
+        return ast.parse(source).body[0]
+
+
+    def git_branch():
+        done = subprocess.run(["git", "branch", "--show-current"], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+
+    def sort_words(words, key):
+        return sorted(words, key=key)
+""")
+
+LIBRARY_RESULT_CASES = [
+    Case("library_objects_returned_faked_and_used_as_keys", pytest_module("""
+        import ast
+        import configparser
+        import operator
+        import subprocess
+        import xml.etree.ElementTree as ET
+        from unittest import mock
+
+        from solution import first_statement, git_branch, load, parse, sort_words
+
+
+        def test_instances_of_their_library_classes():
+            parser = load("[db]\\nhost = h\\n")
+            assert isinstance(parser, configparser.ConfigParser) and parser["db"]["host"] == "h"
+            element = parse("<a><b/></a>")
+            assert isinstance(element, ET.Element) and element.tag == "a"
+            assert isinstance(first_statement("x = 1"), ast.Assign)
+
+
+        def test_a_completed_process_from_a_fake_run():
+            done = subprocess.CompletedProcess(["git"], 0, stdout="main\\n", stderr="")
+            with mock.patch("subprocess.run", return_value=done):
+                assert git_branch() == "main"
+
+
+        def test_a_methodcaller_key():
+            assert sort_words(["b", "A", "c"], operator.methodcaller("lower")) == ["A", "b", "c"]
+        """), LIBRARY_RESULTS, bug(LIBRARY_RESULTS, "done.stdout.strip()", "done.stdout"), "'main\\n'"),
+]
+CASES += LIBRARY_RESULT_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

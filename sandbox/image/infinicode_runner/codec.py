@@ -22,6 +22,7 @@ import ipaddress
 import math
 import pathlib
 import re
+import subprocess
 import sys
 import types
 import uuid
@@ -36,6 +37,7 @@ datetime = types.SimpleNamespace(**{name: getattr(datetime, name)
                                     for name in ("date", "datetime", "time", "timedelta", "timezone")})
 
 MAX_DEPTH = 500  # nesting depth of values
+_COMPLETED = ("args", "returncode", "stdout", "stderr")
 
 _SEQ = {list: "l", tuple: "t", set: "s", frozenset: "fs"}
 _SEQ_BACK = {"l": list, "t": tuple, "s": set, "fs": frozenset}
@@ -178,6 +180,8 @@ class Codec:
             return {"T": ["path", [_PATHS[t], str(obj)]]}
         if t is uuid.UUID:
             return {"T": ["uuid", obj.hex]}
+        if t is subprocess.CompletedProcess:  # what a fake `subprocess.run` of the tests returns: its values
+            return {"T": ["completed", [self._enc(getattr(obj, name), refs, d) for name in _COMPLETED]]}
         if t in _IP_TYPES:
             return {"T": ["ip", [t.__name__, str(obj)]]}
         if t is types.SimpleNamespace:
@@ -345,6 +349,10 @@ class Codec:
             return fractions.Fraction(int(dec(arg[0], None, d)), int(dec(arg[1], None, d)))
         if name == "path":
             return _PATHS_BACK[str(arg[0])](str(arg[1]))
+        if name == "completed":
+            if type(arg) is not list or len(arg) != len(_COMPLETED):
+                raise ValueError("malformed CompletedProcess")
+            return subprocess.CompletedProcess(*[dec(x, refs, d) for x in arg])
         if name == "uuid":
             if type(arg) is not str or len(arg) != 32:
                 raise ValueError("malformed UUID")

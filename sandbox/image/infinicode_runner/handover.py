@@ -214,7 +214,8 @@ def _handable(obj) -> bool:
         return type(obj.__self__) in _VALUE_OWNERS or obj.__name__ in (_file_like_members(obj.__self__) or ())
     if _file_like_members(obj) is not None:
         return True
-    return isinstance(obj, _ITERATOR_TYPES) or type(obj).__name__ in ("itemgetter", "attrgetter", "partial")
+    return isinstance(obj, _ITERATOR_TYPES) or type(obj).__name__ in ("itemgetter", "attrgetter", "methodcaller",
+                                                                      "partial")
 
 
 _GENERATOR_METHODS = ("send", "throw", "close")

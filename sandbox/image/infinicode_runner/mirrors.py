@@ -46,7 +46,8 @@ _ADOPTABLE = (types.FunctionType, int, float, str, bool, tuple, type(None))  # w
 # threads): to the tests' isinstance they are of the library's class (never to type(), nor to the judge itself).
 _LIBRARY_MODULES = {"functools", "collections", "re", "itertools", "queue", "threading", "io", "_io", "contextlib",
                     "types", "weakref", "asyncio", "concurrent.futures", "array", "heapq", "operator", "string",
-                    "random"}
+                    "random", "configparser", "xml.etree.ElementTree", "ast", "logging", "argparse", "json", "csv",
+                    "sqlite3"}
 _ITERATOR_CLASSES = (map, filter, enumerate, zip, reversed, types.MappingProxyType)
 _VALUE_CLASSES = (BaseException, bool, int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset)
 
