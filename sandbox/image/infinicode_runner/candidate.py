@@ -25,13 +25,14 @@ from . import codec as wire
 from . import framing, in_place, log_records, pickling, program_exceptions, state, subclass_values
 from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
-from .live import live_classes
 from .program_ops import perform
 from .programs import flush, serve_programs, set_limits
 from .tests_objects import (
     JUDGE_KINDS,
     TESTS_CLASSES,
     TESTS_EXCEPTION_CLASSES,
+    TESTS_LIVE,
+    TESTS_LIVE_TYPES,
     JudgeFunction,
     JudgeObject,
     JudgeProxy,
@@ -64,15 +65,6 @@ class TestsStdin:
 
 
 MAX_KEPT_RETURNED = 8  # containers of one returned value kept in step (more: only the outermost)
-
-
-def _send_to_tests(obj, name, args, kwargs):
-    side, jid = obj.__dict__["_ic_tests"]
-    side.request_on(jid, "callm", args, kwargs, m=name)
-
-
-TESTS_LIVE = live_classes(_send_to_tests, "Tests")
-TESTS_LIVE_TYPES = tuple(TESTS_LIVE.values())
 
 
 class CandidateHooks:

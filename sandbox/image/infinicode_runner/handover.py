@@ -13,15 +13,11 @@ import collections
 import collections.abc
 import copy
 import importlib
-import io
 import itertools
 import json
 import logging
 import operator
 import os
-import queue
-import random
-import re
 import sys
 import types
 import unittest
@@ -34,6 +30,7 @@ from . import codec as wire
 from . import subclass_values
 from .dataclass_shape import describe_dataclass
 from .generators import apull, awaited, pull
+from .handed_library import STREAM_TYPES, library_members, record_values
 from .loops import run_to_end
 from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, BoundRemote, RemoteException, is_proxy
 from .signatures import signature_data
@@ -123,73 +120,6 @@ _ITERATOR_TYPES = tuple({type(iter(x)) for x in ([], (), range(1), set(), {}, {}
                            itertools.cycle, itertools.repeat, itertools.chain, itertools.islice})
 
 
-# Streams the tests open (a StringIO to collect output, a file in tmp_path) go as handles too: the program may use
-# them as a file, through these names, and nothing else of them
-STREAM_TYPES = (io.StringIO, io.BytesIO, io.TextIOWrapper, io.BufferedReader, io.BufferedWriter, io.BufferedRandom)
-STREAM_MEMBERS = {"read", "read1", "readline", "readlines", "readinto", "write", "writelines", "getvalue", "seek",
-                  "tell", "truncate", "flush", "close", "closed", "readable", "writable", "seekable", "name", "mode",
-                  "encoding", "newlines"}
-
-
-# numpy random generators the tests seed and hand over (`rng = np.random.default_rng(0)`): the program draws from
-# the tests' own stream, as in one process, through these methods only
-RANDOM_MEMBERS = {"random", "integers", "normal", "standard_normal", "uniform", "choice", "permutation", "shuffle",
-                  "permuted", "binomial", "poisson", "exponential", "beta", "gamma", "multivariate_normal",
-                  "bytes", "rand", "randn", "randint", "random_sample", "random_integers", "lognormal", "laplace"}
-
-
-# a match the tests' re.sub hands to the program's replacement function (`re.sub(r"\w+", censor, text)`)
-MATCH_MEMBERS = {"group", "groups", "groupdict", "start", "end", "span", "expand", "string", "pos", "endpos",
-                 "lastindex", "lastgroup", "__getitem__"}
-
-
-# the tests' `random.Random(7)`, compiled pattern and logger, handed to the program: used through these names only
-PY_RANDOM_MEMBERS = {"random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform", "gauss",
-                     "normalvariate", "lognormvariate", "expovariate", "triangular", "betavariate", "gammavariate",
-                     "vonmisesvariate", "paretovariate", "weibullvariate", "getrandbits", "randbytes", "seed",
-                     "getstate", "setstate"}
-PATTERN_MEMBERS = {"match", "search", "fullmatch", "findall", "finditer", "sub", "subn", "split", "pattern", "flags",
-                   "groups", "groupindex"}
-LOGGER_MEMBERS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log",
-                  "isEnabledFor", "getEffectiveLevel", "name", "level"}
-QUEUE_MEMBERS = {"put", "put_nowait", "get", "get_nowait", "empty", "full", "qsize", "task_done", "maxsize"}
-
-
-def _file_like_members(obj):
-    """The names the program may use of a stream, generator of random numbers, pattern, match or logger of the
-    tests (None: not one of those)."""
-    if type(obj) in STREAM_TYPES:
-        return STREAM_MEMBERS
-    if type(obj) is re.Match:
-        return MATCH_MEMBERS
-    if type(obj) is random.Random:
-        return PY_RANDOM_MEMBERS
-    if type(obj) is re.Pattern:
-        return PATTERN_MEMBERS
-    if type(obj) is logging.Logger:
-        return LOGGER_MEMBERS
-    if type(obj) in (queue.Queue, queue.LifoQueue, queue.PriorityQueue, queue.SimpleQueue):
-        return QUEUE_MEMBERS
-    numpy = sys.modules.get("numpy")
-    if numpy is not None and type(obj) in (numpy.random.Generator, numpy.random.RandomState):
-        return RANDOM_MEMBERS
-    return None
-
-
-def _record_values(record) -> dict:
-    """A log record as plain values (its exception as the text logging writes for it), for logging.makeLogRecord."""
-    plain = (str, int, float, bool, type(None))
-    values = {k: v for k, v in list(vars(record).items())[:100] if type(k) is str and type(v) in plain}
-    args = record.args if type(record.args) is tuple else ()
-    if type(record.msg) is str and all(type(a) in plain for a in args):
-        values["args"] = args
-    else:
-        values["msg"], values["args"] = record.getMessage(), ()
-    if record.exc_info and not record.exc_text:
-        values["exc_text"] = logging.Formatter().formatException(record.exc_info)
-    return values
-
-
 def _handable(obj) -> bool:
     """Objects the candidate may hold a handle to: the tests' own code and objects, and iterators."""
     if isinstance(obj, types.FunctionType):  # the tests' own, or one mock's autospec made (it checks the call's
@@ -197,7 +127,7 @@ def _handable(obj) -> bool:
             obj.__code__.co_filename == "<string>" and "_checksig_" in obj.__globals__
             and isinstance(obj.__dict__.get("mock"), unittest.mock.NonCallableMock))
     if isinstance(obj, types.MethodType):
-        if obj.__name__ in (_file_like_members(obj.__self__) or ()):  # `rng.randint` of the tests' random.Random
+        if obj.__name__ in (library_members(obj.__self__) or ()):  # `rng.randint` of the tests' random.Random
             return True
         return _handable(obj.__func__) and (isinstance(obj.__self__, type) or _handable(obj.__self__))
     if isinstance(obj, types.GeneratorType):  # the program may only iterate it (below): any but the judge's own
@@ -211,8 +141,8 @@ def _handable(obj) -> bool:
     if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function; a stream's write
         if isinstance(obj.__self__, types.GeneratorType):
             return obj.__name__ in _GENERATOR_METHODS and _handable(obj.__self__)
-        return type(obj.__self__) in _VALUE_OWNERS or obj.__name__ in (_file_like_members(obj.__self__) or ())
-    if _file_like_members(obj) is not None:
+        return type(obj.__self__) in _VALUE_OWNERS or obj.__name__ in (library_members(obj.__self__) or ())
+    if library_members(obj) is not None:
         return True
     return isinstance(obj, _ITERATOR_TYPES) or type(obj).__name__ in ("itemgetter", "attrgetter", "methodcaller",
                                                                       "partial")
@@ -260,7 +190,7 @@ class JudgeHooks:
         if isinstance(obj, types.ModuleType):
             return {"mod": obj.__name__}
         if type(obj) is logging.LogRecord:  # to the program's logging.Handler on a logger of the tests: its values
-            return {"rec": self.conn.codec._enc(_record_values(obj), None, depth + 1)}
+            return {"rec": self.conn.codec._enc(record_values(obj), None, depth + 1)}
         if type(obj) is BoundRemote and is_proxy(obj.target) and obj.target._ic_conn is self.conn:
             return {"bm": [obj.target._ic_hid, str(obj.name)]}  # `bus.subscribe(listener.on_event)`: its method there
         name = _by_name(obj)
@@ -372,7 +302,7 @@ def judge_op(op, target, name, args, kwargs):
     if op == "callm" and name in _TEST_OBJECT_OPS and (own or (
             type(target) in STREAM_TYPES and name in ("__enter__", "__exit__"))):
         return _TEST_OBJECT_OPS[name](target, *args)
-    if op in ("callm", "get") and name in (_file_like_members(target) or ()):
+    if op in ("callm", "get") and name in (library_members(target) or ()):
         member = getattr(target, name)
         return member(*args, **kwargs) if op == "callm" else member
     if op in ("get", "set") and _private_field(target, name):

@@ -12,6 +12,7 @@ import types
 
 from .codec import decode_value
 from .dataclass_shape import dataclass_members
+from .live import live_classes
 from .signatures import signature_from_data
 
 
@@ -275,3 +276,14 @@ def tests_exception_class(side, chain):
                 "__getattr__": __getattr__, "__module__": "tests", "_ic_class_jid": jid})
         parent = cls
     return parent
+
+
+# Lists, dicts and sets read from an attribute of the tests' object (`node.neighbors`): the program's changes to its
+# copy are made to theirs too (live.py)
+def _send_to_tests(obj, name, args, kwargs):
+    side, jid = obj.__dict__["_ic_tests"]
+    side.request_on(jid, "callm", args, kwargs, m=name)
+
+
+TESTS_LIVE = live_classes(_send_to_tests, "Tests")
+TESTS_LIVE_TYPES = tuple(TESTS_LIVE.values())
