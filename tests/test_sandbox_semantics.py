@@ -1040,6 +1040,7 @@ DATA_CASES = [
             assert isinstance(c, Color)
             assert list(Color) == [Color.RED, Color.GREEN, Color.BLUE]
             assert Color(2) is Color.GREEN
+            assert list(Color.__members__) == ["RED", "GREEN", "BLUE"] and Color.__members__["RED"] is Color.RED
         '''), COLOR, bug(COLOR, "return Color[text.upper()]",
                          "return {'red': Color.RED, 'green': Color.GREEN, 'blue': Color.GREEN}[text.lower()]"),
         "Color.GREEN"),
