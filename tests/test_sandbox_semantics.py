@@ -6473,6 +6473,11 @@ PROCESS_HELPERS = src("""
         return g
 
 
+    def set_seed(seed):
+        import random
+        random.seed(seed)
+
+
     @contextlib.contextmanager
     def cd(path):
         before = os.getcwd()
@@ -6501,7 +6506,7 @@ PROCESS_HELPER_CASES = [
     Case("primed_generators_and_the_programs_directory_and_environment", pytest_module("""
         import os
 
-        from solution import cd, env, make_averager
+        from solution import cd, env, make_averager, set_seed
 
 
         def test_send_to_a_primed_generator():
@@ -6517,6 +6522,14 @@ PROCESS_HELPER_CASES = [
                 open("f.txt", "w").close()
             assert os.getcwd() == before
             assert (tmp_path / "f.txt").exists()
+
+
+        def test_a_seed_the_program_sets_is_the_tests_too():
+            import random
+            set_seed(123)
+            first = random.random()
+            random.seed(123)
+            assert first == random.random()
 
 
         def test_environment(monkeypatch):

@@ -52,8 +52,8 @@ _LOCAL_ONLY = ("_ic_", "_pytest", "__")  # attribute names never asked of the ca
 
 DATA_DUNDERS = {"__name__", "__qualname__", "__annotations__", "__defaults__", "__kwdefaults__", "__all__",
                  "__version__", "__slots__", "__dict__", "__author__", "__license__", "__email__", "__copyright__",
-                 "__status__", "__credits__", "__maintainer__", "__date__", "__tablename__", "__members__"}  # plain data: asked of
-# the candidate like any attribute
+                 "__status__", "__credits__", "__maintainer__", "__date__", "__tablename__",
+                 "__members__"}  # plain data: asked of the candidate like any attribute
 
 
 def mirrored_name(name: str) -> bool:

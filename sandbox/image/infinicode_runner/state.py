@@ -181,7 +181,7 @@ class TestsState:
 
     def take_rng(self, states) -> None:
         """The generators' states after a call in which the program drew from them: the tests' go on from there."""
-        if type(states) is dict and self.rng_sent is not None:
+        if type(states) is dict and (self.rng_sent is not None or states.get("program") is True):
             set_rng(states)
             self.rng_sent = rng_states()
 
@@ -367,16 +367,24 @@ def set_rng(states: dict) -> None:
 
 
 def rng_before_call():
-    """In the candidate: the generators' states before a call, once the tests seeded them (else None)."""
-    return rng_states() if _rng_synced[0] else None
+    """In the candidate: the generators' states before a call once they are one sequence with the tests' (else
+    None), and how many seedings this process has seen."""
+    return rng_states() if _rng_synced[0] else None, _seedings[0]
 
 
 def rng_after_call(before):
-    """In the candidate: the generators' states after the call, if the program drew from them (else None)."""
+    """In the candidate: the generators' states after the call, if the program drew from them, or seeded them (a
+    `set_seed` helper: from then on they are one sequence with the tests', as when the tests seed); else None."""
     if before is None:
         return None
+    states, seedings = before
+    if states is None:
+        if _seedings[0] == seedings:
+            return None
+        _rng_synced[0] = True
+        return {**rng_states(), "program": True}
     after = rng_states()
-    return after if after != before else None
+    return after if after != states else None
 
 
 def _apply_patch(patch: dict, decode) -> None:
