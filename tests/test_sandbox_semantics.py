@@ -6605,6 +6605,35 @@ LIBRARY_RESULT_CASES = [
 ]
 CASES += LIBRARY_RESULT_CASES
 
+ANNOTATED = src("""
+    def reset(cache: dict) -> None:
+        cache.clear()
+
+
+    def save(path: str, *, force: bool = False) -> bool:
+        return force
+""")
+
+ANNOTATION_CASES = [
+    Case("signatures_with_none_annotations", pytest_module("""
+        import inspect
+
+        from solution import reset, save
+
+
+        def test_return_none_is_an_annotation():
+            assert inspect.signature(reset).return_annotation is None
+            assert inspect.signature(save).return_annotation is bool
+
+
+        def test_parameters():
+            params = inspect.signature(save).parameters
+            assert list(params) == ["path", "force"]
+            assert params["force"].default is False
+        """), ANNOTATED, bug(ANNOTATED, "force: bool = False", "force: bool = True"), "True"),
+]
+CASES += ANNOTATION_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius
