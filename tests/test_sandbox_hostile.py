@@ -1736,6 +1736,226 @@ ENDLESS_CLASS = src('''
 HUGE_STRING = "def answer():\n    return '4' * (200 << 20)\n"
 DEEP_NESTING = "def answer():\n    x = []\n    for _ in range(1_000_000):\n        x = [x]\n    return x\n"
 
+# A program that names its function as a library's (the judge then uses its own) and walks from a pure module to
+# another one: `dataclasses.builtins.eval` would evaluate the program's text in the judge.
+LIBRARY_NAME_WALK = src("""
+    import sys
+
+
+    def encode(text):
+        return ("(setattr(__import__('_pytest.python', fromlist=['x']).Function, 'runtest', lambda self: None), "
+                f"{text!r})[1]")
+
+
+    def decode(text):
+        return text
+
+
+    side = sys.modules["infinicode_runner.candidate"]
+    real_name = side.library_name
+    side.library_name = lambda obj: ["dataclasses", "builtins.eval"] if obj is decode else real_name(obj)
+    """)
+LIBRARY_NAME_WALK_TESTS = src("""
+    from solution import decode, encode
+
+
+    def test_target_roundtrip():
+        assert decode(encode("hello")) == "hello"
+
+
+    def test_target_shift():
+        assert encode("abc") == "bcd"
+    """)
+
+# SIGINT to the judge (same user): pytest would stop the session and report only the tests run so far.
+SIGINT_JUDGE = src("""
+    import os
+    import signal
+    import time
+
+
+    def add(a, b):
+        return a + b
+
+
+    def multiply(a, b):
+        os.kill(os.getppid(), signal.SIGINT)
+        time.sleep(0.5)
+        return 0
+    """)
+SIGINT_JUDGE_TESTS = src("""
+    from solution import add, multiply
+
+
+    def test_add():
+        assert add(2, 3) == 5
+
+
+    def test_target_multiply():
+        assert multiply(2, 3) == 6
+
+
+    def test_target_multiply_again():
+        assert multiply(-2, 3) == -6
+    """)
+
+# A list or dict subclass whose iteration shows other contents than it holds: Python's == reads the storage.
+ITERATION_LIES = src("""
+    class Sorted(list):
+        def __iter__(self):
+            return iter([1, 2, 3])
+
+
+    class Counts(dict):
+        def __iter__(self):
+            return iter(["a", "b"])
+
+        def keys(self):
+            return ["a", "b"]
+
+        def __getitem__(self, key):
+            return {"a": 2, "b": 1}[key]
+
+        def items(self):
+            return [("a", 2), ("b", 1)]
+
+
+    def sort_numbers(xs):
+        return Sorted(xs)
+
+
+    def count_letters(text):
+        return Counts(wrong=99)
+    """)
+ITERATION_LIES_TESTS = src("""
+    from solution import count_letters, sort_numbers
+
+
+    def test_target_sort():
+        assert sort_numbers([3, 1, 2]) == [1, 2, 3]
+
+
+    def test_target_counts():
+        assert count_letters("aab") == {"a": 2, "b": 1}
+    """)
+
+# An IntEnum / str-Enum member whose _value_ was rebound: == reads the int or str inside it.
+ENUM_VALUE_REBOUND = src("""
+    import enum
+
+
+    class Status(enum.IntEnum):
+        OK = 200
+        NOT_FOUND = 404
+
+
+    class Color(str, enum.Enum):
+        RED = "red"
+        BLUE = "blue"
+
+
+    Status.NOT_FOUND._value_ = 200
+    Color.BLUE._value_ = "red"
+
+
+    def status_for(path):
+        return Status.NOT_FOUND
+
+
+    def favourite():
+        return Color.BLUE
+    """)
+ENUM_VALUE_REBOUND_TESTS = src("""
+    from solution import favourite, status_for
+
+
+    def test_target_status():
+        assert status_for("/") == 200
+
+
+    def test_target_status_ordered():
+        assert status_for("/") < 300 and {status_for("/")} == {200}
+
+
+    def test_target_color():
+        assert favourite() == "red"
+    """)
+
+# The program switches off the assertions of the tests' mocks, or fakes their call counts.
+MOCK_ASSERTS_REPLACED = src("""
+    def nothing(*args, **kwargs):
+        return None
+
+
+    def notify(mailer, user):
+        for name in ("assert_called_once_with", "assert_called_with", "assert_called_once", "assert_called"):
+            setattr(mailer.send, name, nothing)
+
+
+    def charge(gateway, amount):
+        gateway.called = True
+        gateway.call_count = 1
+
+
+    def refund(gateway, amount):
+        gateway.reset_mock()
+    """)
+MOCK_ASSERTS_REPLACED_TESTS = src("""
+    from unittest.mock import MagicMock, Mock
+
+    from solution import charge, notify, refund
+
+
+    def test_target_sends_welcome():
+        mailer = MagicMock()
+        notify(mailer, "bob")
+        mailer.send.assert_called_once_with("bob", "Welcome!")
+
+
+    def test_target_charged():
+        gateway = Mock()
+        charge(gateway, 10)
+        gateway.assert_called_once()
+
+
+    def test_target_refund_keeps_history():
+        gateway = Mock()
+        gateway.charge(10)
+        refund(gateway, 10)
+        gateway.charge.assert_called_once_with(10)
+    """)
+
+# hypothesis's "this example does not count" raised by the program: the inputs that show its bug would be dropped.
+HYPOTHESIS_ASSUMED_AWAY = src("""
+    def absolute(x):
+        if x < 0:
+            from hypothesis.errors import UnsatisfiedAssumption
+            raise UnsatisfiedAssumption()
+        return x
+    """)
+HYPOTHESIS_ASSUMED_AWAY_TESTS = src("""
+    from hypothesis import given, strategies as st
+
+    from solution import absolute
+
+
+    @given(st.integers())
+    def test_target_matches_abs(x):
+        assert absolute(x) == abs(x)
+    """)
+
+# A log record whose format the judge would expand: `%*d` with a huge width is gigabytes there.
+LOG_FORMAT_BOMB = src("""
+    import sys
+
+    records = sys.modules["infinicode_runner.log_records"]
+
+
+    def answer():
+        records.LOGGED.append(["app", 40, "x", {}, {"line": [1, "f"], "fmt": ["%*d", [1_500_000_000, 1]]}])
+        return 41
+    """)
+
 LOSES = {"failed", "error"}
 LOSES_OR_UNSUPPORTED = {"failed", "error", "unsupported"}
 RESOURCES = {"failed", "error", "crashed", "memory_exceeded", "timeout"}
@@ -1806,6 +2026,13 @@ HOSTILE_CHANNELS = {
     "candidate_forges_replies_on_its_pipes": (FORGED_REPLIES, CONTRADICTION + TARGET_ANSWER.split("\n", 1)[1],
                                               LOSES | {"crashed"}, 10),
     "planted_conftest_ini_and_fake_numpy": (PLANTED_FILES, PLANTED_FILES_TESTS, LOSES, 10),
+    "library_name_walks_to_the_judges_eval": (LIBRARY_NAME_WALK, LIBRARY_NAME_WALK_TESTS, LOSES | {"crashed"}, 5),
+    "sigint_to_the_judge_ends_its_session": (SIGINT_JUDGE, SIGINT_JUDGE_TESTS, LOSES | {"timeout"}, 5),
+    "container_subclass_iteration_lies": (ITERATION_LIES, ITERATION_LIES_TESTS, LOSES, 5),
+    "enum_value_rebound": (ENUM_VALUE_REBOUND, ENUM_VALUE_REBOUND_TESTS, LOSES, 5),
+    "mock_assertions_of_the_tests_replaced": (MOCK_ASSERTS_REPLACED, MOCK_ASSERTS_REPLACED_TESTS, LOSES, 5),
+    "hypothesis_example_assumed_away": (HYPOTHESIS_ASSUMED_AWAY, HYPOTHESIS_ASSUMED_AWAY_TESTS, LOSES, 10),
+    "log_record_format_bomb": (LOG_FORMAT_BOMB, TARGET_ANSWER, LOSES, 5),
 }
 
 WRONG = Job("def answer():\n    return 41\n", ANSWER_TESTS)

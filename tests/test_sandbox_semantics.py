@@ -6803,5 +6803,7 @@ def test_what_a_program_sets_in_the_tests_process_ends_with_its_job():
         """))
     with Sandbox(workers=1, memory_mb=256) as sb:
         first, second = sb.run([Job(leaky, leaks, memory_mb=256), Job("x = 1\n", clean, memory_mb=256)])
+        created = list(sb.created)
     assert first.status == "passed", describe(first)
     assert second.status == "passed", describe(second)
+    assert len(created) == 1, "putting the judge's environment back lost the warm container"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections.abc
 
 from .proxies import CandidateGone, Deadline, RemoteObject, Unsupported, is_proxy
+from .subclass_values import immutable_base, value_inside
 
 
 def _is_object(obj) -> bool:
@@ -29,7 +30,7 @@ class Comparisons:
             return NotImplemented
         if kind == "enum":
             if desc.get("mixin") and not is_proxy(b):
-                return self.get(a, "_value_") == b
+                return self._enum_value(a) == b
             return NotImplemented
         if kind == "dataclass":
             if type(b) is not type(a):
@@ -104,8 +105,8 @@ class Comparisons:
             if is_proxy(right):
                 return NotImplemented
         elif desc.get("eq") == "enum" and desc.get("mixin"):
-            left = self.get(a, "_value_")
-            right = self.get(b, "_value_") if _is_object(b) else b
+            left = self._enum_value(a)
+            right = self._enum_value(b) if _is_object(b) else b
         elif kind == "custom":
             if _is_object(b) and type(b) is type(a) and desc.get("name") in self.named_in_tests:
                 said = self._agreed_order(a, b, op)
@@ -147,8 +148,19 @@ class Comparisons:
                 return None
         return said
 
+    def _enum_value(self, a):
+        """The value a member of an enum with a value type mixed in (IntEnum, StrEnum, `class C(str, Enum)`) holds:
+        what the mixed-in type's `==` and hash read, the value inside the mirror (never `_value_`, which the
+        program may have rebound)."""
+        base = immutable_base(type(a))
+        if base is None or type(a)._ic_desc.get("eq") != "enum":
+            return self.get(a, "_value_")
+        return value_inside(a, base)
+
     def hash(self, a):
         desc = type(a)._ic_desc
+        if desc.get("eq") == "enum" and desc.get("mixin"):  # the mixed-in type's hash: `Suit.HEARTS in {2, 3}`
+            return hash(self._enum_value(a))
         kind = desc.get("hash")
         if kind == "fields":
             return hash(self.fields(a, desc.get("fields", [])))

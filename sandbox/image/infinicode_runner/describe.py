@@ -20,7 +20,7 @@ import typing
 
 from .codec import container_base
 from .dataclass_shape import describe_dataclass
-from .handover import is_pure_library
+from .handover import walk_library
 from .subclass_values import immutable_base
 
 VALUE_BASES = {int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset, collections.deque,
@@ -179,16 +179,9 @@ def library_name(obj):
     if isinstance(module, str) and module.startswith("_") and module[1:] in PRELOADED and isinstance(qualname, str) \
             and getattr(sys.modules[module[1:]], qualname, None) is obj:
         module = module[1:]  # operator.add is _operator.add: named by the module the program imported it from
-    if not isinstance(module, str) or not isinstance(qualname, str) or module not in PRELOADED \
-            or not is_pure_library(module, qualname):
+    if not isinstance(module, str) or not isinstance(qualname, str) or module not in PRELOADED:
         return None
-    found = sys.modules[module]
-    try:
-        for part in filter(None, qualname.split(".")):
-            found = getattr(found, part)
-    except Exception:
-        return None
-    return [module, qualname] if found is obj else None
+    return [module, qualname] if walk_library(module, qualname) is obj else None
 
 
 def is_namedtuple(cls):

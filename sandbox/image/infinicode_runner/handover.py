@@ -81,33 +81,56 @@ def is_pure_library(module, qualname):
     return module in PURE_LIBRARIES and "<" not in qualname and not qualname.startswith("_")
 
 
+def walk_library(module, qualname):
+    """The object `qualname` names in a pure library's module: a class's members only, never a module reached
+    through another (`dataclasses.builtins.eval`, a library's `sys` or `os`) nor a private name. What the candidate
+    names honestly is a class path from __qualname__. None where it names nothing of the sort."""
+    found = sys.modules.get(module)
+    if found is None or not is_pure_library(module, qualname):
+        return None
+    for part in filter(None, qualname.split(".")):
+        if part.startswith("_") or (found is not sys.modules[module] and not isinstance(found, type)):
+            return None
+        try:
+            found = getattr(found, part)
+        except Exception:
+            return None
+        if isinstance(found, types.ModuleType):
+            return None
+    return found
+
+
 def library_object(name):
     """A module, function or class of a pure library both sides had loaded before the program ran, named by the
     candidate (`import math`, `from typing import List`): the judge's own, so nothing needs describing."""
     module, qualname = (str(part) for part in name) if type(name) is list and len(name) == 2 else ("", "")
-    found = sys.modules.get(module)
-    if found is None or not is_pure_library(module, qualname):
+    found = walk_library(module, qualname)
+    if found is None:
         raise ValueError("not a library object the program may name")
-    for part in filter(None, qualname.split(".")):
-        found = getattr(found, part)
     if not isinstance(found, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type,
                               types.MethodDescriptorType)) and type(found).__module__ not in ("typing", "numpy"):
         raise ValueError("not a library object")
     return found
 
 
+# Exceptions that steer the test run itself: a skip or an outcome of pytest's or unittest's, a rejected example of
+# hypothesis's (UnsatisfiedAssumption would make it drop the inputs that show a bug). Never rebuilt from the program.
+_RUN_CONTROL_PACKAGES = ("_pytest", "pytest", "pluggy", "unittest", "infinicode_runner", "hypothesis",
+                         "_hypothesis_pytestplugin", "_hypothesis_globals", "pytest_asyncio")
+
+
 def library_exception(module, qualname):
     """The judge's own class for an exception class of a library the judge has loaded (json.JSONDecodeError,
-    dataclasses.FrozenInstanceError...), so `pytest.raises(TheirLibraryError)` works. Never pytest's or unittest's
-    (a SkipTest or an outcome would skip or stop tests), never the runner's."""
-    if module in ("solution", TEST_MODULE, "builtins") or module.split(".")[0] in (
-            "_pytest", "pytest", "pluggy", "unittest", "infinicode_runner") or module not in sys.modules:
+    dataclasses.FrozenInstanceError...), so `pytest.raises(TheirLibraryError)` works. Never one that steers the test
+    run (above), never the runner's."""
+    if module in ("solution", TEST_MODULE, "builtins") or module not in sys.modules:
         return None
     found = sys.modules[module]
     for part in qualname.split("."):
         found = getattr(found, part, None)
     if not (isinstance(found, type) and issubclass(found, Exception)) or issubclass(found, unittest.SkipTest) \
-            or found.__module__ != module:
+            or found.__module__ != module or any(
+                str(getattr(c, "__module__", "")).split(".")[0] in _RUN_CONTROL_PACKAGES for c in found.__mro__):
         return None
     return found
 
@@ -282,7 +305,17 @@ def tests_own(target) -> bool:
         isinstance(target, type) and getattr(target, "__module__", None) == TEST_MODULE)
 
 
+# What a mock of the tests records and asserts with: the program may read these, never set them or reset the mock
+# (`mailer.send.assert_called_once_with = lambda *a: None` would switch the test's assertion off).
+_MOCK_OWN = {name for cls in (unittest.mock.MagicMock, unittest.mock.AsyncMock) for klass in cls.__mro__
+             for name in vars(klass) if not name.startswith("_")}
+_MOCK_CHANGES = {"reset_mock", "configure_mock", "attach_mock", "mock_add_spec"}
+
+
 def judge_op(op, target, name, args, kwargs):
+    if isinstance(target, unittest.mock.NonCallableMock) and (
+            (op == "set" and name in _MOCK_OWN) or (op in ("callm", "get") and name in _MOCK_CHANGES)):
+        raise AttributeError(f"the program may not change {name!r} of a mock of the tests")
     own = tests_own(target)
     if op == "call":
         if not callable(target):

@@ -227,6 +227,7 @@ class JobPlugin:
         self.outcomes = {}
         self.fatal = None
         self.loop = None
+        self.collected = []
         plugin = self
 
         class JobModule(pytest.Module):
@@ -264,6 +265,9 @@ class JobPlugin:
         """The program's own `test_*` functions and `Test*` classes, which `from solution import *` brings into the
         tests' namespace, are not the task's tests: never collected."""
         return [] if is_proxy(obj) else None
+
+    def pytest_collection_modifyitems(self, items):
+        self.collected = [item.nodeid.split("::", 1)[-1] for item in items]
 
     def pytest_internalerror(self, excrepr, excinfo):
         self.outcomes["internal"] = {"name": "pytest", "outcome": "error",
@@ -367,13 +371,19 @@ def run_pytest(tests, conn, outcomes):
     conn.forward = True
     conn.state.forward_logs = True  # the program's log records come back, for caplog
     try:
-        pytest.main(args, plugins=[plugin])
+        code = pytest.main(args, plugins=[plugin])
     finally:
         conn.forward = False
         sys.modules.pop(TEST_MODULE, None)
         outcomes.extend(plugin.outcomes.values())
     if plugin.fatal is not None:
         raise plugin.fatal
+    # every collected test has an outcome: a session that ended early (KeyboardInterrupt) never passes the rest
+    stopped = "the test session stopped early" + (" (interrupted)" if code == pytest.ExitCode.INTERRUPTED else "")
+    outcomes.extend({"name": name, "outcome": "not_run", "message": f"not run: {stopped}"}
+                    for name in plugin.collected if name not in plugin.outcomes)
+    if code == pytest.ExitCode.INTERRUPTED and not any(o["outcome"] == "not_run" for o in outcomes):
+        outcomes.append({"name": "pytest", "outcome": "error", "message": stopped})
 
 
 def verdict(outcomes, unsupported):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import re
 
 MAX_RECORDS = 200  # log records one reply carries
 MAX_JOB_RECORDS = 10_000  # ... and one job
@@ -80,13 +81,23 @@ def log_again(record) -> None:
         logger.handle(again)
 
 
+# A conversion with a width or precision (`%5d`, `%.2f`) is formatted in the judge only when its size is small:
+# `%*d` or `%1500000000d` would make one short record allocate gigabytes there.
+_CONVERSION = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?[hlL]?(.)", re.S)
+
+
+def _small_format(fmt: str) -> bool:
+    return all(w != "*" and p != "*" and len(w) <= 3 and len(p) <= 3 for w, p, _ in _CONVERSION.findall(fmt))
+
+
 def _add_details(record, message, details) -> None:
     line = details.get("line")
     if type(line) is list and len(line) == 2 and type(line[0]) is int and type(line[1]) is str:
         record.lineno, record.funcName = line[0], line[1][:200]
     fmt = details.get("fmt")
     if type(fmt) is list and len(fmt) == 2 and type(fmt[0]) is str and type(fmt[1]) is list \
-            and all(type(a) in _PLAIN_TYPES for a in fmt[1]):
+            and len(fmt[0]) <= 2000 and len(fmt[1]) <= 20 and all(type(a) in _PLAIN_TYPES for a in fmt[1]) \
+            and _small_format(fmt[0]):
         try:
             if fmt[0] % tuple(fmt[1]) == message:  # caplog.records[0].msg and .args, as the program gave them
                 record.msg, record.args = fmt[0], tuple(fmt[1])

@@ -88,6 +88,12 @@ def _take_names(solution, names):
     solution.__dict__["__all__"] = [str(n) for n in public]
 
 
+# Standard modules whose import does something (opens a browser, prints, starts a GUI): never imported in the judge
+# because the program claims to have one.
+_IMPORT_SIDE_EFFECTS = {"antigravity", "this", "__hello__", "__phello__", "idlelib", "turtledemo", "turtle", "tkinter",
+                        "webbrowser", "ensurepip", "venv", "pydoc", "lib2to3", "pdb", "code", "site", "sitecustomize"}
+
+
 def _standard_modules(solution, names) -> dict:
     """The program's names bound to a standard module (or numpy), as the judge's own modules."""
     found = {}
@@ -100,7 +106,8 @@ def _standard_modules(solution, names) -> dict:
         if not (isinstance(value, RemoteObject) and type(value)._ic_desc.get("name") == "module"):
             continue
         module_name = solution.__dict__["_ic_conn"].get(value, "__name__")
-        if type(module_name) is not str or module_name.split(".")[0] not in sys.stdlib_module_names:
+        if type(module_name) is not str or module_name.split(".")[0] not in sys.stdlib_module_names \
+                or module_name.split(".")[0] in _IMPORT_SIDE_EFFECTS:
             continue
         try:
             found[name] = importlib.import_module(module_name)

@@ -17,11 +17,23 @@ from .signatures import signature_data
 
 
 def _value_of(obj, base_name):
+    """The value inside an object of a value type's subclass, read by the base type's own methods as Python's `==`
+    would read it (never a subclass's `__iter__` or `keys`, which could show other contents)."""
     base = next(b for b in VALUE_BASES if b.__name__ == base_name)
     if base in (wire.datetime.date, wire.datetime.datetime, wire.datetime.time, wire.datetime.timedelta):
         return subclass_values.plain_datetime(obj)
-    if base is collections.defaultdict:
-        return dict(obj)
+    if base in (list, set):
+        return base.copy(obj)
+    if base in (dict, collections.defaultdict, collections.Counter):
+        plain = dict(dict.items(obj))
+        return collections.Counter(plain) if base is collections.Counter else plain
+    if base is collections.OrderedDict:
+        return collections.OrderedDict(collections.OrderedDict.items(obj))
+    if base is collections.deque:
+        return collections.deque(collections.deque.__iter__(obj), obj.maxlen)
+    immutable = subclass_values.immutable_base(type(obj))
+    if immutable is base:
+        return subclass_values.value_inside(obj, base)
     return base(obj)
 
 

@@ -65,6 +65,7 @@ def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20, ar
         status = 1
         try:
             os.setpgid(0, 0)
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # (the judge notes SIGINT instead)
             for fd, target in ((stdin_fd, 0), (out_w, 1), (err_w, 2)):
                 os.dup2(fd, target)
             os.closerange(3, 1024)

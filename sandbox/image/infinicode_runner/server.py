@@ -150,6 +150,7 @@ def spawn_candidate():
     if pid == 0:
         try:
             os.setsid()
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # the program's own, as in plain Python
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
             os.dup2(out_w, 1)
@@ -210,7 +211,7 @@ def finish_job(conn):
 
 def _clean_tmp():
     """The next candidate in this container must not see what this one left in /tmp."""
-    for entry in os.scandir("/tmp"):
+    for entry in [*os.scandir("/tmp"), *_scandir_or_none("/dev/shm")]:
         try:
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
@@ -218,6 +219,13 @@ def _clean_tmp():
                 os.unlink(entry.path)
         except OSError:
             pass
+
+
+def _scandir_or_none(path):
+    try:
+        return list(os.scandir(path))
+    except OSError:
+        return []
 
 
 def _memory_failcnt():
@@ -235,13 +243,26 @@ def _memory_failcnt():
     return None
 
 
+# SIGINT the candidate sent to the judge (it runs as the same user): Python would raise KeyboardInterrupt in the
+# middle of the tests, and pytest would end the session early with the tests run so far. Noted instead, and the
+# job is an error.
+_SIGNALED: list = []
+
+
+def _signaled(signum, frame):
+    _SIGNALED.append(signum)
+
+
 def handle_job(job, conn):
     started = time.monotonic()
     oom_before = _memory_failcnt()
     status, message, extra, outcomes = None, "", {}, []
+    _SIGNALED.clear()
     try:
         run_job(job, conn, outcomes, extra)
         status, message = extra.pop("status", None), extra.pop("message", "")
+        if _SIGNALED:
+            status, message = "error", "the program sent SIGINT to the process running the tests"
     except Deadline:
         status, message = "timeout", f"the run did not finish within {job['budget_s']:g} s and was killed"
         timed = [o for o in outcomes if o.get("outcome") == "timeout"]
@@ -324,6 +345,7 @@ def serve():
         sys.exit(f"infinicode_runner: refusing to run with writable sys.path entries {_writable_path_entries()}")
     _set_non_dumpable()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, _signaled)
     state.install()
     scripts.install()
     modules.install()

@@ -63,7 +63,7 @@ def job_done() -> None:
         cwd, env = _start[0]
         if _environ() != env:
             os.environ.clear()
-            os.environ.update(env)
+            os.environ.update({_decode(k): _decode(v) for k, v in env.items()})  # (the raw mapping holds bytes)
         try:
             if _cwd() != cwd:
                 os.chdir(cwd)
@@ -245,6 +245,10 @@ class TestsState:
 def _decimal_context() -> list:
     context = decimal.getcontext()
     return [context.prec, context.rounding, context.Emin, context.Emax, context.capitals, context.clamp]
+
+
+def _decode(raw) -> str:
+    return raw if type(raw) is str else os.fsdecode(raw)
 
 
 def _environ() -> dict:
