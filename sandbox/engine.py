@@ -37,8 +37,9 @@ def remove_leftovers(client) -> int:
     """Remove sandbox containers whose owning process on this host is gone (a crashed earlier run)."""
     removed = 0
     host = socket.gethostname()
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        owner = container.labels.get("infinicode.owner", "")
+    # sparse: the listing's own data, no inspect per container (another run may remove one between the two)
+    for container in client.containers.list(all=True, sparse=True, filters={"label": LABEL}):
+        owner = (container.attrs.get("Labels") or {}).get("infinicode.owner", "")
         owner_host, _, pid = owner.rpartition(":")
         if owner_host == host and pid.isdigit() and _alive(int(pid)):
             continue
