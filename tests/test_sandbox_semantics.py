@@ -6634,6 +6634,201 @@ ANNOTATION_CASES = [
 ]
 CASES += ANNOTATION_CASES
 
+MIXED_ENUMS = src("""
+    from collections import Counter
+    from enum import Enum, IntEnum, StrEnum, auto
+
+
+    class Suit(IntEnum):
+        CLUBS = 1
+        HEARTS = 2
+
+
+    class Color(StrEnum):
+        RED = auto()
+        BLUE = auto()
+
+
+    class Size(str, Enum):
+        SMALL = "s"
+        LARGE = "l"
+
+
+    def tally(cards):
+        return Counter(Suit(c) for c in cards)
+
+
+    def lengths():
+        return {c: len(c) for c in Color}
+
+
+    def sizes():
+        return {Size.SMALL, Size.LARGE}
+""")
+
+NAMESPACES = src("""
+    import argparse
+    from types import MappingProxyType
+
+
+    def parse_args(argv):
+        parser = argparse.ArgumentParser()
+        parser.add_argument("-v", "--verbose", action="store_true")
+        parser.add_argument("--name", default="world")
+        return parser.parse_args(argv)
+
+
+    def greet(args):
+        return f"Hello, {args.name}!"
+
+
+    def setting(settings, key, default=None):
+        return settings.get(key, default)
+
+
+    class Config:
+        def __init__(self, **values):
+            self._values = dict(values)
+
+        @property
+        def values(self):
+            return MappingProxyType(self._values)
+""")
+
+DOCUMENTED = src('''
+    import functools
+    import math
+
+
+    class CountCalls:
+        """Counts the calls of a function."""
+
+        def __init__(self, func):
+            functools.update_wrapper(self, func)
+            self.calls = 0
+            self.func = func
+
+        def __call__(self, *args, **kwargs):
+            self.calls += 1
+            return self.func(*args, **kwargs)
+
+
+    @CountCalls
+    def square(x):
+        """Square x."""
+        return x * x
+
+
+    @functools.lru_cache(maxsize=None)
+    def fib(n):
+        """Return the n-th Fibonacci number."""
+        return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+    class Circle:
+        def __init__(self, r):
+            self.r = r
+
+        @property
+        def area(self):
+            """Area of the circle."""
+            return math.pi * self.r ** 2
+
+        def scale(self, k):
+            """Return a scaled copy."""
+            return Circle(self.r * k)
+
+
+    def circle(r):
+        """A circle of radius r."""
+        return Circle(r)
+
+
+    class Point:
+        def __init__(self, x, y):
+            self.x, self.y = x, y
+
+        def __add__(self, other):
+            return Point(self.x + other.x, self.y + other.y)
+
+        def __eq__(self, other):
+            return math.isclose(self.x, other.x) and math.isclose(self.y, other.y)
+''')
+
+MORE_VALUE_CASES = [
+    Case("mixed_in_enums_hash_as_their_values", pytest_module("""
+        from solution import Color, Size, Suit, lengths, sizes, tally
+
+
+        def test_int_enum_counter():
+            assert tally([1, 2, 2]) == {1: 1, 2: 2}
+            assert Suit.HEARTS in {2, 3} and {Suit.CLUBS, 1} == {1}
+
+
+        def test_str_enum_keys():
+            assert lengths() == {"red": 3, "blue": 4}
+            assert {Color.RED: 1}.get("red") == 1
+
+
+        def test_str_mixin():
+            assert sizes() == {"s", "l"}
+        """), MIXED_ENUMS, bug(MIXED_ENUMS, "Counter(Suit(c) for c in cards)", "Counter(Suit(c) for c in cards[1:])"),
+        "Counter({<Suit.HEARTS: 2>: 2})"),
+    Case("argparse_namespaces_and_read_only_views", pytest_module("""
+        import argparse
+        from types import MappingProxyType
+
+        from solution import Config, greet, parse_args, setting
+
+
+        def test_parsed():
+            args = parse_args(["-v"])
+            assert args == argparse.Namespace(verbose=True, name="world")
+            assert args.verbose and isinstance(args, argparse.Namespace)
+
+
+        def test_namespace_handed():
+            assert greet(argparse.Namespace(name="Bob")) == "Hello, Bob!"
+
+
+        def test_views():
+            assert setting(MappingProxyType({"port": 8080}), "port") == 8080
+            view = Config(a=1).values
+            assert view == {"a": 1} and isinstance(view, MappingProxyType)
+        """), NAMESPACES, bug(NAMESPACES, 'default="world"', 'default="World"'), "'World'"),
+    Case("docstrings_modules_and_close_floats", pytest_module('''
+        import inspect
+
+        import solution
+        from solution import Circle, Point, fib, square
+
+
+        def test_wrapped_docs():
+            assert square(3) == 9 and square.calls == 1
+            assert square.__name__ == "square"
+            assert square.__doc__ == "Square x."
+            assert fib(10) == 55 and fib.__doc__ == "Return the n-th Fibonacci number."
+
+
+        def test_property_and_method_docs():
+            assert Circle.area.__doc__ == "Area of the circle."
+            assert inspect.getdoc(Circle.scale) == "Return a scaled copy."
+            assert Circle.__doc__ is None
+
+
+        def test_every_function_is_the_modules():
+            functions = [f for _, f in inspect.getmembers(solution, inspect.isfunction)]
+            assert functions and all(f.__module__ == "solution" for f in functions)
+            assert Circle.scale.__module__ == "solution" and Circle.__module__ == "solution"
+
+
+        def test_isclose_eq():
+            assert Point(0.1, 1) + Point(0.2, 1) == Point(0.3, 2)
+            assert Point(0.1, 1) != Point(0.2, 1)
+        '''), DOCUMENTED, bug(DOCUMENTED, '"""Square x."""', '"""Squares x."""'), "'Squares x.'"),
+]
+CASES += MORE_VALUE_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -12,6 +12,7 @@ other side can send back their new contents and the caller updates its own objec
 
 from __future__ import annotations
 
+import argparse
 import array
 import base64
 import collections
@@ -184,8 +185,11 @@ class Codec:
             return {"T": ["completed", [self._enc(getattr(obj, name), refs, d) for name in _COMPLETED]]}
         if t in _IP_TYPES:
             return {"T": ["ip", [t.__name__, str(obj)]]}
-        if t is types.SimpleNamespace:
-            return {"T": ["namespace", [[k, self._enc(v, refs, d)] for k, v in vars(obj).items()]]}
+        if t is types.MappingProxyType:  # a read-only view (`MappingProxyType(self._values)`): its items, by value
+            return {"T": ["mappingproxy", self._enc(dict(obj), refs, d)]}
+        if t is types.SimpleNamespace or t is argparse.Namespace:  # (parse_args' result: the parsed values)
+            kind = "namespace" if t is types.SimpleNamespace else "argparse"
+            return {"T": [kind, [[k, self._enc(v, refs, d)] for k, v in vars(obj).items() if type(k) is str]]}
         if t is slice:
             return {"T": ["slice", [self._enc(obj.start, None, d), self._enc(obj.stop, None, d),
                                     self._enc(obj.step, None, d)]]}
@@ -360,8 +364,14 @@ class Codec:
         if name == "ip":
             kind = next(k for k in _IP_TYPES if k.__name__ == str(arg[0]))
             return kind(str(arg[1])[:100])
-        if name == "namespace":
-            return types.SimpleNamespace(**{str(k): dec(v, refs, d) for k, v in arg})
+        if name == "mappingproxy":
+            items = dec(arg, refs, d)
+            if type(items) is not dict:
+                raise ValueError("malformed mappingproxy")
+            return types.MappingProxyType(items)
+        if name in ("namespace", "argparse"):
+            values = {str(k): dec(v, refs, d) for k, v in arg}
+            return types.SimpleNamespace(**values) if name == "namespace" else argparse.Namespace(**values)
         if name == "slice":
             return slice(*[dec(x, None, d) for x in arg])
         if name == "hint":

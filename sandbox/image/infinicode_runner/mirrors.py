@@ -52,6 +52,20 @@ _ITERATOR_CLASSES = (map, filter, enumerate, zip, reversed, types.MappingProxyTy
 _VALUE_CLASSES = (BaseException, bool, int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset)
 
 
+class ObjectDoc:
+    """A mirror class's `__doc__`: the class's docstring, and an object's own where it has one (what
+    functools.update_wrapper gives a class-based decorator or an lru_cache, a property's, a function's)."""
+
+    def __init__(self, doc):
+        self.doc = doc
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self.doc
+        doc = obj._ic_conn.get(obj, "__doc__")
+        return doc if type(doc) is str or doc is None else self.doc
+
+
 def _library_class(module, qualname):
     """The judge's own class a program object's class is, for the classes above; None for any other."""
     if module == "builtins":
@@ -100,11 +114,11 @@ class Mirrors:
             return genuine
         bases = [b for b in bases if isinstance(b, RemoteClass) or issubclass(b, BaseException)]
         bases = [b for b in bases if not (issubclass(b, BaseException) and b.__name__ in UNSAFE_EXCEPTIONS)]
-        doc = desc.get("doc") if type(desc.get("doc")) is str else None
-        if name in ("function", "method", "builtin_function_or_method"):  # each one has its own docstring
-            doc = property(lambda self: self._ic_conn.get(self, "__doc__"))
         ns = {"_ic_desc": desc, "_ic_hid": desc["id"], "_ic_conn": self, "__module__": module,
-              "__qualname__": str(desc.get("qualname", name))[:200], "__doc__": doc}
+              "__qualname__": str(desc.get("qualname", name))[:200],
+              "__doc__": ObjectDoc(desc.get("doc") if type(desc.get("doc")) is str else None)}
+        if name in ("function", "method", "builtin_function_or_method"):  # each one has its own module
+            ns["__module__"] = property(lambda self: self._ic_conn.get(self, "__module__"))
         local = set(dir(BaseException)) | set(dir(tuple)) | {"_asdict", "_replace", "_make", "_fields",
                                                                   "_field_defaults"}
         for member in desc.get("methods", ()):

@@ -360,6 +360,11 @@ class BoundRemote:
     def __doc__(self):  # `Stack.push.__doc__`, inspect.getdoc: the program's method's own
         return getattr(_conn_of(self.target).get(self.target, self.name), "__doc__", None)
 
+    @property
+    def __module__(self):  # "solution", as its function's (`inspect.getmembers` filtered by module)
+        module = getattr(_conn_of(self.target).get(self.target, self.name), "__module__", None)
+        return module if type(module) is str else None
+
     def __get__(self, obj, cls=None):  # read on the class, it is a function: binding it gives the method
         if obj is None or not isinstance(self.target, RemoteClass):
             return self
