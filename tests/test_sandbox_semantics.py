@@ -6829,6 +6829,149 @@ MORE_VALUE_CASES = [
 ]
 CASES += MORE_VALUE_CASES
 
+SETTINGS_FILES = src("""
+    from pathlib import Path
+
+
+    def config_path():
+        return Path.home() / ".apprc"
+
+
+    def read_setting(path):
+        p = Path(path)
+        if not p.exists():
+            return None
+        return p.read_text().strip()
+""")
+
+PATCHED_CLASSES = src("""
+    import logging
+
+    logger = logging.getLogger("shop")
+
+
+    class Client:
+        def __init__(self, token):
+            raise RuntimeError("would connect to the network")
+
+        def greeting(self, name):
+            return f"Hello, {name}!"
+
+
+    class Tank:
+        @property
+        def capacity(self):
+            return 100
+
+        def fits(self, n):
+            return n <= self.capacity
+
+
+    class Repo:
+        def get(self, key):
+            raise NotImplementedError
+
+
+    def lookup(repo, key):
+        if not isinstance(repo, Repo):
+            raise TypeError("repo must be a Repo")
+        return repo.get(key)
+
+
+    def refund(amount):
+        if amount < 0:
+            logger.error("negative refund: %d", amount)
+        return abs(amount)
+""")
+
+PATCH_CASES = [
+    Case("patched_methods_of_library_classes_reach_the_program", pytest_module("""
+        from pathlib import Path
+        from unittest.mock import patch
+
+        from solution import config_path, read_setting
+
+
+        def test_home_patched():
+            with patch("pathlib.Path.home", return_value=Path("/home/u")):
+                assert config_path() == Path("/home/u/.apprc")
+            assert config_path() == Path.home() / ".apprc"
+
+
+        def test_home_monkeypatched(monkeypatch, tmp_path):
+            monkeypatch.setattr(Path, "home", lambda: tmp_path)
+            assert config_path() == tmp_path / ".apprc"
+
+
+        def test_file_methods_patched():
+            with patch.object(Path, "exists", return_value=True), \\
+                    patch.object(Path, "read_text", return_value=" on\\n"):
+                assert read_setting("/etc/x") == "on"
+            assert read_setting("/etc/not-there") is None
+        """), SETTINGS_FILES, bug(SETTINGS_FILES, "p.read_text().strip()", "p.read_text()"), "' on\\n'"),
+    Case("constructors_properties_specs_and_loggers_patched_by_the_tests", pytest_module('''
+        import logging
+        import unittest
+        from unittest.mock import MagicMock, Mock, PropertyMock, create_autospec, patch
+
+        import pytest
+
+        import solution
+        from solution import Client, Repo, Tank, lookup, refund
+
+
+        def test_init_patched():
+            with patch.object(Client, "__init__", return_value=None):
+                assert Client("tok").greeting("Ann") == "Hello, Ann!"
+
+
+        def test_init_monkeypatched(monkeypatch):
+            def fake_init(self, token):
+                self.token = token
+            monkeypatch.setattr(Client, "__init__", fake_init)
+            client = Client("x")
+            assert client.token == "x" and client.greeting("Bo") == "Hello, Bo!"
+
+
+        def test_property_mock():
+            with patch.object(Tank, "capacity", new_callable=PropertyMock, return_value=8) as capacity:
+                assert Tank().fits(8)
+                assert not Tank().fits(9)
+            assert capacity.call_count == 2
+            assert Tank().fits(100)
+
+
+        def test_specced_mocks_are_instances():
+            for repo in (Mock(spec=Repo), MagicMock(spec_set=Repo), create_autospec(Repo, instance=True)):
+                repo.get.return_value = 1
+                assert lookup(repo, "k") == 1
+                repo.get.assert_called_once_with("k")
+            with pytest.raises(TypeError):
+                lookup(Mock(), "k")
+
+
+        def test_handler_on_the_programs_logger():
+            records = []
+            handler = logging.Handler()
+            handler.emit = records.append
+            solution.logger.addHandler(handler)
+            try:
+                assert refund(-3) == 3
+            finally:
+                solution.logger.removeHandler(handler)
+            assert [r.getMessage() for r in records] == ["negative refund: -3"]
+
+
+        class TestLogs(unittest.TestCase):
+            def test_assert_logs_with_the_logger(self):
+                with self.assertLogs(solution.logger, level="ERROR") as cm:
+                    self.assertEqual(refund(-2), 2)
+                self.assertEqual(cm.output, ["ERROR:shop:negative refund: -2"])
+        '''), PATCHED_CLASSES, bug(PATCHED_CLASSES, 'return f"Hello, {name}!"', 'return f"Hello {name}!"'),
+        "'Hello Ann!'"),
+]
+CASES += PATCH_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

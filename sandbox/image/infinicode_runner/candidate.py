@@ -37,6 +37,7 @@ from .tests_objects import (
     JudgeObject,
     JudgeProxy,
     exception_from_judge,
+    specced,
     tests_class,
     tests_exception_class,
 )
@@ -90,6 +91,10 @@ class CandidateHooks:
         name = library_name(obj)
         if name is not None:
             return {"lib": name}
+        if (t is logging.Logger or t is logging.RootLogger) and type(obj.name) is str:
+            # a logger is one per name in a process: the tests' logger of that name, which the program's records
+            # reach already (log_records.py), so `solution.logger.addHandler(h)` and assertLogs(logger) see them
+            return {"logger": obj.name[:200]}
         hid = id(obj)
         side.handles[hid] = obj
         if isinstance(obj, type):
@@ -135,7 +140,9 @@ class CandidateHooks:
                         and (fn[2] is None or type(fn[2]) is str):
                     proxy = JudgeFunction(side, jid, *fn)
                 else:
-                    proxy = JUDGE_KINDS.get(data.get("kind"), JudgeProxy)(side, jid)
+                    kind = JUDGE_KINDS.get(data.get("kind"), JudgeProxy)
+                    spec = side.handles.get(data["spec"]) if type(data.get("spec")) is int else None
+                    proxy = (specced(kind, spec) if isinstance(spec, type) else kind)(side, jid)
                 side.judge_proxies[jid] = proxy
             return proxy
         if "n" in data:

@@ -168,6 +168,9 @@ def perform(op, target, msg, args, kwargs, side):
                 delattr(target, name)
             else:
                 setattr(target, name, original)
+        elif msg.get("property"):  # a PropertyMock of the tests: reading the attribute calls it, setting it too
+            mock = args[0]
+            setattr(target, name, property(lambda obj: mock(), lambda obj, value: mock(value)))
         else:
             setattr(target, name, args[0])
         return None

@@ -9,6 +9,7 @@ decided by the connection's policy (remote.py), never by the candidate's own __e
 from __future__ import annotations
 
 import types
+import unittest.mock
 
 from .live import live_classes
 
@@ -113,7 +114,7 @@ class RemoteClass(type):
     def __setattr__(cls, name, value):
         """monkeypatch.setattr(TheirClass, "rate", fake) and mock.patch.object: the program's class gets it too (a
         function of the tests binds there as a method); setting back what the mirror had restores the program's own."""
-        mirrored = "_ic_desc" in cls.__dict__ and not name.startswith(_LOCAL_ONLY)
+        mirrored = "_ic_desc" in cls.__dict__ and (not name.startswith(_LOCAL_ONLY) or name == "__init__")
         if mirrored:
             originals = cls.__dict__.get("_ic_patched")
             if originals is None:
@@ -124,6 +125,8 @@ class RemoteClass(type):
             if value is original:
                 cls._ic_conn.request({**msg, "restore": True})
             else:
+                if isinstance(value, unittest.mock.PropertyMock):  # a property there too: reading it calls the mock
+                    msg["property"] = True
                 cls._ic_conn.request({**msg, "a": [cls._ic_conn.encode_handed(value)]})
             if not (callable(value) or hasattr(type(value), "__get__")):
                 # a plain value (`Widget.count = 0` in a fixture): the program may change it, so it is read from the

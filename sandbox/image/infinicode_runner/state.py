@@ -80,11 +80,38 @@ def _counting(fn):
 
 
 def _note_patch(target, name, old) -> None:
-    """A module attribute the tests patched (`monkeypatch.setattr(time, "time", fake)`, `mock.patch("os.getcwd")`):
-    the program must call the replacement too, as it would in one process."""
-    if isinstance(target, types.ModuleType) and type(name) is str and type(target.__name__) is str \
+    """A module attribute the tests patched (`monkeypatch.setattr(time, "time", fake)`, `mock.patch("os.getcwd")`),
+    or an attribute of a library's class (`patch.object(Path, "home")`): the program must call the replacement
+    too, as it would in one process. Noted as (module, "name") or (module, "Class.name")."""
+    if type(name) is not str:
+        return
+    if isinstance(target, types.ModuleType) and type(target.__name__) is str \
             and target.__name__.split(".")[0] not in _NOT_SYNCED and (target.__name__, name) not in _OWN_STREAMS:
         _patched.setdefault((target.__name__, name), old)
+    elif isinstance(target, type) and _library_class_path(target) is not None:
+        _patched.setdefault((target.__module__, f"{target.__qualname__}.{name}"), old)
+
+
+def _library_class_path(cls):
+    """(module, qualname) of a class a library module holds under that name; None for the tests' and the program's
+    classes (which are patched another way) and for classes found nowhere."""
+    module, qualname = getattr(cls, "__module__", None), getattr(cls, "__qualname__", None)
+    if type(module) is not str or type(qualname) is not str or "<" in qualname \
+            or module.split(".")[0] in _NOT_SYNCED or module == "builtins":
+        return None
+    holder, _ = _holder(module, qualname + ".x")
+    return (module, qualname) if holder is cls else None
+
+
+def _holder(module_name: str, dotted: str):
+    """The module or class `dotted` ("name" or "Class.name") names an attribute of, and that attribute's name."""
+    found = sys.modules.get(module_name)
+    *path, name = dotted.split(".")
+    for part in path:
+        found = getattr(found, part, None)
+    if not isinstance(found, (types.ModuleType, type)):
+        return None, name
+    return found, name
 
 
 def _counting_patches(cls, monkeypatch_notset) -> None:
@@ -118,7 +145,8 @@ def _counting_mock_patches(patch_cls) -> None:
     def enter(self):
         try:
             target = self.getter()
-            old = target.__dict__.get(self.attribute, MISSING) if isinstance(target, types.ModuleType) else None
+            old = target.__dict__.get(self.attribute, MISSING) if isinstance(target, (types.ModuleType, type)) \
+                else None
         except Exception:
             target = old = None
         try:
@@ -228,8 +256,8 @@ class TestsState:
         """The module attributes the tests patched, or undid, since the last call."""
         patches = []
         for (module_name, name), original in list(_patched.items()):
-            module = sys.modules.get(module_name)
-            current = module.__dict__.get(name, MISSING) if module is not None else MISSING
+            holder, attribute = _holder(module_name, name)
+            current = holder.__dict__.get(attribute, MISSING) if holder is not None else MISSING
             if current is self.patches_sent.get((module_name, name), original):
                 continue
             self.patches_sent[(module_name, name)] = current
@@ -396,18 +424,27 @@ def _apply_patch(patch: dict, decode) -> None:
     if type(module_name) is not str or type(name) is not str:
         return
     try:
-        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+        if module_name not in sys.modules:
+            importlib.import_module(module_name)
+        holder, attribute = _holder(module_name, name)
     except Exception:
         return
+    if holder is None:
+        return
     key = (module_name, name)
-    _originals.setdefault(key, module.__dict__.get(name, MISSING))
-    if patch.get("restore"):
-        value = _originals.pop(key)
-        if value is MISSING:
-            module.__dict__.pop(name, None)
-        else:
-            setattr(module, name, value)
-    elif patch.get("del"):
-        module.__dict__.pop(name, None)
-    elif "v" in patch:
-        setattr(module, name, decode(patch["v"]))
+    _originals.setdefault(key, holder.__dict__.get(attribute, MISSING))
+    try:
+        if patch.get("restore"):
+            value = _originals.pop(key)
+            if value is MISSING:
+                if attribute in holder.__dict__:
+                    delattr(holder, attribute)
+            else:
+                setattr(holder, attribute, value)
+        elif patch.get("del"):
+            if attribute in holder.__dict__:
+                delattr(holder, attribute)
+        elif "v" in patch:
+            setattr(holder, attribute, decode(patch["v"]))
+    except (AttributeError, TypeError):  # a class that takes no attributes
+        pass

@@ -202,6 +202,18 @@ JUDGE_KINDS = {"Awaitable": JudgeAwaitable,
                "MutableSet": _container_proxy(collections.abc.MutableSet, ("add", "discard"))}
 
 
+_SPECCED: dict = {}  # (proxy kind, the program's class) -> the kind claiming that class
+
+
+def specced(kind, cls):
+    """The proxy class for a mock of the tests specced by a class of the program (`Mock(spec=Repo)`): as in one
+    process, its `__class__` is that class, so the program's `isinstance(repo, Repo)` holds."""
+    key = (kind, cls)
+    if key not in _SPECCED:
+        _SPECCED[key] = type(kind.__name__, (kind,), {"__slots__": (), "__class__": property(lambda self, c=cls: c)})
+    return _SPECCED[key]
+
+
 TESTS_EXCEPTION_CLASSES = {}  # (name, builtin base) -> the class standing for an exception class of the tests
 
 
