@@ -1956,6 +1956,99 @@ LOG_FORMAT_BOMB = src("""
         return 41
     """)
 
+# Program text the tests hand to the judge's own machinery, which would run it where the verdict is made: the
+# examples in its docstrings, a logging configuration naming a factory to call, text for exec.
+TEXT_FOR_THE_JUDGE = src('''
+    LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"f": {"()": "timeit.timeit", "number": 1,
+                          "stmt": "import infinicode_runner.judge as j; j.verdict = lambda *a, **k: ('passed', '')"}},
+    }
+
+
+    def answer():
+        """The answer.
+
+        >>> import infinicode_runner.judge as j
+        >>> j.verdict = lambda *a, **k: ("passed", "")
+        """
+        return 41
+
+
+    def source():
+        return "import infinicode_runner.judge as j\\nj.verdict = lambda *a, **k: ('passed', '')\\n"
+    ''')
+TEXT_FOR_THE_JUDGE_TESTS = src("""
+    import doctest
+    import logging.config
+
+    import solution
+    from solution import answer
+
+
+    def test_target_answer():
+        assert answer() == 42
+
+
+    def test_docstring_examples():
+        runner = doctest.DocTestRunner()
+        for test in doctest.DocTestFinder().find(solution.answer, "answer"):
+            runner.run(test)
+
+
+    def test_logging_configuration():
+        logging.config.dictConfig(solution.LOGGING)
+
+
+    def test_generated_source():
+        exec(solution.source(), {})
+    """)
+
+# The program rewrites the calls a mock of the tests recorded.
+MOCK_CALLS_REWRITTEN = src("""
+    def notify_all(client, items):
+        for x in reversed(items):
+            client.send(x)
+        calls = client.send.call_args_list
+        calls[0], calls[1] = calls[1], calls[0]
+    """)
+MOCK_CALLS_REWRITTEN_TESTS = src("""
+    from unittest import mock
+    from unittest.mock import call
+
+    import solution
+
+
+    def test_target_order():
+        client = mock.Mock()
+        solution.notify_all(client, [1, 2])
+        assert client.send.call_args_list == [call(1), call(2)]
+    """)
+
+# An __eq__ that says yes to everything, between objects whose float attributes differ by a second of a timestamp.
+EQ_WITHIN_TOLERANCE = src("""
+    class Slot:
+        def __init__(self, start):
+            self.start = start
+
+        def __eq__(self, other):
+            return isinstance(other, Slot)
+
+        __hash__ = None
+
+
+    def next_slot(now):
+        return Slot(now + 61.0)
+    """)
+EQ_WITHIN_TOLERANCE_TESTS = src("""
+    from solution import Slot, next_slot
+
+
+    def test_target_next_slot():
+        assert next_slot(1700000000.0) == Slot(1700000060.0)
+    """)
+
 LOSES = {"failed", "error"}
 LOSES_OR_UNSUPPORTED = {"failed", "error", "unsupported"}
 RESOURCES = {"failed", "error", "crashed", "memory_exceeded", "timeout"}
@@ -2033,6 +2126,11 @@ HOSTILE_CHANNELS = {
     "mock_assertions_of_the_tests_replaced": (MOCK_ASSERTS_REPLACED, MOCK_ASSERTS_REPLACED_TESTS, LOSES, 5),
     "hypothesis_example_assumed_away": (HYPOTHESIS_ASSUMED_AWAY, HYPOTHESIS_ASSUMED_AWAY_TESTS, LOSES, 10),
     "log_record_format_bomb": (LOG_FORMAT_BOMB, TARGET_ANSWER, LOSES, 5),
+    "program_text_run_by_the_judges_own_machinery": (TEXT_FOR_THE_JUDGE, TEXT_FOR_THE_JUDGE_TESTS,
+                                                     LOSES_OR_UNSUPPORTED, 5),
+    "mock_calls_of_the_tests_rewritten": (MOCK_CALLS_REWRITTEN, MOCK_CALLS_REWRITTEN_TESTS, LOSES, 5),
+    "own_eq_says_yes_within_a_float_tolerance": (EQ_WITHIN_TOLERANCE, EQ_WITHIN_TOLERANCE_TESTS,
+                                                 LOSES_OR_UNSUPPORTED, 5),
 }
 
 WRONG = Job("def answer():\n    return 41\n", ANSWER_TESTS)
@@ -2059,7 +2157,7 @@ def test_no_container_left_after_close():
     import docker
 
     with Sandbox(workers=2, host_grace_s=3) as sb:
-        sb.run([Job(GUARD + HOSTILE["kill_parent"][0], ANSWER_TESTS, timeout_s=3), GOOD])
+        sb.run([Job(GUARD + HOSTILE["kill_everything"][0], ANSWER_TESTS, timeout_s=3), GOOD])
         # two at start; the killed one is replaced, the job runs once more there, and that one is replaced too
         assert len(sb.created) == 4
     client = docker.from_env()

@@ -6972,6 +6972,58 @@ PATCH_CASES = [
 ]
 CASES += PATCH_CASES
 
+PAYMENTS_LOG = src("""
+    import logging
+    from decimal import Decimal
+
+    log = logging.getLogger("shop")
+
+
+    class PaymentError(Exception):
+        pass
+
+
+    def charge(order_id, amount):
+        amount = Decimal(amount)
+        if amount <= 0:
+            try:
+                raise PaymentError(f"bad amount {amount}")
+            except PaymentError:
+                log.exception("payment for order %s failed", order_id)
+                return None
+        log.info("charged %s for order %s", amount, order_id, extra={"amount": amount, "tags": ["a", "b"]})
+        return amount
+""")
+
+LOG_RECORD_CASES = [
+    Case("log_records_keep_their_arguments_extras_and_exception_class", pytest_module("""
+        import logging
+        from decimal import Decimal
+
+        from solution import PaymentError, charge
+
+
+        def test_arguments_and_extras(caplog):
+            caplog.set_level(logging.INFO)
+            assert charge(7, "9.99") == Decimal("9.99")
+            [record] = caplog.records
+            assert record.msg == "charged %s for order %s"
+            assert record.args == (Decimal("9.99"), 7)
+            assert record.amount == Decimal("9.99")
+            assert record.tags == ["a", "b"]
+
+
+        def test_exception_class(caplog):
+            assert charge(8, "0") is None
+            [record] = caplog.records
+            assert record.exc_info[0] is PaymentError
+            assert str(record.exc_info[1]) == "bad amount 0"
+            assert record.getMessage() == "payment for order 8 failed"
+        """), PAYMENTS_LOG, bug(PAYMENTS_LOG, 'extra={"amount": amount,', 'extra={"amount": amount + 1,'),
+        "Decimal('10.99')"),
+]
+CASES += LOG_RECORD_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius
@@ -7108,6 +7160,37 @@ def test_a_value_that_cannot_cross_is_unsupported_not_a_hang(semantics_sandbox):
     [result] = semantics_sandbox.run([Job(program, tests, timeout_s=10, memory_mb=256)])
     assert result.status == "unsupported", describe(result)
     assert "cannot cross" in result.message, describe(result)
+
+
+def test_what_a_job_leaves_in_the_judge_ends_with_it():
+    # a job's tests that patch a module for good, and reconfigure a logger, leave nothing to the next job in the
+    # same warm container: each job has a judge process of its own (server.fork_job_judge)
+    leaves = Tests(**pytest_module("""
+        import logging
+        import os.path
+
+
+        def test_leave_things_behind():
+            os.path.join = lambda *parts: "leaked"
+            logging.getLogger("app").disabled = True
+            assert os.path.join("a", "b") == "leaked"
+        """))
+    clean = Tests(**pytest_module("""
+        import logging
+        import os.path
+
+
+        def test_clean(caplog):
+            assert os.path.join("a", "b") == "a/b"
+            logging.getLogger("app").warning("seen")
+            assert caplog.messages == ["seen"]
+        """))
+    with Sandbox(workers=1, memory_mb=256) as sb:
+        first, second = sb.run([Job("x = 1\n", leaves, memory_mb=256), Job("x = 1\n", clean, memory_mb=256)])
+        created = list(sb.created)
+    assert first.status == "passed", describe(first)
+    assert second.status == "passed", describe(second)
+    assert len(created) == 1
 
 
 def test_what_a_program_sets_in_the_tests_process_ends_with_its_job():

@@ -321,7 +321,7 @@ class CandidateSide(KeptInStep):
             if warned:  # raised again in the judge, where pytest.warns can see them
                 reply["w"] = warned[:20]
             if log_records.LOGGED:  # logged again in the judge, where caplog can see them
-                reply["l"] = list(log_records.LOGGED)
+                reply["l"] = log_records.records_out(lambda x: self.encode_any(x, {}, 0), self.exception)
             if (rng := state.rng_after_call(rng)) is not None:  # the program drew from the seeded generators
                 reply["rng"] = rng
             if (changed := state.process_changes(process)) is not None:  # its directory, its environment
@@ -341,7 +341,7 @@ class CandidateSide(KeptInStep):
             if self.warned:  # what the program warned and logged before it raised counts too
                 reply["w"] = self.warned[:20]
             if log_records.LOGGED:
-                reply["l"] = list(log_records.LOGGED)
+                reply["l"] = log_records.records_out(lambda x: self.encode_any(x, {}, 0), self.exception)
         back.clear()
         self._drop_unused(reply)
         return reply

@@ -20,7 +20,9 @@ def _is_object(obj) -> bool:
 
 
 def _close(x: float, y: float) -> bool:
-    return x == y or math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+    """Equal up to the rounding of a few float operations (0.1 + 0.2 and 0.3), never a difference a value could
+    mean (a second on an epoch timestamp is 6e-10 of it)."""
+    return x == y or math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-15)
 
 
 class Comparisons:

@@ -19,9 +19,8 @@ import operator
 import sys
 
 from .asserts import AssertRecorder
-from .proxies import TEST_MODULE, BoundRemote, BoundSuper, RemoteMember, is_proxy
+from .proxies import TEST_MODULE, BoundRemote, BoundSuper, RemoteMember, Unsupported, is_proxy
 
-_REAL_EVAL = builtins.eval
 _RECORDER_CALL = AssertRecorder.__call__.__code__
 
 VALUE_TYPES = (bool, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset, range, slice,
@@ -169,10 +168,16 @@ class _Evaluator:
         return slice(part(node.lower), part(node.upper), part(node.step))
 
 
+def judge_exec(source, globals=None, locals=None, /, **kwargs):  # noqa: A002 (exec's own parameter names)
+    """exec as the tests' code calls it: never, since its text (or the code compiled from it) may be the program's,
+    which would then run where the verdict is made."""
+    raise Unsupported("exec in the tests: the text it runs may be the program's, which must not run in the judge")
+
+
 def judge_eval(source, globals=None, locals=None, /):  # noqa: A002 (eval's own parameter names)
     """eval as the tests' code calls it (judge.py puts it in their namespace)."""
-    if not isinstance(source, (str, bytes)):
-        return _REAL_EVAL(source, *(x for x in (globals, locals) if x is not None))
+    if not isinstance(source, (str, bytes)):  # a code object: compiled from text that may be the program's
+        raise Unsupported("eval of compiled code in the tests: its text may be the program's")
     if isinstance(source, bytes):
         source = source.decode()
     caller = sys._getframe(1)

@@ -328,10 +328,16 @@ _MOCK_OWN = {name for cls in (unittest.mock.MagicMock, unittest.mock.AsyncMock) 
 _MOCK_CHANGES = {"reset_mock", "configure_mock", "attach_mock", "mock_add_spec"}
 
 
+_READ_ONLY_LIST = {"__len__", "__iter__", "__getitem__", "__contains__", "__eq__", "__reversed__", "__repr__",
+                   "__str__", "count", "index", "copy"}
+
+
 def judge_op(op, target, name, args, kwargs):
     if isinstance(target, unittest.mock.NonCallableMock) and (
             (op == "set" and name in _MOCK_OWN) or (op in ("callm", "get") and name in _MOCK_CHANGES)):
         raise AttributeError(f"the program may not change {name!r} of a mock of the tests")
+    if type(target) is unittest.mock._CallList and op in ("set", "get", "callm") and name not in _READ_ONLY_LIST:
+        raise AttributeError("the program may not change the calls a mock of the tests recorded")
     own = tests_own(target)
     if op == "call":
         if not callable(target):

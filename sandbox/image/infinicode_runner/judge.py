@@ -21,7 +21,7 @@ from . import oracles
 from .asserts import AssertRecorder, compile_tests, outcome_for_exception, short
 from .async_tests import async_fixture, provide_pytest_asyncio
 from .codec import Opaque, decode_value, encode_value
-from .evaluation import judge_eval
+from .evaluation import judge_eval, judge_exec
 from .proxies import (
     TEST_FILE,
     TEST_MODULE,
@@ -48,7 +48,7 @@ def _outcome_of(name, test):
 
 
 def namespace(names):
-    ns = {"__name__": TEST_MODULE, "__builtins__": builtins, "eval": judge_eval}
+    ns = {"__name__": TEST_MODULE, "__builtins__": builtins, "eval": judge_eval, "exec": judge_exec}
     ns.update(names)
     return ns
 
@@ -236,6 +236,7 @@ class JobPlugin:
                 module.__file__ = JOB_FILE
                 module.__dict__["__ic_assert__"] = plugin.recorder
                 module.__dict__["eval"] = judge_eval  # a string the tests evaluate may be the program's text
+                module.__dict__["exec"] = judge_exec
                 solution = sys.modules.get("solution")
                 if solution is not None:  # the modules `from solution import *` would bring (modules.py)
                     module.__dict__.update(solution.__dict__.get("_ic_star_modules", {}))

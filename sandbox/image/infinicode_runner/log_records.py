@@ -9,6 +9,8 @@ import builtins
 import logging
 import re
 
+from .proxies import is_proxy
+
 MAX_RECORDS = 200  # log records one reply carries
 MAX_JOB_RECORDS = 10_000  # ... and one job
 LOGGED: list = []  # in the candidate: the records of the request being served
@@ -24,7 +26,46 @@ class Forward(logging.Handler):
                       if k not in _RECORD_FIELDS and type(k) is str and not k.startswith("_")
                       and type(v) in (str, int, float, bool, type(None)) and (type(v) is not str or len(v) <= 2000)}
             LOGGED.append([str(record.name)[:200], int(record.levelno), str(record.getMessage())[:2000],
-                           dict(list(extras.items())[:20]), _record_details(record)])
+                           dict(list(extras.items())[:20]), _record_details(record), record])
+
+
+def records_out(encode, exception) -> list:
+    """In the candidate: LOGGED as the reply carries it. Besides the plain fields, a record's arguments, the values
+    `extra=` gave it and its exception cross as any value does (a Decimal argument, the program's PaymentError in
+    `exc_info`); one that cannot cross is left out."""
+    out = []
+    for entry in LOGGED:
+        plain, record = (entry[:5], entry[5]) if len(entry) == 6 else (entry, None)
+        if isinstance(record, logging.LogRecord) and len(plain) == 5 and type(plain[4]) is dict:
+            plain[4]["rich"] = _rich(record, encode, exception)
+        out.append(plain)
+    return out
+
+
+def _rich(record, encode, exception) -> dict:
+    rich = {}
+    args = record.args if type(record.args) is tuple else ()
+    if type(record.msg) is str and len(args) <= 20:
+        try:
+            rich["msg"], rich["args"] = record.msg[:2000], [encode(a) for a in args]
+        except Exception:  # an argument that cannot cross: the message as logged stays
+            rich.pop("msg", None)
+    extras = {}
+    for key, value in list(vars(record).items())[:100]:
+        if key not in _RECORD_FIELDS and type(key) is str and not key.startswith("_") and len(extras) < 20:
+            try:
+                extras[key[:100]] = encode(value)
+            except Exception:
+                continue
+    if extras:
+        rich["extra"] = extras
+    exc = record.exc_info[1] if type(record.exc_info) is tuple and len(record.exc_info) == 3 else None
+    if isinstance(exc, BaseException):
+        try:
+            rich["exc"] = exception(exc)["e"]
+        except Exception:
+            pass
+    return rich
 
 
 _RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -56,7 +97,7 @@ def _exception_for_record(name, message):
         return Exception(message)
 
 
-def log_again(record) -> None:
+def log_again(record, decode=None) -> None:
     """In the judge: a record the program logged, handled as the tests' logging would have (caplog sees it). The
     logger that decides is the nearest one the tests' process has: no logger is made for a name the program sent."""
     if type(record) is not list or len(record) not in (3, 4, 5) or type(record[0]) is not str \
@@ -78,7 +119,38 @@ def log_again(record) -> None:
                     and type(value) in (str, int, float, bool, type(None)):
                 setattr(again, key[:100], value)
         _add_details(again, message, details)
+        if decode is not None and type(details.get("rich")) is dict:
+            _add_rich(again, message, details["rich"], decode)
         logger.handle(again)
+
+
+def _add_rich(record, message, rich, decode) -> None:
+    """In the judge: the arguments, `extra=` values and exception that crossed as values (never the program's
+    objects as arguments: formatting one would run the program while the record is made)."""
+    msg, args = rich.get("msg"), rich.get("args")
+    if type(msg) is str and type(args) is list and len(args) <= 20 and _small_format(msg):
+        try:
+            values = tuple(decode(a) for a in args)
+            if not any(is_proxy(v) for v in values) and msg % values == message:
+                record.msg, record.args = msg, values
+        except Exception:
+            pass
+    extra = rich.get("extra")
+    if type(extra) is dict:
+        for key, raw in list(extra.items())[:20]:
+            if type(key) is str and key not in _RECORD_FIELDS and not key.startswith("_") \
+                    and not hasattr(logging.LogRecord, key):  # (never its methods: logging would call them here)
+                try:
+                    setattr(record, key[:100], decode(raw))
+                except Exception:
+                    continue
+    if "exc" in rich:
+        try:
+            error = decode(rich["exc"])
+        except Exception:
+            return
+        if isinstance(error, BaseException):
+            record.exc_info = (type(error), error, None)
 
 
 # A conversion with a width or precision (`%5d`, `%.2f`) is formatted in the judge only when its size is small:

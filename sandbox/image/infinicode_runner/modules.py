@@ -9,12 +9,15 @@ from __future__ import annotations
 import doctest
 import importlib
 import linecache
+import logging.config
 import sys
 import types
 
-from .proxies import DATA_DUNDERS, RemoteClass, RemoteObject
+from .proxies import DATA_DUNDERS, RemoteClass, RemoteObject, Unsupported, is_proxy
 
-_ORIGINAL = {"reload": importlib.reload, "testmod": doctest.testmod}
+_ORIGINAL = {"reload": importlib.reload, "testmod": doctest.testmod, "find": doctest.DocTestFinder.find,
+             "_find": doctest.DocTestFinder._find, "resolve": logging.config.BaseConfigurator.resolve,
+             "_resolve": logging.config._resolve}
 _IMMUTABLE = (int, float, bool, str, bytes, complex, tuple, frozenset, type(None))
 
 
@@ -120,6 +123,44 @@ def install():
     """Once, at the judge's start."""
     importlib.reload = _reload
     doctest.testmod = _testmod
+    # Text of the program never runs here: its docstrings' examples (doctest.testmod runs them in the candidate), or
+    # a logging configuration it made naming factories to call (`"()": "timeit.timeit"`), or a config file's
+    # arguments, which fileConfig evaluates.
+    doctest.DocTestFinder.find = _find_doctests
+    doctest.DocTestFinder._find = _find_doctests_inside
+    logging.config.BaseConfigurator.resolve = _resolve_logging_name
+    logging.config._resolve = lambda name: _check_logging_name(name) or _ORIGINAL["_resolve"](name)
+    logging.config.fileConfig = _file_config
+
+
+def _find_doctests(finder, obj, name=None, module=None, globs=None, extraglobs=None):
+    if is_proxy(obj) or type(obj) is SolutionModule or type(module) is SolutionModule:
+        raise Unsupported("running the program's docstring examples in the tests' process (doctest.testmod(solution) "
+                          "runs them in the program's)")
+    return _ORIGINAL["find"](finder, obj, name, module, globs, extraglobs)
+
+
+def _find_doctests_inside(finder, tests, obj, *args, **kwargs):
+    if is_proxy(obj) or type(obj) is SolutionModule:  # the program's objects found inside the tests' module
+        return None
+    return _ORIGINAL["_find"](finder, tests, obj, *args, **kwargs)
+
+
+def _check_logging_name(name) -> None:
+    top = str(name).split(".")[0]
+    if top not in ("logging", "solution") and str(name) not in ("sys.stdout", "sys.stderr"):
+        raise ValueError(f"Cannot resolve {name!r}: in the tests' process a logging configuration may name logging's "
+                         "own classes and the program's")
+
+
+def _resolve_logging_name(configurator, name):
+    _check_logging_name(name)
+    return _ORIGINAL["resolve"](configurator, name)
+
+
+def _file_config(*args, **kwargs):
+    raise Unsupported("logging.config.fileConfig in the tests: it evaluates the file's text, which may be the "
+                      "program's")
 
 
 def _reload(module):

@@ -222,7 +222,7 @@ class Connection(Mirrors, Comparisons, KeptHere):
             for record in reply.get("l", ())[:MAX_RECORDS]:
                 if self.state.records_left > 0:  # a job's records are bounded: they stay in pytest's memory
                     self.state.records_left -= 1
-                    log_again(record)
+                    log_again(record, lambda data: self.codec.decode(data, {}))
             if "ok" in reply:
                 value = self.codec.decode(reply["ok"], back)
                 self._keep_in_step(reply, back)  # after the value: it may hold containers the program keeps

@@ -1,10 +1,11 @@
 """The runner's main loop, the container's main process. It is baked into the image; the host never runs it.
 
 Two processes per job, so that the code under test cannot forge its verdict:
-- the *judge* (this process, long-lived) reads jobs from stdin, runs the tests (trusted code) and writes one
-  result line per job on a private copy of the container's stdout;
-- the *candidate* (a child forked before the job arrives) runs the untrusted program (candidate.py). The judge
-  reaches it only through the connection in remote.py.
+- the *judge* runs the tests (trusted code). This process, long-lived, reads jobs from stdin and writes one result
+  line per job on a private copy of the container's stdout; for each job it forks a judge of that job, which runs
+  it and hands back the result, so nothing a job leaves in a judge reaches the next job (fork_job_judge);
+- the *candidate* (a child of the job's judge, forked before the job arrives) runs the untrusted program
+  (candidate.py). The judge reaches it only through the connection in remote.py.
 The judge is non-dumpable (no ptrace, no /proc/<pid>/fd or mem for the candidate), and every result line carries
 a per-job secret sent only after the candidate was forked, so a line the candidate writes to the container's
 stdout is rejected by the host. After every job the judge kills every process it can signal, empties /tmp and
@@ -24,6 +25,7 @@ import keyword
 import linecache
 import operator  # noqa: E401,F401
 import os
+import select
 import shutil
 import signal
 import sys
@@ -194,17 +196,18 @@ def kill_everything():
 
 def _others_alive(candidate_pid):
     """Whether a process other than init, the judge and the candidate runs in the container (its offspring)."""
-    known = {1, os.getpid(), candidate_pid}
+    known = {1, os.getpid(), os.getppid(), candidate_pid}
     return any(name.isdigit() and int(name) not in known for name in os.listdir("/proc"))
 
 
-def finish_job(conn):
-    """After the verdict is out: reap the candidate, kill what it left, empty /tmp for the next one."""
+def finish_job(judge_pid):
+    """After the verdict is out: kill the job's judge and what its candidate left, reap them, empty /tmp for the
+    next one."""
+    kill_everything()
     try:
-        os.waitpid(conn.pid, 0)
+        os.waitpid(judge_pid, 0)
     except ChildProcessError:
         pass
-    kill_everything()
     _clean_tmp()
     state.job_done()
 
@@ -358,12 +361,12 @@ def serve():
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    conn = None
+    job_judge = None
     stdin = os.fdopen(0, "rb", buffering=0)
     pending = b""
     while True:
-        if conn is None:
-            conn = spawn_candidate()  # forked before the next job (and its secret) is read
+        if job_judge is None:
+            job_judge = fork_job_judge(results_fd)  # with its candidate, before the next job (and secret) is read
         while b"\n" not in pending:
             chunk = stdin.read(1 << 20)
             if not chunk:
@@ -374,17 +377,79 @@ def serve():
         reply = {"id": msg["id"], "secret": msg["secret"]}
         if msg["op"] == "ping":
             reply["pong"] = True
-            data = (JSON_DUMPS(reply) + "\n").encode()
         else:
-            try:
-                reply["result"] = handle_job(msg["job"], conn)
-                data = (JSON_DUMPS(reply) + "\n").encode()
-            except Exception as exc:  # a fault of the judge itself: say so (a dead runner says nothing)
-                reply["result"] = _judge_failed(exc)
-                data = (JSON_DUMPS(reply) + "\n").encode()
+            reply["result"] = run_in_job_judge(job_judge, msg["job"])
+        data = (JSON_DUMPS(reply) + "\n").encode()
         while data:
             data = data[os.write(results_fd, data):]
         if "result" in reply:
-            finish_job(conn)
-            conn = None
+            finish_job(job_judge[0])
+            job_judge = None
         del msg, reply
+
+
+def fork_job_judge(results_fd):
+    """The judge of one job: a child of this process, forked before the job (and its secret) is read, which forks
+    the job's candidate at once, then runs the job it is sent and writes back the result. What a job leaves in the
+    judge (a module its tests patched for good, a logger's settings, anything a program managed to run there) ends
+    with that child: this process stays as it was started, and no job sees another's."""
+    gc.freeze()
+    job_r, job_w = os.pipe()
+    result_r, result_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            # never the jobs' stream nor the results' (the next job's secret arrives there): only its own pipes
+            os.close(job_w)
+            os.close(result_r)
+            os.close(results_fd)
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            conn = spawn_candidate()
+            with os.fdopen(job_r, "rb") as source:
+                job = JSON_LOADS(source.read())
+            try:
+                result = handle_job(job, conn)
+            except Exception as exc:  # a fault of the judge itself: say so (a dead runner says nothing)
+                result = _judge_failed(exc)
+            data = JSON_DUMPS(result).encode()
+            while data:
+                data = data[os.write(result_w, data):]
+        finally:
+            os._exit(0)
+    os.close(job_r)
+    os.close(result_w)
+    return pid, job_w, result_r
+
+
+def run_in_job_judge(job_judge, job):
+    """Hand the job to its judge and read the result it writes (a judge that dies or never answers: no pass)."""
+    _, job_w, result_r = job_judge
+    data = JSON_DUMPS(job).encode()
+    try:
+        with os.fdopen(job_w, "wb") as sink:
+            sink.write(data)
+    except OSError:  # it died before reading the job
+        pass
+    deadline = time.monotonic() + float(job.get("budget_s", 60)) + JOB_JUDGE_GRACE_S
+    chunks = []
+    with os.fdopen(result_r, "rb", buffering=0) as source:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([source], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = source.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        else:
+            chunks = None
+    if chunks is None or not chunks:
+        return _judge_failed(RuntimeError("the job's judge process ended without a result"))
+    try:
+        result = JSON_LOADS(b"".join(chunks))
+    except ValueError:
+        return _judge_failed(RuntimeError("the job's judge process wrote a malformed result"))
+    return result if type(result) is dict else _judge_failed(RuntimeError("the job's judge wrote no result"))
+
+
+JOB_JUDGE_GRACE_S = 20.0  # past the job's budget: the kill and clean-up of its candidate
