@@ -7024,6 +7024,72 @@ LOG_RECORD_CASES = [
 ]
 CASES += LOG_RECORD_CASES
 
+PROCESS_SETTINGS = src("""
+    import decimal
+    import sys
+    from datetime import timedelta, timezone
+
+    decimal.getcontext().prec = 6
+    sys.set_int_max_str_digits(0)
+    IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+    def ratio(a, b):
+        return decimal.Decimal(a) / decimal.Decimal(b)
+
+
+    def power_of_two(n):
+        return 2 ** n
+
+
+    def to_ist(moment):
+        return moment.astimezone(IST)
+
+
+    def report(lines, out):
+        for line in lines:
+            out.write(line + "\\n")
+""")
+
+PROCESS_SETTING_CASES = [
+    Case("settings_the_program_makes_at_import_and_streams_handed_over", pytest_module("""
+        import gzip
+        import sys
+        import tempfile
+        from datetime import datetime, timezone
+        from decimal import Decimal
+
+        from solution import power_of_two, ratio, report, to_ist
+
+
+        def test_decimal_context_of_the_program():
+            assert ratio(1, 3) == Decimal(1) / Decimal(3)
+
+
+        def test_big_int_digits():
+            assert str(power_of_two(20000)).endswith("06309376")
+
+
+        def test_named_offset():
+            moment = to_ist(datetime(2024, 1, 1, tzinfo=timezone.utc))
+            assert moment.strftime("%H:%M %Z") == "05:30 IST"
+
+
+        def test_streams(capsys, tmp_path):
+            report(["a", "b"], sys.stdout)
+            assert capsys.readouterr().out == "a\\nb\\n"
+            with tempfile.NamedTemporaryFile("w+") as f:
+                report(["c"], f)
+                f.seek(0)
+                assert f.read() == "c\\n"
+            with gzip.open(tmp_path / "r.gz", "wt") as f:
+                report(["d"], f)
+            assert gzip.open(tmp_path / "r.gz", "rt").read() == "d\\n"
+        """), PROCESS_SETTINGS, bug(PROCESS_SETTINGS, "decimal.Decimal(a) / decimal.Decimal(b)",
+                                    "decimal.Decimal(b) / decimal.Decimal(a)"), "Decimal('3')"),
+]
+CASES += PROCESS_SETTING_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

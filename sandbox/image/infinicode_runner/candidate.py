@@ -404,6 +404,7 @@ def main(from_judge, to_judge):
     module.__file__ = "solution.py"
     sys.modules["solution"] = module
     side = CandidateSide(from_judge, to_judge)
+    before = state.process_view()
     try:
         exec(code, module.__dict__)
     except BaseException as exc:  # SystemExit included: exiting at import is an error, not a pass
@@ -414,7 +415,10 @@ def main(from_judge, to_judge):
     for name, value in list(module.__dict__.items()):
         if not name.startswith("__") or name in ("__all__", "__doc__"):
             names[name] = side.encode_any(value, {}, 0)
-    side.send({"loaded": names, "module": side.encode_any(module, {}, 0)})
+    loaded = {"loaded": names, "module": side.encode_any(module, {}, 0)}
+    if (changed := state.process_changes(before)) is not None:  # what its import set (`getcontext().prec = 6`)
+        loaded["ps"] = changed
+    side.send(loaded)
     side.serve_forever()
 
 

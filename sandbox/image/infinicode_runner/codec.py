@@ -230,7 +230,8 @@ class Codec:
             raise TypeError(f"time zones of type {type(tz).__name__} cannot cross the sandbox boundary")
         off = tz.utcoffset(None)
         name = tz.tzname(None)
-        return [off.days, off.seconds, off.microseconds, name if tz != datetime.timezone(off) else None]
+        # (timezone equality ignores the name: `IST` is compared with the name an unnamed offset would have)
+        return [off.days, off.seconds, off.microseconds, name if name != datetime.timezone(off).tzname(None) else None]
 
     # -- decoding ---------------------------------------------------------------------------------------------
     def decode(self, data, refs=None):

@@ -4,16 +4,22 @@ a compiled pattern, a logger, a queue); and a log record of theirs, which crosse
 
 from __future__ import annotations
 
+import gzip
 import io
 import logging
 import queue
 import random
 import re
 import sys
+import tempfile
+
+import _pytest.capture
 
 # Streams the tests open (a StringIO to collect output, a file in tmp_path) go as handles too: the program may use
 # them as a file, through these names, and nothing else of them
-STREAM_TYPES = (io.StringIO, io.BytesIO, io.TextIOWrapper, io.BufferedReader, io.BufferedWriter, io.BufferedRandom)
+STREAM_TYPES = (io.StringIO, io.BytesIO, io.TextIOWrapper, io.BufferedReader, io.BufferedWriter, io.BufferedRandom,
+                io.FileIO, gzip.GzipFile, tempfile._TemporaryFileWrapper, tempfile.SpooledTemporaryFile,
+                _pytest.capture.CaptureIO, _pytest.capture.TeeCaptureIO)  # (capsys's sys.stdout, handed over)
 STREAM_MEMBERS = {"read", "read1", "readline", "readlines", "readinto", "write", "writelines", "getvalue", "seek",
                   "tell", "truncate", "flush", "close", "closed", "readable", "writable", "seekable", "name", "mode",
                   "encoding", "newlines"}

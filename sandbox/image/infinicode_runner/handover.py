@@ -19,6 +19,7 @@ import logging
 import operator
 import os
 import sys
+import tempfile
 import types
 import unittest
 import unittest.mock
@@ -358,7 +359,9 @@ def judge_op(op, target, name, args, kwargs):
             type(target) in STREAM_TYPES and name in ("__enter__", "__exit__"))):
         return _TEST_OBJECT_OPS[name](target, *args)
     if op in ("callm", "get") and name in (library_members(target) or ()):
-        member = getattr(target, name)
+        # (a NamedTemporaryFile's wrapper makes a new function for each method read: the file's own method instead)
+        owner = target.file if type(target) is tempfile._TemporaryFileWrapper and name != "name" else target
+        member = getattr(owner, name)
         return member(*args, **kwargs) if op == "callm" else member
     if op in ("get", "set") and _private_field(target, name):
         # where a descriptor of the program keeps its value, on the tests' object (`setattr(obj, "_qty", v)`): an

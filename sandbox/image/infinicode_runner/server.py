@@ -95,6 +95,7 @@ def run_job(job, conn, outcomes, extra):
         raise
     except Exception:
         raise CandidateGone("candidate sent a malformed value") from None
+    state.take_process_changes(reply.get("ps"), conn.state)
     solution = modules.solution_module(conn, module_proxy, names)
     sys.modules["solution"] = solution
     alias = tests.get("module")

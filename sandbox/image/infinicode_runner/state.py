@@ -291,19 +291,24 @@ def _cwd() -> str | None:
 
 
 def process_view() -> tuple:
-    """In the candidate, around a call: its working directory and environment, to see what the call changed."""
-    return _cwd(), _environ()
+    """In the candidate, around a call (and its import): its working directory, environment, decimal context and
+    the digits an int may print, to see what the call changed."""
+    return _cwd(), _environ(), _decimal_context(), sys.get_int_max_str_digits()
 
 
 def process_changes(before: tuple) -> dict | None:
-    """What the program's call changed of its working directory and environment (`with cd(path):`, a `setenv`
-    helper): it reaches the tests' process too, as in one process (None: nothing)."""
-    cwd, env = process_view()
+    """What the program changed of its process (`with cd(path):`, a `setenv` helper, `getcontext().prec = 6` at
+    import, `sys.set_int_max_str_digits(0)`): it reaches the tests' process too, as in one process (None: nothing)."""
+    cwd, env, context, digits = process_view()
     out = {}
     if cwd != before[0] and cwd is not None:
         out["cwd"] = cwd
     if env != before[1]:
         out["env"] = dict(os.environ)
+    if context != before[2]:
+        out["decimal"] = context
+    if digits != before[3]:
+        out["digits"] = digits
     return out or None
 
 
@@ -326,6 +331,20 @@ def take_process_changes(changes, tests_state) -> None:
         except OSError:
             pass
         tests_state.cwd = _cwd()
+    context = changes.get("decimal")
+    if type(context) is list and len(context) == 6:
+        try:
+            current = decimal.getcontext()
+            current.prec, current.rounding, current.Emin, current.Emax, current.capitals, current.clamp = context
+        except (TypeError, ValueError):
+            pass
+        tests_state.decimal = _decimal_context()
+    digits = changes.get("digits")
+    if type(digits) is int:
+        try:
+            sys.set_int_max_str_digits(digits)
+        except ValueError:
+            pass
 
 
 def apply(state: dict, decode) -> None:
