@@ -6882,6 +6882,14 @@ PATCHED_CLASSES = src("""
         if amount < 0:
             logger.error("negative refund: %d", amount)
         return abs(amount)
+
+
+    def audit_logger(level):
+        audit = logging.getLogger("shop.audit")
+        audit.setLevel(level)
+        audit.addHandler(logging.StreamHandler())
+        audit.propagate = False
+        return audit
 """)
 
 PATCH_CASES = [
@@ -6960,6 +6968,13 @@ PATCH_CASES = [
             finally:
                 solution.logger.removeHandler(handler)
             assert [r.getMessage() for r in records] == ["negative refund: -3"]
+
+
+        def test_logger_the_program_configured():
+            audit = solution.audit_logger(logging.WARNING)
+            assert audit.level == logging.WARNING and not audit.isEnabledFor(logging.INFO)
+            assert len(audit.handlers) == 1 and isinstance(audit.handlers[0], logging.StreamHandler)
+            assert audit.propagate is False
 
 
         class TestLogs(unittest.TestCase):

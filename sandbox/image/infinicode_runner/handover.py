@@ -276,16 +276,6 @@ class JudgeHooks:
             return conn.judge_objects[data["j"]]
         if "lib" in data:
             return library_object(data["lib"])
-        if "logger" in data:  # the program's logger: the tests' of that name (made here if they have none)
-            name = data["logger"]
-            if type(name) is not str or not name:
-                raise ValueError("malformed logger")
-            found = logging.getLogger() if name == "root" else logging.Logger.manager.loggerDict.get(name)
-            if not isinstance(found, logging.Logger):
-                if len(logging.Logger.manager.loggerDict) >= _MAX_LOGGERS:
-                    raise ValueError("too many loggers")
-                found = logging.getLogger(name[:200])
-            return found
         if "nt" in data:
             cls_key, fields = data["nt"]
             cls = conn.mirror(cls_key)
@@ -295,8 +285,6 @@ class JudgeHooks:
         raise ValueError("unknown value tag")
 
 
-
-_MAX_LOGGERS = 5000  # loggers in the judge's process: the program's loggers are made here by name, up to this
 
 _OPERATORS = {"__len__": len, "__iter__": iter, "__next__": next, "__bool__": bool, "__str__": str, "__repr__": repr,
               "__hash__": hash, "__getitem__": lambda o, k: o[k], "__contains__": lambda o, x: x in o,

@@ -10,6 +10,7 @@ import collections
 import collections.abc
 import inspect
 import linecache
+import logging
 import sys
 import types
 
@@ -30,6 +31,7 @@ from .proxies import (
     RemoteMember,
     RemoteObject,
     forwarder,
+    is_proxy,
     mirrored_name,
 )
 from .signatures import signature_from_data
@@ -50,6 +52,29 @@ _LIBRARY_MODULES = {"functools", "collections", "re", "itertools", "queue", "thr
                     "sqlite3"}
 _ITERATOR_CLASSES = (map, filter, enumerate, zip, reversed, types.MappingProxyType)
 _VALUE_CLASSES = (BaseException, bool, int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset)
+
+
+def tests_logger(program_logger):
+    """The tests' logger of a program logger's name: the program's records are logged again there (log_records.py)."""
+    name = program_logger._ic_conn.get(program_logger, "name")
+    return logging.getLogger(None if name == "root" or type(name) is not str else name[:200])
+
+
+def _add_handler(logger, handler):
+    """`solution.logger.addHandler(h)` with a handler of the tests: on their logger of that name, which the program's
+    records reach; one of the program's goes to the program's logger."""
+    if is_proxy(handler):
+        return logger._ic_conn.callm(logger, "addHandler", (handler,))
+    return tests_logger(logger).addHandler(handler)
+
+
+def _remove_handler(logger, handler):
+    if is_proxy(handler):
+        return logger._ic_conn.callm(logger, "removeHandler", (handler,))
+    return tests_logger(logger).removeHandler(handler)
+
+
+LOGGER_METHODS = {"addHandler": _add_handler, "removeHandler": _remove_handler}
 
 
 class ObjectDoc:
@@ -137,6 +162,8 @@ class Mirrors:
         library = _library_class(module, ns["__qualname__"])
         if library is not None:  # the program's partial, match or map object is one to isinstance (never to type())
             ns["__class__"] = property(lambda self, cls=library: cls)
+        if library is not None and issubclass(library, logging.Logger):
+            ns.update(LOGGER_METHODS)
         if desc.get("generic"):
             ns["__class_getitem__"] = classmethod(lambda cls, key: cls._ic_conn.callm(cls, "__getitem__", (key,)))
         if "nt" in desc:  # namedtuples cross by value: a genuine namedtuple class with the same fields

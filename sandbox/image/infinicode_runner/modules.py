@@ -12,12 +12,13 @@ import linecache
 import logging.config
 import sys
 import types
+import unittest._log
 
 from .proxies import DATA_DUNDERS, RemoteClass, RemoteObject, Unsupported, is_proxy
 
 _ORIGINAL = {"reload": importlib.reload, "testmod": doctest.testmod, "find": doctest.DocTestFinder.find,
              "_find": doctest.DocTestFinder._find, "resolve": logging.config.BaseConfigurator.resolve,
-             "_resolve": logging.config._resolve}
+             "_resolve": logging.config._resolve, "assert_logs_enter": unittest._log._AssertLogsContext.__enter__}
 _IMMUTABLE = (int, float, bool, str, bytes, complex, tuple, frozenset, type(None))
 
 
@@ -131,6 +132,15 @@ def install():
     logging.config.BaseConfigurator.resolve = _resolve_logging_name
     logging.config._resolve = lambda name: _check_logging_name(name) or _ORIGINAL["_resolve"](name)
     logging.config.fileConfig = _file_config
+    unittest._log._AssertLogsContext.__enter__ = _assert_logs_enter
+
+
+def _assert_logs_enter(context):
+    """assertLogs(solution.logger): the tests' logger of that name, where the program's records are logged again."""
+    if is_proxy(context.logger_name):
+        from .mirrors import tests_logger
+        context.logger_name = tests_logger(context.logger_name).name
+    return _ORIGINAL["assert_logs_enter"](context)
 
 
 def _find_doctests(finder, obj, name=None, module=None, globs=None, extraglobs=None):
