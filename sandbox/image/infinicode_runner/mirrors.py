@@ -49,7 +49,9 @@ _ADOPTABLE = (types.FunctionType, int, float, str, bool, tuple, type(None))  # w
 _LIBRARY_MODULES = {"functools", "collections", "re", "itertools", "queue", "threading", "io", "_io", "contextlib",
                     "types", "weakref", "asyncio", "concurrent.futures", "array", "heapq", "operator", "string",
                     "random", "configparser", "xml.etree.ElementTree", "ast", "logging", "argparse", "json", "csv",
-                    "sqlite3"}
+                    "sqlite3", "statistics", "textwrap", "struct", "difflib", "email.message", "calendar", "shlex",
+                    "zipfile", "tarfile", "gzip", "tempfile", "decimal", "html.parser", "numpy.random._generator",
+                    "numpy.random.mtrand", "numpy.random.bit_generator", "numpy.random._pcg64"}
 _ITERATOR_CLASSES = (map, filter, enumerate, zip, reversed, types.MappingProxyType)
 _VALUE_CLASSES = (BaseException, bool, int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset)
 
