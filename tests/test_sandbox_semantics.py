@@ -7105,6 +7105,133 @@ PROCESS_SETTING_CASES = [
 ]
 CASES += PROCESS_SETTING_CASES
 
+ALGORITHM_HELPERS = src("""
+    import logging
+    import sys
+    from collections import namedtuple
+
+    log = logging.getLogger("algo")
+    log.setLevel(logging.DEBUG)
+
+
+    def memoize(f):
+        cache = {}
+
+        def wrapper(n):
+            if n not in cache:
+                cache[n] = f(n)
+            return cache[n]
+
+        return wrapper
+
+
+    def step(x):
+        log.debug("step %d", x)
+        return x + 1
+
+
+    def scale(p, k):
+        return p._replace(x=p.x * k, y=p.y * k)
+
+
+    def as_dict(p):
+        return p._asdict()
+
+
+    def read_two(next_value):
+        return int(next_value()) + int(next_value())
+
+
+    def digits(n):
+        return len(str(n))
+
+
+    class Graph(dict):
+        def __missing__(self, key):
+            self[key] = edges = []
+            return edges
+
+
+    class Grid(list):
+        def add_row(self, n):
+            row = [0] * n
+            self.append(row)
+            return row
+
+
+    def total():
+        return sum(int(x) for x in sys.stdin.buffer.read().split())
+
+
+    def first_line_then_rest():
+        first = next(sys.stdin)
+        return first.strip(), sys.stdin.read(3), sys.stdin.isatty()
+""")
+
+ALGORITHM_HELPER_CASES = [
+    Case("recursion_through_a_decorator_levels_namedtuples_and_stdin", pytest_module("""
+        import io
+        import logging
+        import sys
+        from collections import namedtuple
+
+        from solution import (Graph, Grid, as_dict, digits, first_line_then_rest, memoize, read_two, scale, step,
+                              total)
+
+        Point = namedtuple("Point", "x y")
+
+
+        @memoize
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+        def test_memoized_recursion_of_the_tests():
+            assert fib(120) == 5358359254990966640871840
+
+
+        def test_level_the_program_set(caplog):
+            assert step(1) == 2
+            assert "step 1" in caplog.text
+
+
+        def test_namedtuples_of_the_tests():
+            assert scale(Point(1, 2), 3) == Point(3, 6)
+            assert as_dict(Point(1, 2)) == {"x": 1, "y": 2}
+
+
+        def test_method_wrapper_callback():
+            assert read_two(iter(["3", "4"]).__next__) == 7
+
+
+        def test_digits_limit_of_the_tests():
+            sys.set_int_max_str_digits(0)
+            try:
+                assert digits(10 ** 5000) == 5001
+            finally:
+                sys.set_int_max_str_digits(4300)
+
+
+        def test_containers_inside_kept_ones():
+            graph = Graph()
+            assert graph["z"] == [] and "z" in graph
+            grid = Grid()
+            row = grid.add_row(3)
+            row[1] = 5
+            assert grid == [[0, 5, 0]]
+            assert grid.add_row(2) == [0, 0]
+
+
+        def test_stdin(monkeypatch):
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"1 2\\n3\\n")))
+            assert total() == 6
+            monkeypatch.setattr(sys, "stdin", io.StringIO("head\\nabcdef\\n"))
+            assert first_line_then_rest() == ("head", "abc", False)
+        """), ALGORITHM_HELPERS, bug(ALGORITHM_HELPERS, "p._replace(x=p.x * k, y=p.y * k)", "p._replace(x=p.x * k)"),
+        "Point(x=3, y=2)"),
+]
+CASES += ALGORITHM_HELPER_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -12,6 +12,7 @@ import builtins
 import dataclasses
 import importlib
 import inspect
+import io
 import json
 import logging
 import math
@@ -43,26 +44,61 @@ from .tests_objects import (
 )
 
 
-class TestsStdin:
-    """The program's sys.stdin during tests of functions: lines come from the tests' side."""
+class TestsStdin(io.TextIOBase):
+    """The program's sys.stdin during tests of functions: what it reads comes from the tests' side (what they set
+    sys.stdin to). A text stream: `for line in sys.stdin`, `next(sys.stdin)`, `read(3)`, `with sys.stdin as f`, and
+    `sys.stdin.buffer` for bytes."""
 
     def __init__(self, side):
+        super().__init__()
         self.side = side
+        self.buffer = _StdinBytes(self)
 
-    def readline(self, *_):
-        return self.side.request({"op": "stdin", "n": "readline"})
+    def readable(self):
+        return True
 
-    def read(self, *_):
-        return self.side.request({"op": "stdin", "n": "read"})
+    def readline(self, size=-1):
+        return self.side.request({"op": "stdin", "n": "readline", "a": _size(size)})
 
-    def readlines(self):
-        return self.read().splitlines(keepends=True)
+    def read(self, size=-1):
+        return self.side.request({"op": "stdin", "n": "read", "a": _size(size)})
 
-    def __iter__(self):
-        return iter(self.readline, "")
+    def isatty(self):
+        return False
 
     def fileno(self):
         return 0
+
+    def close(self):  # (`with sys.stdin as f:` closes it; the next test's stdin is another stream of the tests)
+        pass
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+
+def _size(size):
+    return size if type(size) is int and size >= 0 else -1
+
+
+class _StdinBytes(io.RawIOBase):
+    """sys.stdin.buffer: the same input, as bytes (competitive programming's `sys.stdin.buffer.read()`)."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.text = text
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        return self.text.read(size).encode()
+
+    def readline(self, size=-1):
+        return self.text.readline(size).encode()
+
+    def readall(self):
+        return self.read()
 
 
 MAX_KEPT_RETURNED = 8  # containers of one returned value kept in step (more: only the outermost)

@@ -153,6 +153,9 @@ def _handable(obj) -> bool:
     if isinstance(obj, types.MethodType):
         if obj.__name__ in (library_members(obj.__self__) or ()):  # `rng.randint` of the tests' random.Random
             return True
+        if obj.__name__ in _NAMEDTUPLE_API and _handable(obj.__self__) and isinstance(
+                getattr(obj.__self__, "_fields", None), tuple):  # `p._replace(x=1)` on the tests' namedtuple
+            return True
         return _handable(obj.__func__) and (isinstance(obj.__self__, type) or _handable(obj.__self__))
     if isinstance(obj, types.GeneratorType):  # the program may only iterate it (below): any but the judge's own
         return not obj.gi_code.co_filename.startswith(_JUDGE_DIRS)
@@ -162,6 +165,8 @@ def _handable(obj) -> bool:
         return obj.__module__ == TEST_MODULE
     if type(obj).__module__ in (TEST_MODULE, "unittest.mock") or type(obj) in USER_CONTAINERS or type(obj) is object:
         return True  # the tests' own objects, their mocks, containers of collections' User* classes, sentinels
+    if isinstance(obj, types.MethodWrapperType):  # `iter(answers).__next__` as a callback
+        return obj.__name__ == "__next__" and _handable(obj.__self__)
     if isinstance(obj, types.BuiltinMethodType):  # e.g. counts.get as a key function; a stream's write
         if isinstance(obj.__self__, types.GeneratorType):
             return obj.__name__ in _GENERATOR_METHODS and _handable(obj.__self__)
@@ -317,6 +322,7 @@ _MOCK_OWN = {name for cls in (unittest.mock.MagicMock, unittest.mock.AsyncMock) 
 _MOCK_CHANGES = {"reset_mock", "configure_mock", "attach_mock", "mock_add_spec"}
 
 
+_NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_field_defaults", "_make"}  # public, despite the underscore
 _READ_ONLY_LIST = {"__len__", "__iter__", "__getitem__", "__contains__", "__eq__", "__reversed__", "__repr__",
                    "__str__", "count", "index", "copy"}
 
@@ -359,7 +365,8 @@ def judge_op(op, target, name, args, kwargs):
         if name in vars(target):
             return vars(target)[name]
         raise AttributeError(name)
-    if name.startswith("_") or not own:
+    if (name.startswith("_") and not (name in _NAMEDTUPLE_API and isinstance(target, tuple)
+                                      and isinstance(getattr(type(target), "_fields", None), tuple))) or not own:
         raise AttributeError(f"the program may not use attribute {name!r} of a {type(target).__name__} from the tests")
     if op == "callm":
         return getattr(target, name)(*args, **kwargs)

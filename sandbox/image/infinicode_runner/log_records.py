@@ -112,7 +112,9 @@ def log_again(record, decode=None) -> None:
         if isinstance(found, logging.Logger):
             logger = found
             break
-    if logger.isEnabledFor(level):
+    # The program's logger decided the level (the tests' levels reach the program's loggers): its record goes to the
+    # handlers, as in one process a record propagates past the root's level.
+    if not logger.disabled and level > logging.root.manager.disable:
         again = logging.LogRecord(name, level, "solution.py", 0, message, None, None)
         for key, value in list(extras.items())[:20]:
             if type(key) is str and key not in _RECORD_FIELDS and not key.startswith("_") \

@@ -15,7 +15,7 @@ from .live import live_classes
 
 TEST_MODULE = "__tests__"  # __name__ of the tests' namespace: classes the tests define carry it
 TEST_FILE = "<tests>"
-MAX_NESTING = 100  # calls between judge and candidate nested inside each other
+MAX_NESTING = 300  # calls between judge and candidate nested inside each other (a memoized recursion of 120)
 MAX_OUTPUT = 16 * 1024  # bytes of the candidate's stdout/stderr kept for the report
 
 

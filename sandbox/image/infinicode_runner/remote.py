@@ -211,6 +211,9 @@ class Connection(Mirrors, Comparisons, KeptHere):
             back.update((n, obj) for n, obj in refs.values())
         raised = None  # a warning the tests' filters turn into an error: the call raises it, as in one process
         try:
+            # the value first: the changes to the call's containers may hold containers of the value by reference
+            # (a dict subclass's __missing__ stores the list it returns)
+            value = self.codec.decode(reply["ok"], back) if "ok" in reply else None
             for number, contents in reply.get("s", ()):
                 in_place.update_in_place(back[number], self.codec.decode(contents, back))
             self.state.take_rng(reply.get("rng"))
@@ -224,7 +227,6 @@ class Connection(Mirrors, Comparisons, KeptHere):
                     self.state.records_left -= 1
                     log_again(record, lambda data: self.codec.decode(data, {}))
             if "ok" in reply:
-                value = self.codec.decode(reply["ok"], back)
                 self._keep_in_step(reply, back)  # after the value: it may hold containers the program keeps
                 if raised is None and type(reply.get("live")) is int and type(value) in LIVE:
                     live = LIVE[type(value)](value)
@@ -405,12 +407,13 @@ class Connection(Mirrors, Comparisons, KeptHere):
 MAX_LIVE_INSIDE = 1000  # containers inside one attribute's that go live with it (a grid's rows)
 
 
-def _read_stdin(kind, prompt):
+def _read_stdin(kind, arg):
     if kind == "input":  # the tests may have patched builtins.input or sys.stdin; the prompt goes to their stdout
-        return builtins.input(str(prompt)[:1000] if prompt is not None else "")
+        return builtins.input(str(arg)[:1000] if arg is not None else "")
+    size = arg if type(arg) is int and arg >= 0 else -1  # read(3), readline(2)
     if kind == "readline":
-        return sys.stdin.readline()
-    return sys.stdin.read()
+        return sys.stdin.readline(size)
+    return sys.stdin.read(size)
 
 
 def warn_again(category, message, own=None):

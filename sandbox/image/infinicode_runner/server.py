@@ -410,9 +410,9 @@ def fork_job_judge(results_fd):
                 job = JSON_LOADS(source.read())
             try:
                 result = handle_job(job, conn)
-            except Exception as exc:  # a fault of the judge itself: say so (a dead runner says nothing)
-                result = _judge_failed(exc)
-            data = JSON_DUMPS(result).encode()
+                data = JSON_DUMPS(result).encode()
+            except BaseException as exc:  # a fault of the judge itself: say so (a dead runner says nothing)
+                data = JSON_DUMPS(_judge_failed(exc)).encode()
             while data:
                 data = data[os.write(result_w, data):]
         finally:
@@ -445,12 +445,25 @@ def run_in_job_judge(job_judge, job):
         else:
             chunks = None
     if chunks is None or not chunks:
-        return _judge_failed(RuntimeError("the job's judge process ended without a result"))
+        ended = _how_it_ended(job_judge[0])
+        return _judge_failed(RuntimeError(f"the job's judge process ended without a result{ended}"))
     try:
         result = JSON_LOADS(b"".join(chunks))
     except ValueError:
         return _judge_failed(RuntimeError("the job's judge process wrote a malformed result"))
     return result if type(result) is dict else _judge_failed(RuntimeError("the job's judge wrote no result"))
+
+
+def _how_it_ended(pid) -> str:
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return ""
+    if done == 0:
+        return " (it is still running)"
+    if os.WIFSIGNALED(status):
+        return f" (killed by signal {os.WTERMSIG(status)})"
+    return f" (exit status {os.WEXITSTATUS(status)})"
 
 
 JOB_JUDGE_GRACE_S = 20.0  # past the job's budget: the kill and clean-up of its candidate

@@ -204,6 +204,7 @@ class TestsState:
         self.records_left = MAX_JOB_RECORDS
         self.patchings, self.patches_sent = _patchings[0], {}
         self.decimal = _decimal_context()
+        self.digits = sys.get_int_max_str_digits()
         self.recursion = None
         self.rng_sent = None  # the generators' states as the candidate has them, once the tests seeded them
 
@@ -228,6 +229,8 @@ class TestsState:
         context = _decimal_context()
         if context != self.decimal:  # (decimal.localcontext(prec=5) in a test)
             self.decimal = out["decimal"] = context
+        if sys.get_int_max_str_digits() != self.digits:  # (sys.set_int_max_str_digits(0) in a test)
+            self.digits = out["digits"] = sys.get_int_max_str_digits()
         cwd = _cwd()
         if cwd != self.cwd:
             self.cwd = out["cwd"] = cwd
@@ -345,6 +348,7 @@ def take_process_changes(changes, tests_state) -> None:
             sys.set_int_max_str_digits(digits)
         except ValueError:
             pass
+        tests_state.digits = sys.get_int_max_str_digits()
 
 
 def apply(state: dict, decode) -> None:
@@ -368,6 +372,11 @@ def apply(state: dict, decode) -> None:
             current = decimal.getcontext()
             current.prec, current.rounding, current.Emin, current.Emax, current.capitals, current.clamp = context
         except (TypeError, ValueError):
+            pass
+    if type(state.get("digits")) is int:
+        try:
+            sys.set_int_max_str_digits(state["digits"])
+        except ValueError:
             pass
     if type(state.get("recursion")) is int and state["recursion"] > 0:
         try:
