@@ -2128,9 +2128,7 @@ HOSTILE_CHANNELS = {
     "log_record_format_bomb": (LOG_FORMAT_BOMB, TARGET_ANSWER, LOSES, 5),
     "program_text_run_by_the_judges_own_machinery": (TEXT_FOR_THE_JUDGE, TEXT_FOR_THE_JUDGE_TESTS,
                                                      LOSES_OR_UNSUPPORTED, 5),
-    # (under PyPI's latest pytest, reading a mock's call list from the program runs the judge out of memory: a
-    # crash, never a pass; see the note on issue 12)
-    "mock_calls_of_the_tests_rewritten": (MOCK_CALLS_REWRITTEN, MOCK_CALLS_REWRITTEN_TESTS, LOSES | {"crashed"}, 5),
+    "mock_calls_of_the_tests_rewritten": (MOCK_CALLS_REWRITTEN, MOCK_CALLS_REWRITTEN_TESTS, LOSES, 5),
     "own_eq_says_yes_within_a_float_tolerance": (EQ_WITHIN_TOLERANCE, EQ_WITHIN_TOLERANCE_TESTS,
                                                  LOSES_OR_UNSUPPORTED, 5),
 }

@@ -7232,6 +7232,29 @@ ALGORITHM_HELPER_CASES = [
 ]
 CASES += ALGORITHM_HELPER_CASES
 
+NOTIFIER = src("""
+    def notify_all(client, items):
+        for item in items:
+            client.send(item)
+""")
+
+MOCK_CALL_CASES = [
+    # pytest 9 unwraps every name of a test module at collection: mock's `call` once cost the judge 600 MB there
+    Case("mock_call_lists_compared", pytest_module("""
+        from unittest import mock
+        from unittest.mock import call
+
+        from solution import notify_all
+
+
+        def test_calls_in_order():
+            client = mock.Mock()
+            notify_all(client, [1, 2])
+            assert client.send.call_args_list == [call(1), call(2)]
+        """), NOTIFIER, bug(NOTIFIER, "for item in items:", "for item in reversed(items):"), "[call(2), call(1)]"),
+]
+CASES += MOCK_CALL_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius
