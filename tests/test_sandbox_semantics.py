@@ -7255,6 +7255,118 @@ MOCK_CALL_CASES = [
 ]
 CASES += MOCK_CALL_CASES
 
+SUBSCRIBERS = src('''
+    import atexit
+    import os
+    import sys
+    import time
+    from pathlib import Path
+
+
+    class Recorder:
+        def __init__(self, sink):
+            self.sink = sink
+
+        def record(self, event):
+            self.sink.append(event)
+
+
+    class Clock:
+        @staticmethod
+        def now():
+            return time.time()
+
+
+    class Token:
+        def __init__(self, ttl):
+            self.expires = Clock.now() + ttl
+
+        def expired(self):
+            return Clock.now() >= self.expires
+
+
+    def config_dir():
+        return Path.home() / ".config" / "app"
+
+
+    def convert(column, parse):
+        return [parse(cell) for cell in column]
+
+
+    def halves(x):
+        return round(x), os.fspath(x)
+
+
+    def main():
+        atexit.register(lambda: print("bye"))
+        name = input("name: ").strip() or os.environ.get("NAME", "world")
+        print(f"hello {name} in {Path.cwd().name}")
+        return 0
+
+
+    if __name__ == "__main__":
+        sys.exit(main())
+''')
+
+KEPT_AND_SCRIPT_CASES = [
+    Case("many_tests_each_handing_a_list_static_patches_and_scripts", pytest_module('''
+        import subprocess
+        import sys
+        from datetime import date
+        from pathlib import Path
+
+        import pytest
+
+        import solution
+        from solution import Recorder, Token, config_dir, convert, halves
+
+
+        @pytest.mark.parametrize("n", range(40))
+        def test_record(n):
+            sink = []
+            Recorder(sink).record(n)
+            assert sink == [n]
+
+
+        def test_static_and_class_methods_patched(monkeypatch, tmp_path):
+            now = [100.0]
+            monkeypatch.setattr(solution.Clock, "now", staticmethod(lambda: now[0]))
+            token = Token(10)
+            assert not token.expired()
+            now[0] = 110.0
+            assert token.expired()
+            monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
+            assert config_dir() == tmp_path / ".config" / "app"
+
+
+        def test_builtin_class_methods_handed():
+            assert convert(["2024-01-05"], date.fromisoformat) == [date(2024, 1, 5)]
+            assert convert(["ff00"], bytes.fromhex) == [b"\\xff\\x00"]
+
+
+        def test_protocols_of_the_tests_objects():
+            class Num:
+                def __round__(self, ndigits=None):
+                    return 2
+
+                def __fspath__(self):
+                    return "/data"
+            assert halves(Num()) == (2, "/data")
+
+
+        def test_script(tmp_path):
+            done = subprocess.run([sys.executable, "solution.py"], input="Bo\\n", capture_output=True, text=True,
+                                  cwd=tmp_path)
+            assert done.stderr == ""
+            assert done.stdout == f"name: hello Bo in {tmp_path.name}\\nbye\\n"
+            done = subprocess.run([sys.executable, "solution.py"], input="\\n", capture_output=True, text=True,
+                                  env={"NAME": "Ann"})
+            assert done.stdout.startswith("name: hello Ann in ")
+        '''), SUBSCRIBERS, bug(SUBSCRIBERS, 'atexit.register(lambda: print("bye"))',
+                              'atexit.register(lambda: print("Bye"))'), "Bye"),
+]
+CASES += KEPT_AND_SCRIPT_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -185,6 +185,10 @@ class CandidateHooks:
             return found
         if "mod" in data:
             return importlib.import_module(data["mod"])
+        if "wrap" in data:  # a staticmethod or classmethod of the tests' function, patched onto a class
+            kind, inner = data["wrap"]
+            return {"staticmethod": staticmethod, "classmethod": classmethod}[kind](
+                self.back(inner, refs, depth + 1))
         if "lv" in data:  # a list, dict or set of the tests' object (`node.neighbors`): changes reach theirs
             jid, contents = data["lv"]
             value = side.codec._dec(contents, refs, depth + 1)
@@ -303,6 +307,7 @@ class CandidateSide(KeptInStep):
 
     def handle(self, msg):
         self._release(msg.get("kr"))
+        self._let_go(msg.get("hr"))
         rng = process = None
         back = {-key: snap.obj for key, snap in self.kept.items()}  # the tests' containers the program keeps
         snapshots = []
@@ -317,6 +322,7 @@ class CandidateSide(KeptInStep):
                 for key, contents in msg.get("kx", ()):  # the tests changed a container the program keeps
                     in_place.update_in_place(self.kept[key].obj, self.codec.decode(contents, kx_refs))
                     self.kept[key] = in_place.Snapshot(self.kept[key].obj)
+                kx_refs.clear()  # (else what the program let go of looks held until the reply: _drop_unused)
                 target = self.codec.decode(msg["t"], back)
                 args = [self.codec.decode(a, back) for a in msg.get("a", [])]
                 kwargs = {k: self.codec.decode(v, back) for k, v in (msg.get("k") or {}).items()}

@@ -16,6 +16,7 @@ import importlib
 import itertools
 import json
 import logging
+import math
 import operator
 import os
 import sys
@@ -51,6 +52,8 @@ def _by_name(obj):
         module = obj.__objclass__.__module__
     if module is None and isinstance(getattr(obj, "__self__", None), types.ModuleType):
         module = obj.__self__.__name__
+    if module is None and isinstance(getattr(obj, "__self__", None), type):  # date.fromisoformat, bytes.fromhex
+        module = obj.__self__.__module__
     qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
     if not isinstance(module, str) or not isinstance(qualname, str) or module in (TEST_MODULE, "solution") \
             or module.startswith(("infinicode_runner", "_pytest", "pytest")) or "<" in qualname:
@@ -61,7 +64,10 @@ def _by_name(obj):
             found = getattr(found, part)
     except Exception:
         return None
-    return [module, qualname] if found is obj else None
+    # (a classmethod of a builtin class is a new bound object at each read: the same one is equal)
+    same = found is obj or (isinstance(obj, types.BuiltinMethodType) and isinstance(obj.__self__, type)
+                            and type(found) is type(obj) and found == obj)
+    return [module, qualname] if same else None
 
 
 # Libraries whose modules, functions and classes the candidate may name instead of describing them: computation
@@ -225,6 +231,9 @@ class JudgeHooks:
         name = _by_name(obj)
         if name is not None:
             return {"n": name}
+        if type(obj) in (staticmethod, classmethod):  # `monkeypatch.setattr(Clock, "now", staticmethod(fake))`
+            inner = self.out(obj.__func__, refs, depth + 1)
+            return None if inner is None else {"wrap": [type(obj).__name__, inner]}
         plain = subclass_values.plain_datetime(obj)  # a test's frozen FakeDate.today(): the date it stands for
         if plain is not None:
             return self.conn.codec._enc(plain, refs, depth)
@@ -306,7 +315,9 @@ _TEST_OBJECT_OPS = {"__setitem__": lambda o, k, v: o.__setitem__(k, v), "__delit
                     **{f"__r{op}__": lambda o, x, op=op: getattr(operator, op)(x, o)
                        for op in ("add", "sub", "mul", "truediv")},
                     "__neg__": operator.neg, "__pos__": operator.pos, "__abs__": abs, "__int__": int,
-                    "__float__": float, "__index__": operator.index, "__format__": format}
+                    "__float__": float, "__index__": operator.index, "__format__": format,
+                    "__round__": round, "__floor__": math.floor, "__ceil__": math.ceil, "__trunc__": math.trunc,
+                    "__fspath__": os.fspath}
 
 
 def tests_own(target) -> bool:

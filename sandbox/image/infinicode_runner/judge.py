@@ -276,6 +276,7 @@ class JobPlugin:
 
     def pytest_runtest_setup(self, item):
         self.recorder.swallowable.clear()
+        self.conn.let_go_of_unheld()  # what the last test made and dropped (its frame is gone by now)
 
     def pytest_runtest_logfinish(self, nodeid, location):
         self.conn.forget_tracebacks()

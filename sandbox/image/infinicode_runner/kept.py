@@ -91,6 +91,15 @@ class KeptInStep:
                 del self.handles[hid]
                 self.offered.discard(hid)
 
+    def _let_go(self, handles):
+        """The judge let go of these objects of the program (no test holds them): so do we, unless they are kept in
+        step (released on their own)."""
+        kept = {id(self.kept[key].obj) for key in self.program_keys}
+        for hid in handles if type(handles) is list else ():
+            if type(hid) is int and hid not in kept:
+                self.handles.pop(hid, None)
+                self.offered.discard(hid)
+
     def _drop_unused(self, reply):
         # let go of by the program (only we hold it), or grown too large to check at every call
         dropped = [key for key, snap in self.kept.items()

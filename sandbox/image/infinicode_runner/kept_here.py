@@ -14,6 +14,7 @@ import sys
 from . import codec as wire
 from . import in_place
 from .kept import MAX_KEPT
+from .proxies import RemoteObject
 
 
 class KeptHere:
@@ -49,6 +50,20 @@ class KeptHere:
         for obj in self.proxies.values():
             if issubclass(type(obj), BaseException):
                 obj.__traceback__ = None
+        self.let_go_of_unheld()
+
+    def let_go_of_unheld(self):
+        """After each test: the program's objects no test holds any more (their proxy is referenced from `proxies`
+        alone) are let go in the candidate too, and with them what they kept of the tests' (the list a test gave to
+        `Recorder(sink)`), so that a long parametrized run does not use up the containers kept in step."""
+        kept_handles = set(self.program_kept.values())
+        for hid in list(self.proxies):
+            obj = self.proxies[hid]
+            if hid in kept_handles or isinstance(obj, type) or not issubclass(type(obj), RemoteObject):
+                continue
+            if sys.getrefcount(obj) <= 3:  # `proxies`, `obj` and getrefcount's argument
+                del self.proxies[hid]
+                self.let_go.append(hid)
 
     def _send_kept_changes(self, msg):
         changes, refs = [], self._refs()

@@ -143,7 +143,8 @@ def perform(op, target, msg, args, kwargs, side):
         return {k: v for k, v in namespace.items() if not k.startswith("__")}
     if op == "run_main":  # the tests run the program as a script (scripts.py): in a child of this process
         from .programs import run_program
-        return run_program(str(msg["n"]), str(args[1]), float(msg["timeout"]), 0, argv=list(args[0]), limits=False)
+        return run_program(str(msg["n"]), str(args[1]), float(msg["timeout"]), 0, argv=list(args[0]), limits=False,
+                           env=args[2] if len(args) > 2 else None, cwd=args[3] if len(args) > 3 else None)
     if op == "throw":  # g.throw(exc) in the tests, on a generator of the program
         return target.throw(side.judge_exception(msg["n"] if type(msg.get("n")) is dict else {}))
     if op == "anext":  # one item of an async generator: on one loop for all its items (asyncio.run would close it)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import builtins
 import os
@@ -49,9 +50,14 @@ def serve_programs(from_judge, to_judge):
                                                int(req["memory_mb"])))
 
 
-def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20, argv=None, limits=True):
+_REAL_INPUT = builtins.input  # (the candidate's own reads the tests' stdin: a script's child reads its own)
+
+
+def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20, argv=None, limits=True, env=None,
+                cwd=None):
     """The program as __main__ in a child process; `limits` False where this process has its own already (a script
-    run by the tests, scripts.py: the child inherits them)."""
+    run by the tests, scripts.py: the child inherits them), with the environment and directory the tests gave
+    `subprocess.run` (env=, cwd=)."""
     stdin_fd = os.memfd_create("stdin")
     data = stdin_text.encode()
     while data:
@@ -76,7 +82,15 @@ def run_program(program, stdin_text, timeout_s, memory_mb, max_bytes=8 << 20, ar
                 set_limits(memory_mb, timeout_s)
             if argv is not None:
                 sys.argv = [str(a) for a in argv]
+            builtins.input = _REAL_INPUT
+            if type(env) is dict:
+                os.environ.clear()
+                os.environ.update({str(k): str(v) for k, v in env.items()})
+            if type(cwd) is str:
+                os.chdir(cwd)
+            atexit._clear()  # (what this process registered is not the script's)
             status = _run_main(program)
+            atexit._run_exitfuncs()  # the script's own, at its exit
         finally:
             flush()
             os._exit(status)

@@ -67,6 +67,7 @@ class Connection(Mirrors, Comparisons, KeptHere):
         self.kept = {}
         self.kept_seen = {}  # key -> Snapshot of it as the program last saw it
         self.program_kept = {}  # key -> handle of a mirror of the program's list/dict/set subclass among them
+        self.let_go = []  # handles of program objects no test holds any more, for the next request ("hr")
         self.unsupported = []  # constructs that made the verdict undecidable
         self.nesting = 0
         self.forward = False  # copy the candidate's output to sys.stdout/err as it comes (pytest capture)
@@ -184,6 +185,8 @@ class Connection(Mirrors, Comparisons, KeptHere):
                     msg["ctx"] = changed
                 if self.program_kept:
                     self._release_unused(msg, refs)
+                if self.let_go:
+                    msg["hr"], self.let_go = self.let_go, []
                 if self.kept:
                     self._send_kept_changes(msg)
                 self.send(msg)

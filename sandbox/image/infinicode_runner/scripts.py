@@ -94,8 +94,12 @@ def _run(args, *rest, input=None, capture_output=False, check=False, timeout=Non
     as_text = bool(text or universal_newlines or encoding or errors)
     stdin = input.decode(encoding or "utf-8", errors or "strict") if isinstance(input, bytes) else (input or "")
     limit = max(0.1, min(float(timeout) if timeout is not None else float("inf"), conn.deadline - time.monotonic()))
+    env, cwd = kwargs.get("env"), kwargs.get("cwd")
+    env = {str(k): str(v) for k, v in env.items()} if env is not None else None
+    cwd = os.fspath(cwd) if cwd is not None else None
     reply = conn.request({"op": "run_main", "t": None, "n": program, "timeout": limit,
-                          "a": [conn.codec.encode(argv), conn.codec.encode(str(stdin))]})
+                          "a": [conn.codec.encode(argv), conn.codec.encode(str(stdin)), conn.codec.encode(env),
+                                conn.codec.encode(cwd)]})
     if type(reply) is not dict:
         raise subprocess.SubprocessError("the program's run gave no result")
     if reply.get("timed_out"):

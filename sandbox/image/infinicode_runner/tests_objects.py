@@ -107,7 +107,7 @@ for _name in FORWARDED:
 # (`sum(prices)` of their Money objects, `f"{cell:>5}"`)
 NUMERIC = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
            "__floordiv__", "__mod__", "__neg__", "__pos__", "__abs__", "__int__", "__float__", "__index__",
-           "__format__")
+           "__format__", "__round__", "__floor__", "__ceil__", "__trunc__", "__fspath__")
 
 
 TESTS_CLASSES = {}  # id of a class of the tests (in the judge) -> the class standing for it here
