@@ -7367,6 +7367,52 @@ KEPT_AND_SCRIPT_CASES = [
 ]
 CASES += KEPT_AND_SCRIPT_CASES
 
+ALARM_TIMEOUT = src("""
+    import signal
+
+
+    def run_with_timeout(fn, seconds):
+        def on_alarm(signum, frame):
+            raise TimeoutError("timed out")
+
+        old = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return fn()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+
+    def double(x):
+        return 2 * x
+""")
+
+ALARM_CASES = [
+    # the alarm fires while the tests' callback runs: the program's handler runs once the callback's reply is in
+    Case("signal_timeout_around_a_callback_of_the_tests", pytest_module("""
+        import time
+
+        import pytest
+
+        from solution import double, run_with_timeout
+
+
+        def test_times_out():
+            with pytest.raises(TimeoutError):
+                run_with_timeout(lambda: time.sleep(0.3), 0.05)
+
+
+        def test_fast_enough():
+            assert run_with_timeout(lambda: 5, 1.0) == 5
+
+
+        def test_double():
+            assert double(4) == 8
+        """), ALARM_TIMEOUT, bug(ALARM_TIMEOUT, "return 2 * x", "return 2 * x + 1"), "9"),
+]
+CASES += ALARM_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

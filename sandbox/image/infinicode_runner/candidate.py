@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
 import threading
 import types
@@ -100,6 +101,11 @@ class _StdinBytes(io.RawIOBase):
     def readall(self):
         return self.read()
 
+
+# Signals whose handlers the program may set: delivered to it only while its code runs (between the pipe's
+# messages), never while a message is half read or written.
+DEFERRED_SIGNALS = {signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF, signal.SIGUSR1, signal.SIGUSR2, signal.SIGINT,
+                    signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGIO, signal.SIGWINCH}
 
 MAX_KEPT_RETURNED = 8  # containers of one returned value kept in step (more: only the outermost)
 
@@ -298,6 +304,7 @@ class CandidateSide(KeptInStep):
         # The lock makes each exchange on the pipe one thread's: the program's threads may call the tests' callbacks
         # while this thread runs the program (ThreadPoolExecutor.map over a callback). It is not held while the
         # program runs here, or those threads could never call back.
+        signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED_SIGNALS)  # (delivered while the program runs: perform)
         while True:
             with self.lock:
                 msg = framing.recv_msg(self.from_judge)
@@ -336,7 +343,11 @@ class CandidateSide(KeptInStep):
             log_records.LOGGED.clear()
             rng = state.rng_before_call()
             process = state.process_view()
-            result = perform(op, target, msg, args, kwargs, self)
+            mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, DEFERRED_SIGNALS)
+            try:
+                result = perform(op, target, msg, args, kwargs, self)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # (blocked again between messages)
             refs = {id(o): [n, o] for n, o in back.items()}
             first_new = len(refs)  # numbers the result's own containers get as they are encoded
             limit = sys.getrecursionlimit()
@@ -399,6 +410,15 @@ class CandidateSide(KeptInStep):
             return self.request(msg, refs)
 
     def request(self, msg, refs=None):
+        # The program's signal handlers (a timeout by SIGALRM) run after the exchange, never in its middle, which
+        # would leave a reply on the pipe for the next one.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED_SIGNALS)
+        try:
+            return self._request(msg, refs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def _request(self, msg, refs=None):
         with self.lock:  # one request and its reply at a time, whichever thread of the program asks
             self.send(msg)
             while True:
