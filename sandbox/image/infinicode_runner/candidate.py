@@ -12,7 +12,6 @@ import builtins
 import dataclasses
 import importlib
 import inspect
-import io
 import json
 import logging
 import math
@@ -29,6 +28,7 @@ from .describe import describe, is_namedtuple, library_name
 from .kept import KeptInStep
 from .program_ops import perform
 from .programs import flush, serve_programs, set_limits
+from .stdin import TestsStdin
 from .tests_objects import (
     JUDGE_KINDS,
     TESTS_CLASSES,
@@ -43,64 +43,6 @@ from .tests_objects import (
     tests_class,
     tests_exception_class,
 )
-
-
-class TestsStdin(io.TextIOBase):
-    """The program's sys.stdin during tests of functions: what it reads comes from the tests' side (what they set
-    sys.stdin to). A text stream: `for line in sys.stdin`, `next(sys.stdin)`, `read(3)`, `with sys.stdin as f`, and
-    `sys.stdin.buffer` for bytes."""
-
-    def __init__(self, side):
-        super().__init__()
-        self.side = side
-        self.buffer = _StdinBytes(self)
-
-    def readable(self):
-        return True
-
-    def readline(self, size=-1):
-        return self.side.request({"op": "stdin", "n": "readline", "a": _size(size)})
-
-    def read(self, size=-1):
-        return self.side.request({"op": "stdin", "n": "read", "a": _size(size)})
-
-    def isatty(self):
-        return False
-
-    def fileno(self):
-        return 0
-
-    def close(self):  # (`with sys.stdin as f:` closes it; the next test's stdin is another stream of the tests)
-        pass
-
-    @property
-    def encoding(self):
-        return "utf-8"
-
-
-def _size(size):
-    return size if type(size) is int and size >= 0 else -1
-
-
-class _StdinBytes(io.RawIOBase):
-    """sys.stdin.buffer: the same input, as bytes (competitive programming's `sys.stdin.buffer.read()`)."""
-
-    def __init__(self, text):
-        super().__init__()
-        self.text = text
-
-    def readable(self):
-        return True
-
-    def read(self, size=-1):
-        return self.text.read(size).encode()
-
-    def readline(self, size=-1):
-        return self.text.readline(size).encode()
-
-    def readall(self):
-        return self.read()
-
 
 # Signals whose handlers the program may set: delivered to it only while its code runs (between the pipe's
 # messages), never while a message is half read or written.
