@@ -7413,6 +7413,48 @@ ALARM_CASES = [
 ]
 CASES += ALARM_CASES
 
+STATE_SWAP = src("""
+    class Light:
+        def __init__(self):
+            self.__class__ = Red
+
+        def next(self):
+            raise NotImplementedError
+
+
+    class Red(Light):
+        def next(self):
+            self.__class__ = Green
+
+
+    class Green(Light):
+        def next(self):
+            self.__class__ = Yellow
+
+
+    class Yellow(Light):
+        def next(self):
+            self.__class__ = Red
+""")
+
+STATE_SWAP_CASES = [
+    Case("state_pattern_by_class_swap", pytest_module("""
+        from solution import Green, Light, Red, Yellow
+
+
+        def test_cycle():
+            light = Light()
+            assert isinstance(light, Red)
+            light.next()
+            assert isinstance(light, Green) and not isinstance(light, Red)
+            light.next()
+            assert type(light).__name__ == "Yellow"
+            light.next()
+            assert isinstance(light, Red)
+        """), STATE_SWAP, bug(STATE_SWAP, "self.__class__ = Yellow", "self.__class__ = Red"), "Red"),
+]
+CASES += STATE_SWAP_CASES
+
 UNSUPPORTED = [  # (name, tests, program, the class the message must name)
     ("own_eq_against_a_plain_value", pytest_module('''
         from solution import Celsius

@@ -285,6 +285,7 @@ class CandidateSide(KeptInStep):
             log_records.LOGGED.clear()
             rng = state.rng_before_call()
             process = state.process_view()
+            target_class = type(target)
             mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, DEFERRED_SIGNALS)
             try:
                 result = perform(op, target, msg, args, kwargs, self)
@@ -311,6 +312,8 @@ class CandidateSide(KeptInStep):
             self._sync(reply, snapshots, refs)
             if warned:  # raised again in the judge, where pytest.warns can see them
                 reply["w"] = warned[:20]
+            if type(target) is not target_class and self.handles.get(id(target)) is target:
+                reply["tc"] = [id(target), self.class_key(type(target))]  # `self.__class__ = Open` (state pattern)
             if log_records.LOGGED:  # logged again in the judge, where caplog can see them
                 reply["l"] = log_records.records_out(lambda x: self.encode_any(x, {}, 0), self.exception)
             if (rng := state.rng_after_call(rng)) is not None:  # the program drew from the seeded generators

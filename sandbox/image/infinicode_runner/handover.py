@@ -34,7 +34,7 @@ from .dataclass_shape import describe_dataclass
 from .generators import apull, awaited, pull
 from .handed_library import STREAM_TYPES, library_members, record_values
 from .loops import run_to_end
-from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, BoundRemote, RemoteException, is_proxy
+from .proxies import LIVE_TYPES, TEST_FILE, TEST_MODULE, BoundRemote, RemoteException, RemoteObject, is_proxy
 from .signatures import signature_data
 from .tests_objects import FORWARDED, NUMERIC
 
@@ -205,6 +205,21 @@ _VALUE_OWNERS = {dict, list, set, frozenset, str, bytes, tuple, collections.Coun
                  collections.defaultdict, collections.deque}
 
 
+_SET_CLASS = object.__dict__["__class__"].__set__
+
+
+def follow_class_change(proxy, cls):
+    """An object of the program whose class it changed (`self.__class__ = Open`, the state pattern): its proxy
+    changes class too, where the two mirrors are alike enough for that (else it keeps the first)."""
+    if issubclass(type(proxy), RemoteObject) and not isinstance(proxy, type) and type(proxy) is not cls \
+            and isinstance(cls, type) and issubclass(cls, RemoteObject) \
+            and "_ic_desc" in cls.__dict__:
+        try:
+            _SET_CLASS(proxy, cls)  # (past a mirror's own __class__ property)
+        except TypeError:
+            pass
+
+
 class JudgeHooks:
     def __init__(self, conn):
         self.conn = conn
@@ -269,6 +284,8 @@ class JudgeHooks:
             hid = data["h"]
             known = conn.proxies.get(hid)
             if known is not None:
+                if "c" in data:
+                    follow_class_change(known, conn.mirror(data["c"]))
                 return known
             if "C" in data:
                 obj = conn.mirror(data["C"])

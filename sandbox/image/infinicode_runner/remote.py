@@ -21,7 +21,7 @@ import warnings
 from . import codec as wire
 from . import framing, in_place, live
 from .compare import Comparisons
-from .handover import JudgeHooks, judge_exception, judge_op, tests_own
+from .handover import JudgeHooks, follow_class_change, judge_exception, judge_op, tests_own
 from .kept_here import KeptHere
 from .log_records import MAX_RECORDS, log_again
 from .mirrors import Mirrors
@@ -222,6 +222,8 @@ class Connection(Mirrors, Comparisons, KeptHere):
             self.state.take_rng(reply.get("rng"))
             if "ps" in reply:
                 take_process_changes(reply["ps"], self.state)
+            if type(reply.get("tc")) is list and len(reply["tc"]) == 2 and reply["tc"][0] in self.proxies:
+                follow_class_change(self.proxies[reply["tc"][0]], self.mirror(reply["tc"][1]))
             for category, message, *own in reply.get("w", ()):
                 raised = warn_again(str(category), str(message), self.codec.decode(own[0], {}) if own else None) \
                     or raised
