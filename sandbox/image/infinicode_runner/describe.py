@@ -20,7 +20,7 @@ import typing
 
 from .codec import container_base
 from .dataclass_shape import describe_dataclass
-from .handover import walk_library
+from .library_names import walk_library
 from .subclass_values import immutable_base
 
 VALUE_BASES = {int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset, collections.deque,

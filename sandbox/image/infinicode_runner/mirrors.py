@@ -17,8 +17,8 @@ import types
 from . import codec as wire
 from . import in_place, subclass_values
 from .dataclass_shape import dataclass_members
-from .handover import library_exception
 from .kept import MAX_KEPT
+from .library_names import library_exception
 from .proxies import (
     DUNDER_OPS,
     GENUINE_TYPES,

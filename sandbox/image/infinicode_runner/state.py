@@ -3,7 +3,8 @@
 In one process, a test that calls `monkeypatch.setenv`, `monkeypatch.chdir`, sets `sys.argv`, seeds `random`, sets a
 logger's level, the decimal precision or the recursion limit, or patches a module, changes what the code under test
 sees. Here the tests run in the judge and the program in its own process, so before a request the judge sends what
-changed since the candidate was forked (`TestsState.changes`) and the candidate applies it (`apply`). `random` and
+changed since the candidate was forked (`TestsState.changes`; patches: module_patches.py) and the candidate applies it
+(`apply`). `random` and
 numpy's global generator are carried once the tests seed them (random.seed / setstate, numpy.random.seed /
 set_state): from then on they are one sequence, as in one process, so what the program draws moves the tests'
 generator on too (`rng_after_call`, `take_rng`). Of what else the program does to its process, only its log
@@ -13,14 +14,13 @@ records come back, for pytest's caplog (log_records.py).
 from __future__ import annotations
 
 import decimal
-import importlib
 import inspect
 import logging
 import os
 import random
 import sys
-import types
 
+from . import module_patches
 from .log_records import MAX_JOB_RECORDS, Forward
 
 _REAL_SETSTATE = random.setstate
@@ -33,13 +33,6 @@ _seedings = [0]  # seedings of random or numpy's global generator in this proces
 _REAL_NP_SET_STATE = [None]  # numpy.random.set_state before install() counts it
 _rng_synced = [False]  # in the candidate: the tests seeded the generators, whose states now travel both ways
 _level_settings = [0]  # Logger.setLevel calls in this process
-MISSING = object()  # an attribute a module did not have
-_patched: dict = {}  # in the judge: (module, attribute) the tests patched -> the value before the first patch
-_patchings = [0]  # monkeypatch and mock.patch calls in this process
-_originals: dict = {}  # in the candidate: (module, attribute) -> its own value before the tests' patch
-_NOT_SYNCED = ("solution", "__tests__", "infinicode_runner", "_pytest", "pytest", "pluggy")
-# the program's standard streams stay its own: what it prints reaches the tests' sys.stdout through the pipes
-_OWN_STREAMS = {("sys", name) for name in ("stdin", "stdout", "stderr", "__stdin__", "__stdout__", "__stderr__")}
 
 
 def _set_level(logger, level):
@@ -96,91 +89,6 @@ def _counting(fn):
     return counted
 
 
-def _note_patch(target, name, old) -> None:
-    """A module attribute the tests patched (`monkeypatch.setattr(time, "time", fake)`, `mock.patch("os.getcwd")`),
-    or an attribute of a library's class (`patch.object(Path, "home")`): the program must call the replacement
-    too, as it would in one process. Noted as (module, "name") or (module, "Class.name")."""
-    if type(name) is not str:
-        return
-    if isinstance(target, types.ModuleType) and type(target.__name__) is str \
-            and target.__name__.split(".")[0] not in _NOT_SYNCED and (target.__name__, name) not in _OWN_STREAMS:
-        _patched.setdefault((target.__name__, name), old)
-    elif isinstance(target, type) and _library_class_path(target) is not None:
-        _patched.setdefault((target.__module__, f"{target.__qualname__}.{name}"), old)
-
-
-def _library_class_path(cls):
-    """(module, qualname) of a class a library module holds under that name; None for the tests' and the program's
-    classes (which are patched another way) and for classes found nowhere."""
-    module, qualname = getattr(cls, "__module__", None), getattr(cls, "__qualname__", None)
-    if type(module) is not str or type(qualname) is not str or "<" in qualname \
-            or module.split(".")[0] in _NOT_SYNCED or module == "builtins":
-        return None
-    holder, _ = _holder(module, qualname + ".x")
-    return (module, qualname) if holder is cls else None
-
-
-def _holder(module_name: str, dotted: str):
-    """The module or class `dotted` ("name" or "Class.name") names an attribute of, and that attribute's name."""
-    found = sys.modules.get(module_name)
-    *path, name = dotted.split(".")
-    for part in path:
-        found = getattr(found, part, None)
-    if not isinstance(found, (types.ModuleType, type)):
-        return None, name
-    return found, name
-
-
-def _counting_patches(cls, monkeypatch_notset) -> None:
-    """Wrap pytest's MonkeyPatch so that every module attribute it sets or deletes is noted (its undo too)."""
-    def noting(real):
-        def wrapped(self, *args, **kwargs):
-            before = len(getattr(self, "_setattr", ()))
-            try:
-                return real(self, *args, **kwargs)
-            finally:
-                for target, name, old in list(getattr(self, "_setattr", ()))[before:]:
-                    _note_patch(target, name, MISSING if old is monkeypatch_notset else old)
-                _patchings[0] += 1
-        return wrapped
-
-    cls.setattr, cls.delattr = noting(cls.setattr), noting(cls.delattr)
-    real_undo = cls.undo
-
-    def undo(self):
-        try:
-            return real_undo(self)
-        finally:
-            _patchings[0] += 1
-    cls.undo = undo
-
-
-def _counting_mock_patches(patch_cls) -> None:
-    """The same for unittest.mock.patch (as a context manager, a decorator, or start/stop)."""
-    real_enter, real_exit = patch_cls.__enter__, patch_cls.__exit__
-
-    def enter(self):
-        try:
-            target = self.getter()
-            old = target.__dict__.get(self.attribute, MISSING) if isinstance(target, (types.ModuleType, type)) \
-                else None
-        except Exception:
-            target = old = None
-        try:
-            return real_enter(self)
-        finally:
-            if target is not None:
-                _note_patch(target, self.attribute, old)
-            _patchings[0] += 1
-
-    def exit(self, *exc_info):
-        try:
-            return real_exit(self, *exc_info)
-        finally:
-            _patchings[0] += 1
-    patch_cls.__enter__, patch_cls.__exit__ = enter, exit
-
-
 def install() -> None:
     """Count the seedings of `random` and numpy's global generator, the setting of log levels, and the tests'
     patches (monkeypatch, mock.patch): once, in the judge, before the tests load."""
@@ -194,14 +102,7 @@ def install() -> None:
     if numpy is not None:
         _REAL_NP_SET_STATE[0] = numpy.random.set_state
         numpy.random.seed, numpy.random.set_state = _counting(numpy.random.seed), _counting(numpy.random.set_state)
-    from unittest import mock
-
-    from _pytest import monkeypatch
-
-    # pytest 7 names its "no old value" marker monkeypatch.notset; pytest 8 and later, _pytest.compat.NOTSET
-    notset = getattr(monkeypatch, "notset", None) or getattr(monkeypatch, "NOTSET", None)
-    _counting_patches(monkeypatch.MonkeyPatch, notset)
-    _counting_mock_patches(mock._patch)
+    module_patches.install()
 
 
 def _levels() -> dict:
@@ -220,7 +121,7 @@ class TestsState:
         self.forward_logs = False  # set by the judge for pytest's forms: the program's records come back
         self.forwarding = False
         self.records_left = MAX_JOB_RECORDS
-        self.patchings, self.patches_sent = _patchings[0], {}
+        self.patchings, self.patches_sent = module_patches.PATCHINGS[0], {}
         self.decimal = _decimal_context()
         self.digits = sys.get_int_max_str_digits()
         self.recursion = None
@@ -236,9 +137,9 @@ class TestsState:
         """What changed since the last call, for the next request (None: nothing). encode(value) writes a value
         the tests patched in, as any value handed to the program (a function of the tests goes as a handle)."""
         out = {}
-        if _patchings[0] != self.patchings:
-            self.patchings = _patchings[0]
-            patches = self._patches(encode)
+        if module_patches.PATCHINGS[0] != self.patchings:
+            self.patchings = module_patches.PATCHINGS[0]
+            patches = module_patches.since(self.patches_sent, encode)
             if patches:
                 out["patches"] = patches
         if _environ() != self.env:  # (the raw mapping: comparing os.environ itself decodes every entry)
@@ -273,22 +174,6 @@ class TestsState:
             self.forwarding = out["logs"] = True
         return out or None
 
-    def _patches(self, encode) -> list:
-        """The module attributes the tests patched, or undid, since the last call."""
-        patches = []
-        for (module_name, name), original in list(_patched.items()):
-            holder, attribute = _holder(module_name, name)
-            current = holder.__dict__.get(attribute, MISSING) if holder is not None else MISSING
-            if current is self.patches_sent.get((module_name, name), original):
-                continue
-            self.patches_sent[(module_name, name)] = current
-            if current is original:
-                patches.append({"m": module_name, "n": name, "restore": True})
-            elif current is MISSING:
-                patches.append({"m": module_name, "n": name, "del": True})
-            else:
-                patches.append({"m": module_name, "n": name, "v": encode(current)})
-        return patches
 
 
 def _decimal_context() -> list:
@@ -352,21 +237,32 @@ def take_process_changes(changes, tests_state) -> None:
         except OSError:
             pass
         tests_state.cwd = _cwd()
-    context = changes.get("decimal")
-    if type(context) is list and len(context) == 6:
-        try:
-            current = decimal.getcontext()
-            current.prec, current.rounding, current.Emin, current.Emax, current.capitals, current.clamp = context
-        except (TypeError, ValueError):
-            pass
+    if _set_decimal_context(changes.get("decimal")):
         tests_state.decimal = _decimal_context()
-    digits = changes.get("digits")
-    if type(digits) is int:
-        try:
-            sys.set_int_max_str_digits(digits)
-        except ValueError:
-            pass
+    if _set_int_digits(changes.get("digits")):
         tests_state.digits = sys.get_int_max_str_digits()
+
+
+def _set_decimal_context(context) -> bool:
+    """Set this thread's decimal context from `context` (_decimal_context's list); whether it was one."""
+    if type(context) is not list or len(context) != 6:
+        return False
+    try:
+        current = decimal.getcontext()
+        current.prec, current.rounding, current.Emin, current.Emax, current.capitals, current.clamp = context
+    except (TypeError, ValueError):
+        pass
+    return True
+
+
+def _set_int_digits(digits) -> bool:
+    if type(digits) is not int:
+        return False
+    try:
+        sys.set_int_max_str_digits(digits)
+    except ValueError:
+        pass
+    return True
 
 
 def apply(state: dict, decode) -> None:
@@ -374,7 +270,7 @@ def apply(state: dict, decode) -> None:
     decode(value) reads a value the tests patched in."""
     for patch in state.get("patches") or ():
         if type(patch) is dict:
-            _apply_patch(patch, decode)
+            module_patches.apply_patch(patch, decode)
     env = state.get("env")
     if type(env) is dict:
         os.environ.clear()
@@ -384,18 +280,8 @@ def apply(state: dict, decode) -> None:
             os.chdir(state["cwd"])
         except OSError:
             pass
-    context = state.get("decimal")
-    if type(context) is list and len(context) == 6:
-        try:
-            current = decimal.getcontext()
-            current.prec, current.rounding, current.Emin, current.Emax, current.capitals, current.clamp = context
-        except (TypeError, ValueError):
-            pass
-    if type(state.get("digits")) is int:
-        try:
-            sys.set_int_max_str_digits(state["digits"])
-        except ValueError:
-            pass
+    _set_decimal_context(state.get("decimal"))
+    _set_int_digits(state.get("digits"))
     if type(state.get("recursion")) is int and state["recursion"] > 0:
         try:
             REAL_SET_RECURSION(state["recursion"])
@@ -463,34 +349,3 @@ def rng_after_call(before):
         return {**rng_states(), "program": True}
     after = rng_states()
     return after if after != states else None
-
-
-def _apply_patch(patch: dict, decode) -> None:
-    module_name, name = patch.get("m"), patch.get("n")
-    if type(module_name) is not str or type(name) is not str:
-        return
-    try:
-        if module_name not in sys.modules:
-            importlib.import_module(module_name)
-        holder, attribute = _holder(module_name, name)
-    except Exception:
-        return
-    if holder is None:
-        return
-    key = (module_name, name)
-    _originals.setdefault(key, holder.__dict__.get(attribute, MISSING))
-    try:
-        if patch.get("restore"):
-            value = _originals.pop(key)
-            if value is MISSING:
-                if attribute in holder.__dict__:
-                    delattr(holder, attribute)
-            else:
-                setattr(holder, attribute, value)
-        elif patch.get("del"):
-            if attribute in holder.__dict__:
-                delattr(holder, attribute)
-        elif "v" in patch:
-            setattr(holder, attribute, decode(patch["v"]))
-    except (AttributeError, TypeError):  # a class that takes no attributes
-        pass
